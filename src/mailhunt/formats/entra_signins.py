@@ -1,0 +1,67 @@
+"""Entra ID sign-in logs as Microsoft Graph returns them (auditLogs/signIns, v1.0 and beta).
+
+JSON Lines, a JSON array, or a ``{"value": [...]}`` page. Beta fields (uniqueTokenIdentifier,
+sessionId, tokenIssuerType, userAgent, resourceTenantId) are read when present: they are what
+ties a mailbox access back to the sign-in that issued its token. Reference:
+https://learn.microsoft.com/graph/api/resources/signin
+"""
+
+from __future__ import annotations
+
+from mailhunt.formats.base import Format, Record, bare_ip, has_keys, utc_time
+
+
+def _sniff(record: Record) -> bool:
+    return has_keys(record, "id", "createdDateTime") and (
+        "userPrincipalName" in record or "appId" in record
+    )
+
+
+FORMAT = Format(
+    name="entra-signins-graph",
+    description="Entra ID sign-ins, Microsoft Graph auditLogs/signIns (lines, array or page)",
+    table="signins",
+    sniff=_sniff,
+    id_field="id",
+    time_field="createdDateTime",
+    columns={
+        "id": "VARCHAR",
+        "createdDateTime": "VARCHAR",
+        "userPrincipalName": "VARCHAR",
+        "userId": "VARCHAR",
+        "appId": "VARCHAR",
+        "appDisplayName": "VARCHAR",
+        "resourceId": "VARCHAR",
+        "ipAddress": "VARCHAR",
+        "userAgent": "VARCHAR",
+        "sessionId": "VARCHAR",
+        "uniqueTokenIdentifier": "VARCHAR",
+        "tokenIssuerType": "VARCHAR",
+        "isInteractive": "BOOLEAN",
+        "signInEventTypes": "VARCHAR[]",
+        "resourceTenantId": "VARCHAR",
+        "homeTenantId": "VARCHAR",
+        "status": "STRUCT(errorCode BIGINT, failureReason VARCHAR)",
+        "location": "STRUCT(city VARCHAR, countryOrRegion VARCHAR)",
+    },
+    select={
+        "record_id": "id",
+        "time": utc_time("createdDateTime"),
+        "tenant_id": "lower(coalesce(resourceTenantId, homeTenantId))",
+        "user_upn": "lower(userPrincipalName)",
+        "user_id": "lower(userId)",
+        "app_id": "lower(appId)",
+        "app_name": "appDisplayName",
+        "resource_id": "lower(resourceId)",
+        "client_ip": bare_ip("ipAddress"),
+        "user_agent": "userAgent",
+        "session_id": "sessionId",
+        "unique_token_id": "uniqueTokenIdentifier",
+        "token_issuer_type": "tokenIssuerType",
+        "interactive": "coalesce(isInteractive, list_contains(signInEventTypes, 'interactiveUser'))",
+        "error_code": "TRY_CAST(status.errorCode AS INTEGER)",
+        "failure_reason": "status.failureReason",
+        "country": "location.countryOrRegion",
+        "city": "location.city",
+    },
+)

@@ -1,0 +1,274 @@
+"""Ingest: files -> sniffed format -> framed spans -> DuckDB -> schema tables.
+
+One file at a time, one transaction per file: its rows, its quarantined records and its
+``ingest_runs`` row land together or not at all. A file that matches no format is skipped with
+the formats tried; a malformed record is quarantined and the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from mailhunt.errors import InputError
+from mailhunt.formats import FORMATS, Format, sniff
+from mailhunt.sources.framing import (
+    ArrayScanError,
+    Framed,
+    frame_array,
+    frame_lines,
+)
+from mailhunt.sources.quarantine import RAW_KEEP_BYTES, judge, read_full_span
+from mailhunt.store.db import Store, utc_now
+
+log = logging.getLogger(__name__)
+
+SAMPLE_BYTES = 1024 * 1024
+SNIFF_LINES = 5
+
+
+@dataclass
+class FileResult:
+    """What happened to one input file."""
+
+    path: Path
+    format: str | None
+    status: str  # ingested | skipped | failed
+    records_read: int = 0
+    records_new: int = 0
+    quarantined: int = 0
+    detail: str = ""
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest run did, file by file, with quarantine reasons counted."""
+
+    run_id: str
+    files: list[FileResult] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def records_read(self) -> int:
+        return sum(f.records_read for f in self.files)
+
+    @property
+    def records_new(self) -> int:
+        return sum(f.records_new for f in self.files)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f.quarantined for f in self.files)
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Every regular file under the given paths (folders recursively), in a stable order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(f"no such file or folder: {path}")
+    return files
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+# -- sniffing -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """How a file is laid out and which format its records are."""
+
+    container: str  # lines | array
+    format: Format
+
+
+def _first_records(sample: bytes) -> Iterator[object]:
+    """Candidate first records of a sample: its first lines, or the whole sample as JSON."""
+    text = sample.removeprefix(b"\xef\xbb\xbf").lstrip()
+    for line in text.splitlines()[:SNIFF_LINES]:
+        try:
+            yield orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+
+
+def sniff_file(path: Path) -> tuple[Sniffed | None, str]:
+    """The layout and format of a file, or None with the reason none matched."""
+    with path.open("rb") as stream:
+        sample = stream.read(SAMPLE_BYTES)
+    stripped = sample.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not stripped:
+        return None, "file is empty"
+    for record in _first_records(sample):
+        found = _match(record, "lines")
+        if found:
+            return found, ""
+    if stripped[:1] in (b"[", b"{"):
+        found = _sniff_array(path)
+        if found:
+            return found, ""
+    tried = ", ".join(FORMATS)
+    return None, f"no format matched (tried: {tried})"
+
+
+def _match(record: object, container: str) -> Sniffed | None:
+    if isinstance(record, dict):
+        if container == "lines" and isinstance(record.get("value"), list):
+            return None  # a Graph page on one line: read as an array
+        names = sniff(record)
+        if names:
+            return Sniffed(container, FORMATS[names[0]])
+    return None
+
+
+def _sniff_array(path: Path) -> Sniffed | None:
+    """First element of a JSON array file (or {"value": [...]} page)."""
+    data = path.read_bytes()
+    try:
+        framed, _ = frame_array(path, data)
+    except ArrayScanError:
+        return None
+    for offset, length in zip(framed.offsets[:SNIFF_LINES], framed.lengths[:SNIFF_LINES], strict=True):
+        try:
+            record = orjson.loads(data[int(offset) : int(offset) + int(length)])
+        except orjson.JSONDecodeError:
+            continue
+        found = _match(record, "array")
+        if found:
+            return found
+    return None
+
+
+# -- loading --------------------------------------------------------------------------------------
+
+
+def ingest(
+    store: Store,
+    paths: Iterable[Path],
+    *,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> IngestSummary:
+    """Ingest every file under `paths` into `store`; never stops on a bad file or record."""
+    files = discover(paths)
+    summary = IngestSummary(run_id=uuid.uuid4().hex)
+    started = utc_now()
+    with tempfile.TemporaryDirectory(prefix="mailhunt-") as work:
+        for path in files:
+            result = _ingest_file(store, path.resolve(), summary, Path(work), started)
+            summary.files.append(result)
+            if on_file:
+                on_file(result)
+    return summary
+
+
+def _ingest_file(
+    store: Store, path: Path, summary: IngestSummary, work: Path, started: object
+) -> FileResult:
+    try:
+        sniffed, why = sniff_file(path)
+    except OSError as error:
+        sniffed, why = None, f"cannot read: {error.strerror}"
+    if sniffed is None:
+        result = FileResult(path, None, "skipped", detail=why)
+        _record_run(store, summary.run_id, started, result, sha256=None, size=_size(path))
+        return result
+    framed, read_path, broken = _frame(path, sniffed, work)
+    store.begin()
+    try:
+        result = _load(store, framed, read_path, sniffed.format, summary, started)
+        if broken:
+            result.detail = broken
+        store.commit()
+    except Exception:
+        store.rollback()
+        raise
+    return result
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _frame(path: Path, sniffed: Sniffed, work: Path) -> tuple[Framed, Path, str]:
+    """Spans of the file's records and the path DuckDB should read them from."""
+    if sniffed.container == "lines":
+        return frame_lines(path), path, ""
+    data = path.read_bytes()
+    framed, broken_at = frame_array(path, data)
+    read_path = work / f"{framed.sha256}.jsonl"
+    with read_path.open("wb") as out:
+        for offset, length in zip(framed.offsets.tolist(), framed.lengths.tolist(), strict=True):
+            element = data[offset : offset + length]
+            out.write(element.replace(b"\r", b" ").replace(b"\n", b" ") + b"\n")
+    broken = "" if broken_at is None else f"array not closed properly after byte {broken_at}"
+    return framed, read_path, broken
+
+
+def _load(
+    store: Store,
+    framed: Framed,
+    read_path: Path,
+    fmt: Format,
+    summary: IngestSummary,
+    started: object,
+) -> FileResult:
+    path = framed.path
+    produced = store.stage(framed.table(), read_path, fmt)
+    if produced < 0:
+        store.drop_stage()
+        result = FileResult(path, fmt.name, "failed", len(framed), detail="record count mismatch")
+        _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
+        return result
+    quarantined = _quarantine(store, framed, fmt, summary)
+    new = store.commit_stage(fmt, run_id=summary.run_id, source_ref=str(path), sha256=framed.sha256)
+    store.drop_stage()
+    result = FileResult(path, fmt.name, "ingested", len(framed), new, quarantined)
+    _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
+    return result
+
+
+def _quarantine(store: Store, framed: Framed, fmt: Format, summary: IngestSummary) -> int:
+    rows = []
+    for line, offset, length, framing_error, *_ in store.suspects(fmt):
+        raw = read_full_span(framed.path, offset, min(length, 2 * RAW_KEEP_BYTES) if framing_error
+                             else length)
+        reason, detail = judge(raw, framing_error, fmt.id_field, fmt.time_field)
+        summary.reasons[reason] += 1
+        rows.append(
+            (summary.run_id, str(framed.path), line, offset, fmt.name, reason, detail,
+             raw[:RAW_KEEP_BYTES])
+        )
+    store.insert_rows("quarantine", rows)
+    return len(rows)
+
+
+def _record_run(
+    store: Store,
+    run_id: str,
+    started: object,
+    result: FileResult,
+    sha256: str | None,
+    size: int | None,
+) -> None:
+    store.insert_rows(
+        "ingest_runs",
+        [(run_id, started, str(result.path), sha256, size, result.format, result.records_read,
+          result.records_new, result.quarantined, result.status, result.detail)],
+    )

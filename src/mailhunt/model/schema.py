@@ -1,0 +1,214 @@
+"""The normalised schema, declared once.
+
+Every format maps onto these tables, every analytic reads them, the DDL in ``store/`` and the
+reference in ``docs/schema.md`` are generated from them. A column is a name, a DuckDB type and
+one line of meaning; nothing else in the code base spells out a table's columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name, its DuckDB type and what it holds."""
+
+    name: str
+    type: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the store."""
+
+    name: str
+    meaning: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+
+def _cols(*rows: tuple[str, str, str]) -> tuple[Column, ...]:
+    return tuple(Column(name, type_, meaning) for name, type_, meaning in rows)
+
+
+# Provenance columns shared by every table that holds source records.
+_PROVENANCE = (
+    ("record_id", "VARCHAR", "The source's own id for the record (UAL Id, sign-in id)."),
+    ("source", "VARCHAR", "Name of the format the record was read as (see formats/)."),
+    ("source_ref", "VARCHAR", "Where the record came from: file path and line, or blob id."),
+    ("file_sha256", "VARCHAR", "SHA-256 of the input file the record was read from."),
+    ("byte_offset", "BIGINT", "Offset of the record's original bytes in that file."),
+    ("byte_length", "BIGINT", "Length of the record's original bytes in that file."),
+    ("ingest_run_id", "VARCHAR", "The ingest run that stored the record."),
+)
+
+EVENTS = Table(
+    name="events",
+    meaning="One row per audit record (Microsoft 365 unified audit log and similar sources).",
+    primary_key=("record_id",),
+    columns=_cols(
+        ("time", "TIMESTAMPTZ", "When the audited action happened, UTC."),
+        ("tenant_id", "VARCHAR", "Tenant (organisation) id the record belongs to."),
+        ("workload", "VARCHAR", "Service that produced the record (Exchange, SharePoint, ...)."),
+        ("record_type", "INTEGER", "UAL RecordType number (50 = ExchangeItemAggregated)."),
+        ("operation", "VARCHAR", "Audited operation (MailItemsAccessed, Send, New-InboxRule...)."),
+        ("result", "VARCHAR", "Result status as the source states it (Succeeded, Failed...)."),
+        ("actor_upn", "VARCHAR", "Who acted: the UserId of the record, lower-cased."),
+        ("mailbox_upn", "VARCHAR", "Owner of the mailbox acted on (MailboxOwnerUPN), lower-cased."),
+        ("mailbox_guid", "VARCHAR", "Exchange MailboxGuid of the mailbox acted on."),
+        ("app_id", "VARCHAR", "AppId: the application (resource API) that accessed the data."),
+        ("client_app_id", "VARCHAR", "ClientAppId: the client application that held the token."),
+        ("client_ip", "VARCHAR", "Client IP address, port and brackets removed."),
+        ("user_agent", "VARCHAR", "User agent or ClientInfoString of the client."),
+        ("session_id", "VARCHAR", "Exchange SessionId of the access."),
+        ("aad_session_id", "VARCHAR", "Entra session id (AppAccessContext.AADSessionId)."),
+        ("token_id", "VARCHAR", "AppAccessContext.UniqueTokenId: the token that was presented."),
+        ("token_issued_at", "TIMESTAMPTZ", "AppAccessContext.IssuedAtTime of that token, UTC."),
+        ("logon_type", "VARCHAR", "Owner, Admin, Delegate or Transport (from LogonType)."),
+        ("access_type", "VARCHAR", "MailItemsAccessed access: Bind (one item) or Sync (folder)."),
+        ("throttled", "BOOLEAN", "True when MailItemsAccessed auditing was throttled."),
+        ("operation_count", "INTEGER", "Aggregated operation count the record stands for."),
+        ("item_count", "INTEGER", "Number of messages the record lists in its folders."),
+        *_PROVENANCE,
+    ),
+)
+
+MAIL_ITEMS = Table(
+    name="mail_items",
+    meaning="One row per message read, unnested from MailItemsAccessed Folders/FolderItems.",
+    columns=_cols(
+        ("record_id", "VARCHAR", "The events row this message was read in."),
+        ("time", "TIMESTAMPTZ", "When it was read, UTC (the event's time)."),
+        ("tenant_id", "VARCHAR", "Tenant of the mailbox."),
+        ("mailbox_upn", "VARCHAR", "Mailbox the message is in, lower-cased."),
+        ("folder_path", "VARCHAR", "Folder path as the source gives it (e.g. \\Inbox)."),
+        ("internet_message_id", "VARCHAR", "Internet Message-ID of the message read."),
+        ("size_bytes", "BIGINT", "Size of the message in bytes."),
+        ("access_type", "VARCHAR", "Bind or Sync, from the event."),
+    ),
+)
+
+SIGNINS = Table(
+    name="signins",
+    meaning="One row per Entra ID sign-in (interactive or not): who got which token, from where.",
+    primary_key=("record_id",),
+    columns=_cols(
+        ("time", "TIMESTAMPTZ", "When the sign-in happened, UTC."),
+        ("tenant_id", "VARCHAR", "Resource (or home) tenant id."),
+        ("user_upn", "VARCHAR", "User principal name, lower-cased."),
+        ("user_id", "VARCHAR", "Entra object id of the user."),
+        ("app_id", "VARCHAR", "Application (client) id that signed in."),
+        ("app_name", "VARCHAR", "Display name of that application."),
+        ("resource_id", "VARCHAR", "Resource (API) the token was issued for."),
+        ("client_ip", "VARCHAR", "Client IP address."),
+        ("user_agent", "VARCHAR", "User agent of the client."),
+        ("session_id", "VARCHAR", "Entra session id (sessionId)."),
+        ("unique_token_id", "VARCHAR", "uniqueTokenIdentifier of the token issued."),
+        ("token_issuer_type", "VARCHAR", "AzureAD, ADFederationServices, ..."),
+        ("interactive", "BOOLEAN", "True for interactive sign-ins."),
+        ("error_code", "INTEGER", "status.errorCode; 0 is success."),
+        ("failure_reason", "VARCHAR", "status.failureReason, when it failed."),
+        ("country", "VARCHAR", "location.countryOrRegion."),
+        ("city", "VARCHAR", "location.city."),
+        *_PROVENANCE,
+    ),
+)
+
+QUARANTINE = Table(
+    name="quarantine",
+    meaning="Records that could not be read: where they were, why, and their bytes (truncated).",
+    columns=_cols(
+        ("ingest_run_id", "VARCHAR", "The ingest run that met the record."),
+        ("source_path", "VARCHAR", "Input file."),
+        ("line", "BIGINT", "Line number in that file (1-based), or element number in an array."),
+        ("byte_offset", "BIGINT", "Offset of the record in the file."),
+        ("format", "VARCHAR", "Format the file was read as."),
+        ("reason", "VARCHAR", "Short machine reason (invalid_json, missing_id, ...)."),
+        ("detail", "VARCHAR", "Human detail of the reason."),
+        ("raw", "BLOB", "The record's bytes, truncated to 4 KiB."),
+    ),
+)
+
+INGEST_RUNS = Table(
+    name="ingest_runs",
+    meaning="One row per input file per ingest run, with its SHA-256 and counts.",
+    columns=_cols(
+        ("ingest_run_id", "VARCHAR", "Id of the run."),
+        ("started_at", "TIMESTAMPTZ", "When the run started, UTC."),
+        ("source_path", "VARCHAR", "Input file, absolute."),
+        ("file_sha256", "VARCHAR", "SHA-256 of the file as read."),
+        ("file_size", "BIGINT", "Size of the file in bytes."),
+        ("format", "VARCHAR", "Format it was read as, or NULL when skipped."),
+        ("records_read", "BIGINT", "Records framed from the file."),
+        ("records_new", "BIGINT", "Records stored that were not already in the store."),
+        ("records_quarantined", "BIGINT", "Records quarantined."),
+        ("status", "VARCHAR", "ingested, skipped or failed."),
+        ("detail", "VARCHAR", "Why a file was skipped or failed; formats tried."),
+    ),
+)
+
+ALERTS = Table(
+    name="alerts",
+    meaning="One row per alert: a rule fired on an entity within a time bucket.",
+    primary_key=("id",),
+    columns=_cols(
+        ("id", "VARCHAR", "Deterministic id: hash of rule, entity and time bucket."),
+        ("rule_id", "VARCHAR", "Analytic or Sigma rule id."),
+        ("title", "VARCHAR", "Rule title."),
+        ("severity", "VARCHAR", "informational, low, medium, high or critical."),
+        ("technique", "VARCHAR", "MITRE ATT&CK technique id."),
+        ("entity", "VARCHAR", "What the alert is about (e.g. mailbox|app)."),
+        ("summary", "VARCHAR", "One sentence saying what happened."),
+        ("tenant_ids", "VARCHAR[]", "Tenants involved."),
+        ("mailboxes", "VARCHAR[]", "Mailboxes involved."),
+        ("users", "VARCHAR[]", "Users (actors) involved."),
+        ("app_ids", "VARCHAR[]", "Applications involved."),
+        ("client_ips", "VARCHAR[]", "Client IPs involved."),
+        ("first_seen", "TIMESTAMPTZ", "Earliest evidence time, UTC."),
+        ("last_seen", "TIMESTAMPTZ", "Latest evidence time, UTC."),
+        ("event_count", "BIGINT", "Number of evidence records."),
+        ("created_at", "TIMESTAMPTZ", "When the alert was first raised, UTC."),
+    ),
+)
+
+ALERT_EVIDENCE = Table(
+    name="alert_evidence",
+    meaning="Which source records are the evidence of which alert.",
+    primary_key=("alert_id", "record_id"),
+    columns=_cols(
+        ("alert_id", "VARCHAR", "The alert."),
+        ("record_id", "VARCHAR", "A source record id (events or signins) behind it."),
+    ),
+)
+
+TABLES: tuple[Table, ...] = (
+    EVENTS, MAIL_ITEMS, SIGNINS, QUARANTINE, INGEST_RUNS, ALERTS, ALERT_EVIDENCE,
+)
+TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
+
+
+def ddl(table: Table) -> str:
+    """CREATE TABLE statement for one table (identifiers are fixed names from this module)."""
+    columns = [f'"{column.name}" {column.type}' for column in table.columns]
+    if table.primary_key:
+        columns.append("PRIMARY KEY (" + ", ".join(f'"{c}"' for c in table.primary_key) + ")")
+    return f'CREATE TABLE IF NOT EXISTS "{table.name}" (\n    ' + ",\n    ".join(columns) + "\n)"
+
+
+def markdown() -> str:
+    """The schema reference, generated (docs/schema.md is this text)."""
+    lines = ["# mailhunt schema", "", "Generated from `src/mailhunt/model/schema.py`.", ""]
+    for table in TABLES:
+        lines += [f"## `{table.name}`", "", table.meaning, ""]
+        if table.primary_key:
+            lines += [f"Key: {', '.join(table.primary_key)}", ""]
+        lines += ["| column | type | meaning |", "| --- | --- | --- |"]
+        lines += [f"| `{c.name}` | {c.type} | {c.meaning} |" for c in table.columns]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""Why a record could not be stored: the reason for each suspect row, decided from its bytes.
+
+Only the rare rows that DuckDB could not map (or that framing flagged) come here, so this path
+may look at each record in Python: it decides the precise reason a defender will read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mailhunt.sources.framing import MAX_NESTING, MAX_RECORD_BYTES, nesting_depth
+
+RAW_KEEP_BYTES = 4096
+
+REASONS = {
+    "record_too_large": f"record longer than {MAX_RECORD_BYTES} bytes",
+    "invalid_utf8": "record is not valid UTF-8",
+    "invalid_json": "record is not valid JSON",
+    "nesting_too_deep": f"JSON nesting deeper than {MAX_NESTING}",
+    "not_object": "record is not a JSON object",
+    "missing_id": "record has no id",
+    "missing_time": "record has no time",
+    "bad_time": "record time cannot be parsed",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A quarantined record: where, why, and its first bytes."""
+
+    line: int
+    byte_offset: int
+    reason: str
+    detail: str
+    raw: bytes
+
+
+def judge(
+    raw: bytes, framing_error: str | None, id_field: str, time_field: str
+) -> tuple[str, str]:
+    """(reason, detail) for one record that could not be mapped."""
+    if framing_error:
+        return framing_error, REASONS[framing_error]
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return "invalid_utf8", f"{REASONS['invalid_utf8']} (byte {error.start})"
+    if nesting_depth(raw) > MAX_NESTING:
+        return "nesting_too_deep", REASONS["nesting_too_deep"]
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return "invalid_json", f"{REASONS['invalid_json']}: {str(error)[:120]}"
+    if not isinstance(value, dict):
+        return "not_object", f"{REASONS['not_object']} (a {type(value).__name__})"
+    return _missing_field(value, id_field, time_field)
+
+
+def _missing_field(record: dict[str, Any], id_field: str, time_field: str) -> tuple[str, str]:
+    if record.get(id_field) in (None, ""):
+        return "missing_id", f"{REASONS['missing_id']} ({id_field})"
+    if record.get(time_field) in (None, ""):
+        return "missing_time", f"{REASONS['missing_time']} ({time_field})"
+    shown = str(record[time_field])[:40]
+    return "bad_time", f"{REASONS['bad_time']}: {shown!r}"
+
+
+def read_span(path: Path, offset: int, length: int, limit: int = RAW_KEEP_BYTES) -> bytes:
+    """The first `limit` bytes of a record's span in its file."""
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        return stream.read(min(length, limit))
+
+
+def read_full_span(path: Path, offset: int, length: int) -> bytes:
+    """A record's exact original bytes."""
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        return stream.read(length)
