@@ -1,0 +1,299 @@
+"""The command line: a thin adapter over ingest, detect, alerts and demo. Only this module prints.
+
+Every failure a user can cause (a missing path, a bad option, a corrupt database) ends in one
+line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from mailhunt import __version__
+from mailhunt.alerts.query import SEVERITY_ORDER, Alert, list_alerts
+from mailhunt.demo import run_demo
+from mailhunt.detect.runner import DetectSummary, run_detections
+from mailhunt.errors import InputError, MailhuntError
+from mailhunt.ingest import FileResult, IngestSummary, discover, ingest
+from mailhunt.investigate.evidence import original_bytes
+from mailhunt.model.schema import markdown
+from mailhunt.report.alerts import to_csv, to_jsonl
+from mailhunt.report.safe import terminal_text
+from mailhunt.store.db import Store
+
+EXIT_ERROR = 2
+PROGRESS_MIN_BYTES = 50 * 1024 * 1024
+
+app = typer.Typer(
+    name="mailhunt",
+    help="Catch espionage in email: who read which mailbox, from audit and sign-in logs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, highlight=False)
+
+DbOption = Annotated[
+    Path, typer.Option("--db", help="DuckDB database file.", dir_okay=False)
+]
+PathsArgument = Annotated[
+    list[Path], typer.Argument(help="Files or folders (read recursively).", show_default=False)
+]
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class Severity(str, Enum):
+    informational = "informational"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+def _t(value: object) -> Text:
+    """Data shown in the terminal: control characters escaped, never read as Rich markup."""
+    return Text(terminal_text(value))
+
+
+# -- ingest / detect / scan -----------------------------------------------------------------------
+
+
+def _run_ingest(store: Store, paths: list[Path]) -> IngestSummary:
+    files = discover(paths)
+    total = sum(f.stat().st_size for f in files)
+    if total < PROGRESS_MIN_BYTES or not err.is_terminal:
+        return ingest(store, files)
+    columns = (TextColumn("ingesting"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("ingest", total=total)
+
+        def advance(result: FileResult) -> None:
+            progress.advance(task, result.path.stat().st_size)
+
+        return ingest(store, files, on_file=advance)
+
+
+def _print_ingest(summary: IngestSummary) -> None:
+    table = Table("file", "read as", "status", "records", "new", "quarantined", "note")
+    for result in summary.files:
+        table.add_row(
+            _t(result.path.name), _t(result.format or "-"), _t(result.status),
+            str(result.records_read), str(result.records_new), str(result.quarantined),
+            _t(result.detail),
+        )
+    out.print(table)
+    out.print(
+        f"{len(summary.files)} file(s): {summary.records_read} records read, "
+        f"{summary.records_new} new, {summary.quarantined} quarantined"
+    )
+    for reason, count in summary.reasons.most_common():
+        out.print(f"  quarantined {count}: {reason}")
+    skipped = sum(1 for f in summary.files if f.status != "ingested")
+    if skipped:
+        out.print(f"  {skipped} file(s) skipped or failed (see note column)")
+
+
+def _print_detect(summary: DetectSummary) -> None:
+    for rule_id, found in summary.detections.items():
+        out.print(f"{rule_id}: {found} detection(s), {summary.new_alerts[rule_id]} new alert(s)")
+
+
+@app.command("ingest")
+def ingest_command(paths: PathsArgument, db: DbOption = Path("mailhunt.duckdb")) -> None:
+    """Read audit and sign-in logs into the store (idempotent: duplicates are dropped)."""
+    with Store.open(db) as store:
+        summary = _run_ingest(store, paths)
+    _print_ingest(summary)
+    if not any(f.status == "ingested" for f in summary.files):
+        raise InputError("nothing recognisable to ingest in the given paths")
+
+
+@app.command("detect")
+def detect_command(
+    db: DbOption = Path("mailhunt.duckdb"),
+    baseline_days: Annotated[
+        int, typer.Option(min=1, help="Days of history an access is compared with.")
+    ] = 14,
+    min_history_days: Annotated[
+        int, typer.Option(min=0, help="Days of history a mailbox needs before it is judged.")
+    ] = 7,
+) -> None:
+    """Run every analytic over the store and raise alerts."""
+    overrides = {"baseline_days": baseline_days, "min_history_days": min_history_days}
+    with Store.open(db, create=False) as store:
+        _print_detect(run_detections(store, overrides=overrides))
+
+
+@app.command("scan")
+def scan_command(paths: PathsArgument, db: DbOption = Path("mailhunt.duckdb")) -> None:
+    """Ingest, then detect, then list the alerts."""
+    with Store.open(db) as store:
+        summary = _run_ingest(store, paths)
+        _print_ingest(summary)
+        if not any(f.status == "ingested" for f in summary.files):
+            raise InputError("nothing recognisable to ingest in the given paths")
+        _print_detect(run_detections(store))
+        _print_alert_table(list_alerts(store))
+
+
+# -- alerts / show ----------------------------------------------------------------------------------
+
+
+def _print_alert_table(alerts: list[Alert]) -> None:
+    table = Table("severity", "first seen (UTC)", "rule", "mailboxes", "summary", "id")
+    table.columns[4].ratio = 1
+    for alert in sorted(alerts, key=lambda a: (-SEVERITY_ORDER[a.severity], a.first_seen)):
+        table.add_row(
+            _t(alert.severity), alert.first_seen.strftime("%Y-%m-%d %H:%M"), _t(alert.rule_id),
+            _t("\n".join(alert.mailboxes)), _t(alert.summary), _t(alert.id[:12]),
+        )
+    out.print(table)
+    out.print(f"{len(alerts)} alert(s)")
+
+
+@app.command("alerts")
+def alerts_command(
+    db: DbOption = Path("mailhunt.duckdb"),
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="table for people; jsonl or csv for tools.")
+    ] = OutputFormat.table,
+    min_severity: Annotated[
+        Severity, typer.Option(help="Only alerts at or above this severity.")
+    ] = Severity.informational,
+) -> None:
+    """List alerts. `--format jsonl` is a stable contract: fields are added, never renamed."""
+    with Store.open(db, create=False, read_only=True) as store:
+        alerts = list_alerts(store, min_severity=min_severity.value)
+    if output is OutputFormat.jsonl:
+        sys.stdout.write(to_jsonl(alerts))
+    elif output is OutputFormat.csv:
+        sys.stdout.write(to_csv(alerts))
+    else:
+        _print_alert_table(alerts)
+
+
+@app.command("show")
+def show_command(
+    record_id: Annotated[str, typer.Argument(help="The source's record id (UAL Id, sign-in id).")],
+    db: DbOption = Path("mailhunt.duckdb"),
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Skip checking the file's SHA-256.")
+    ] = False,
+) -> None:
+    """Print a record's original bytes exactly as the source wrote them."""
+    with Store.open(db, create=False, read_only=True) as store:
+        evidence = original_bytes(store, record_id, verify=not no_verify)
+    err.print(_t(f"{evidence.source_ref} ({evidence.source}, sha256 {evidence.sha256[:16]}...)"))
+    sys.stdout.buffer.write(evidence.data + b"\n")
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the schema reference (Markdown), generated from its one declaration."""
+    sys.stdout.write(markdown())
+
+
+# -- demo -----------------------------------------------------------------------------------------
+
+
+@app.command("demo")
+def demo_command(
+    folder: Annotated[
+        Path | None, typer.Option("--dir", help="Where to write (default: a new temp folder).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Simulation seed.")] = 7,
+) -> None:
+    """Build a demo tenant with an injected intrusion and run the whole pipeline on it."""
+    target = folder or Path(tempfile.mkdtemp(prefix="mailhunt-demo-"))
+    target.mkdir(parents=True, exist_ok=True)
+    result = run_demo(target, seed=seed)
+    _print_ingest_brief(result.ingest)
+    _print_detect(result.detect)
+    _print_alert_table(result.alerts)
+    for intrusion in result.tenant.intrusions:
+        caught = result.caught_by.get(intrusion.kind) or []
+        verdict = "caught by alert " + ", ".join(i[:12] for i in caught) if caught else "MISSED"
+        out.print(
+            _t(f"injected {intrusion.kind}: app {intrusion.app_id}, "
+               f"{len(intrusion.mailboxes)} mailboxes, {len(intrusion.record_ids)} records: "
+               f"{verdict}")
+        )
+    out.print(_t(f"logs:      {result.folder / 'logs'}"))
+    out.print(_t(f"database:  {result.database}"))
+    out.print(_t(f"next:      mailhunt alerts --db {result.database} --format jsonl"))
+
+
+def _print_ingest_brief(summary: IngestSummary) -> None:
+    out.print(
+        f"ingested {len(summary.files)} file(s): {summary.records_read} records, "
+        f"{summary.records_new} new, {summary.quarantined} quarantined"
+    )
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        out.print(f"mailhunt {__version__}")
+        raise typer.Exit
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app; errors become one line on stderr and exit code 2."""
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="mailhunt")
+    except typer.Exit as done:
+        return int(done.exit_code)
+    except typer.Abort:
+        err.print("mailhunt: aborted")
+        return EXIT_ERROR
+    except typer.TyperException as error:  # usage errors: bad option, missing argument
+        return _usage_error(error)
+    except MailhuntError as error:
+        err.print(_t(f"mailhunt: {error}"))
+        return EXIT_ERROR
+    except duckdb.Error as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        err.print(_t(f"mailhunt: database error: {first}"))
+        return EXIT_ERROR
+    except OSError as error:
+        err.print(_t(f"mailhunt: {error.strerror or error}: {error.filename or ''}"))
+        return EXIT_ERROR
+    return result if isinstance(result, int) else 0
+
+
+def _usage_error(error: typer.TyperException) -> int:
+    """One line for a usage error; the help text when no command was given at all."""
+    context = getattr(error, "ctx", None)
+    if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
+        out.print(_t(context.get_help()))
+        return EXIT_ERROR
+    message = getattr(error, "format_message", lambda: str(error))()
+    command = f" {context.command_path.split(' ', 1)[-1]}" if context and " " in context.command_path else ""
+    err.print(_t(f"mailhunt{command}: {message} (see --help)"))
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

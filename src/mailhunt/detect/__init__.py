@@ -1,0 +1,1 @@
+"""Detection: analytics and rules as SQL over the store, run by one runner."""

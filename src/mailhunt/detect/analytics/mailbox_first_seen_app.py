@@ -1,0 +1,123 @@
+"""An application reads a mailbox it has not read before.
+
+What it detects: MailItemsAccessed records on a mailbox by an application (ClientAppId, or
+AppId when no client app is named) that did not access that mailbox during the baseline window
+before (default 14 days). Detections are grouped per tenant, application and UTC day, so one
+intruding application reading several mailboxes is one alert listing them all.
+
+Why: this is the signal that exposed Storm-0558 in 2023. Forged tokens let the actor read
+Outlook mail through an application that had never touched those mailboxes; a customer's alert
+on exactly that (MailItemsAccessed with an unexpected AppId/ClientAppId) revealed a month-long
+intrusion.
+
+Severity: high when the application is new to the whole tenant that day, or when the access
+carried a token that no stored sign-in issued (a forged or stolen token); low when the
+application is known in the tenant and every token was issued by a sign-in (typically a user
+adding a new device or client); medium otherwise.
+
+History: a mailbox is only judged once it has at least ``min_history_days`` (default 7) of
+stored activity before the access. Without that, every application would be "first seen" in the
+first days of data and new mailboxes (new employees) would flood the queue. One exception: an
+application new to the whole tenant (once the tenant itself has that much history) is raised on
+every mailbox it reads, young or not, so an intruder reading a new employee's mailbox is still
+listed. The cost: in the first week of a tenant's data this analytic raises nothing.
+
+Known false positives: a user starting a new client or device (Outlook mobile, a new add-in);
+a newly deployed line-of-business or backup application; delegates starting to use a different
+client. Access without any application id (classic MAPI, ``Client=MSExchangeRPC``) is not
+judged here.
+
+References:
+https://www.microsoft.com/security/blog/2023/07/14/analysis-of-storm-0558-techniques-for-unauthorized-email-access/
+https://www.cisa.gov/news-events/cybersecurity-advisories/aa23-193a
+https://learn.microsoft.com/purview/audit-log-investigate-accounts
+"""
+
+from __future__ import annotations
+
+from mailhunt.detect.base import Analytic
+
+SQL = """
+WITH access AS (
+    SELECT record_id, time, tenant_id, mailbox_upn, actor_upn, client_ip, token_id, app_id,
+           coalesce(client_app_id, app_id) AS app_key
+    FROM events
+    WHERE operation = 'MailItemsAccessed'
+      AND mailbox_upn IS NOT NULL
+      AND coalesce(client_app_id, app_id) IS NOT NULL
+),
+mailbox_since AS (
+    SELECT tenant_id, mailbox_upn, min(time) AS since
+    FROM events WHERE mailbox_upn IS NOT NULL GROUP BY tenant_id, mailbox_upn
+),
+tenant_since AS (
+    SELECT tenant_id, min(time) AS tenant_start FROM events GROUP BY tenant_id
+),
+tenant_signins AS (
+    SELECT DISTINCT tenant_id FROM signins
+),
+marked AS (
+    SELECT *,
+           lag(time) OVER (PARTITION BY tenant_id, mailbox_upn, app_key
+                           ORDER BY time, record_id) AS previous,
+           min(time) OVER (PARTITION BY tenant_id, app_key) AS app_since
+    FROM access
+),
+firsts AS (
+    SELECT m.tenant_id, m.mailbox_upn, m.app_key, m.time AS first_time,
+           date_trunc('day', m.time) AS bucket,
+           date_trunc('day', m.app_since) = date_trunc('day', m.time) AS app_new_in_tenant
+    FROM marked m
+    JOIN mailbox_since s USING (tenant_id, mailbox_upn)
+    JOIN tenant_since t USING (tenant_id)
+    WHERE (m.previous IS NULL OR m.time - m.previous > to_days($baseline_days))
+      AND (m.time - s.since >= to_days($min_history_days)
+           OR (date_trunc('day', m.app_since) = date_trunc('day', m.time)
+               AND m.time - t.tenant_start >= to_days($min_history_days)))
+),
+evidence AS (
+    SELECT f.*, a.record_id, a.time, a.actor_upn, a.client_ip, a.app_id,
+           a.token_id IS NOT NULL
+             AND a.tenant_id IN (SELECT tenant_id FROM tenant_signins)
+             AND NOT EXISTS (SELECT 1 FROM signins s WHERE s.unique_token_id = a.token_id)
+             AS token_not_issued
+    FROM firsts f JOIN access a
+      ON a.tenant_id = f.tenant_id AND a.mailbox_upn = f.mailbox_upn AND a.app_key = f.app_key
+     AND a.time >= f.first_time AND date_trunc('day', a.time) = f.bucket
+)
+SELECT
+    tenant_id || '|' || app_key AS entity,
+    bucket,
+    CASE WHEN bool_or(app_new_in_tenant) OR bool_or(token_not_issued) THEN 'high'
+         WHEN bool_and(actor_upn = mailbox_upn) THEN 'low'
+         ELSE 'medium' END AS severity,
+    'Application ' || app_key || ' read ' || count(DISTINCT mailbox_upn) ||
+      ' mailbox(es) it had not read before' ||
+      CASE WHEN bool_or(app_new_in_tenant) THEN '; the application is new to the tenant'
+           ELSE '' END ||
+      CASE WHEN bool_or(token_not_issued)
+           THEN '; ' || count(DISTINCT record_id) FILTER (WHERE token_not_issued) ||
+                ' access(es) used a token no sign-in issued'
+           ELSE '' END AS summary,
+    list_sort(list_distinct(list(tenant_id))) AS tenant_ids,
+    list_sort(list_distinct(list(mailbox_upn))) AS mailboxes,
+    list_sort(list_distinct(list(actor_upn))) AS users,
+    list_sort(list_distinct(list(app_key) || list(app_id))) AS app_ids,
+    list_sort(list_distinct(list(client_ip))) AS client_ips,
+    min(time) AS first_seen,
+    max(time) AS last_seen,
+    list_sort(list_distinct(list(record_id))) AS event_ids
+FROM evidence
+GROUP BY tenant_id, app_key, bucket
+"""
+
+ANALYTIC = Analytic(
+    id="mailbox-first-seen-app",
+    title="Application reads a mailbox it never read before",
+    severity="medium",
+    technique="T1114.002",
+    doc=__doc__ or "",
+    sql=SQL,
+    tables=("events", "signins"),
+    parameters={"baseline_days": 14, "min_history_days": 7},
+)

@@ -1,0 +1,69 @@
+"""Run analytics over the store and turn their detections into alerts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from mailhunt.alerts.writer import write_alerts
+from mailhunt.detect.analytics import ANALYTICS
+from mailhunt.detect.base import Analytic
+from mailhunt.errors import InputError
+from mailhunt.store.db import Store
+
+log = logging.getLogger(__name__)
+
+DETECTIONS = "_detections"
+
+
+@dataclass
+class DetectSummary:
+    """Per analytic: detections found, alerts new to the store."""
+
+    detections: dict[str, int] = field(default_factory=dict)
+    new_alerts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_new(self) -> int:
+        return sum(self.new_alerts.values())
+
+
+def parameters_for(analytic: Analytic, overrides: Mapping[str, object]) -> dict[str, object]:
+    """The analytic's parameters with the overrides that name one of them."""
+    return {name: overrides.get(name, default) for name, default in analytic.parameters.items()}
+
+
+def run_detections(
+    store: Store,
+    analytics: Iterable[Analytic] | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> DetectSummary:
+    """Run each analytic; alerts are upserted by deterministic id, so reruns add nothing."""
+    summary = DetectSummary()
+    chosen = list(ANALYTICS.values() if analytics is None else analytics)
+    for analytic in chosen:
+        params = parameters_for(analytic, overrides or {})
+        _check_parameters(analytic, params)
+        store.begin()
+        try:
+            store.connection.execute(
+                f"CREATE OR REPLACE TEMP TABLE {DETECTIONS} AS {analytic.sql}", params
+            )
+            found, new = write_alerts(store, analytic, DETECTIONS)
+            store.connection.execute(f"DROP TABLE {DETECTIONS}")
+            store.commit()
+        except Exception:
+            store.rollback()
+            raise
+        summary.detections[analytic.id] = found
+        summary.new_alerts[analytic.id] = new
+        log.info("%s: %d detections, %d new alerts", analytic.id, found, new)
+    return summary
+
+
+def _check_parameters(analytic: Analytic, params: Mapping[str, object]) -> None:
+    for name, value in params.items():
+        default = analytic.parameters[name]
+        if isinstance(default, int) and (not isinstance(value, int) or value < 0):
+            raise InputError(f"{analytic.id}: parameter {name} must be a whole number >= 0")

@@ -1,0 +1,1 @@
+"""Investigation: typed answers (evidence, alerts, incidents) for the CLI and reports."""

@@ -1,0 +1,55 @@
+"""Alerts rendered for machines (JSON Lines, CSV) and people (table rows).
+
+``alerts --format jsonl`` is a contract other tools build on: fields are added, never renamed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from mailhunt.alerts.query import Alert
+from mailhunt.report.safe import csv_cell
+
+JSONL_FIELDS = (
+    "id", "rule_id", "title", "severity", "technique", "summary", "tenant_ids", "mailboxes",
+    "users", "app_ids", "client_ips", "first_seen", "last_seen", "event_count", "event_ids",
+    "entity", "created_at",
+)
+CSV_FIELDS = JSONL_FIELDS
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z, to the second (or microsecond when present)."""
+    text = moment.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def alert_record(alert: Alert) -> dict[str, Any]:
+    """The alert as a plain dict in contract field order, times as ISO 8601 UTC."""
+    values = asdict(alert)
+    record = {name: values[name] for name in JSONL_FIELDS}
+    for name in ("first_seen", "last_seen", "created_at"):
+        record[name] = iso_utc(values[name])
+    return record
+
+
+def to_jsonl(alerts: list[Alert]) -> str:
+    return "".join(orjson.dumps(alert_record(a)).decode() + "\n" for a in alerts)
+
+
+def to_csv(alerts: list[Alert]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for alert in alerts:
+        record = alert_record(alert)
+        writer.writerow(
+            [csv_cell(";".join(v) if isinstance(v, list) else v) for v in record.values()]
+        )
+    return buffer.getvalue()
