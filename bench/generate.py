@@ -27,7 +27,7 @@ def _mail_items_accessed(rng: random.Random, when: datetime, tenant: str, user: 
     app_id, client_app_id, client_info = APPS[rng.randrange(len(APPS))]
     sync = rng.random() < 0.15
     folders = []
-    for path in rng.sample(FOLDERS, rng.randint(1, 2)):
+    for path in rng.sample(FOLDERS, 1 if rng.random() < 0.7 else 2):
         folder: dict[str, object] = {"Id": "LgAAAAB" + uuid.UUID(int=rng.getrandbits(128)).hex, "Path": path}
         if not sync:
             folder["FolderItems"] = [
@@ -36,7 +36,7 @@ def _mail_items_accessed(rng: random.Random, when: datetime, tenant: str, user: 
                     "InternetMessageId": f"<{uuid.UUID(int=rng.getrandbits(128)).hex[:20]}@mail.example.com>",
                     "SizeInBytes": rng.randint(2_000, 400_000),
                 }
-                for _ in range(rng.randint(1, 3))
+                for _ in range(rng.randint(1, 2))
             ]
         folders.append(folder)
     record: dict[str, object] = {

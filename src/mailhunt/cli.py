@@ -44,7 +44,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DbOption = Annotated[
     Path, typer.Option("--db", help="DuckDB database file.", dir_okay=False)
@@ -287,7 +287,7 @@ def _usage_error(error: typer.TyperException) -> int:
     """One line for a usage error; the help text when no command was given at all."""
     context = getattr(error, "ctx", None)
     if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
-        out.print(_t(context.get_help()))
+        sys.stdout.write(context.get_help() + "\n")  # our own text, not data
         return EXIT_ERROR
     message = getattr(error, "format_message", lambda: str(error))()
     command = f" {context.command_path.split(' ', 1)[-1]}" if context and " " in context.command_path else ""

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -26,7 +27,7 @@ from mailhunt.sources.framing import (
     frame_lines,
 )
 from mailhunt.sources.quarantine import RAW_KEEP_BYTES, judge, read_full_span
-from mailhunt.store.db import Store, utc_now
+from mailhunt.store.db import Provenance, Store, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class FileResult:
 
     path: Path
     format: str | None
-    status: str  # ingested | skipped | failed
+    status: str  # ingested | duplicate (same content already stored) | skipped | failed
     records_read: int = 0
     records_new: int = 0
     quarantined: int = 0
@@ -230,23 +231,50 @@ def _load(
     started: object,
 ) -> FileResult:
     path = framed.path
-    produced = store.stage(framed.table(), read_path, fmt)
-    if produced < 0:
-        store.drop_stage()
-        result = FileResult(path, fmt.name, "failed", len(framed), detail="record count mismatch")
+    earlier = store.already_ingested(framed.sha256)
+    if earlier is not None:
+        note = f"same content already ingested from {earlier}"
+        result = FileResult(path, fmt.name, "duplicate", len(framed), detail=note)
         _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
         return result
-    quarantined = _quarantine(store, framed, fmt, summary)
-    new = store.commit_stage(fmt, run_id=summary.run_id, source_ref=str(path), sha256=framed.sha256)
-    store.drop_stage()
-    result = FileResult(path, fmt.name, "ingested", len(framed), new, quarantined)
+    provenance = Provenance(fmt.name, str(path), framed.sha256, summary.run_id)
+    loaded = store.load(framed.table(), read_path, fmt, provenance)
+    if not _pairing_holds(store, fmt, provenance, path):
+        store.discard(fmt.table, provenance)
+        result = FileResult(path, fmt.name, "failed", len(framed),
+                            detail="parsed records did not pair with their lines; nothing stored")
+        _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
+        return result
+    quarantined = _quarantine(store, framed, fmt, loaded.suspects, summary)
+    result = FileResult(path, fmt.name, "ingested", len(framed), loaded.new, quarantined)
+    if loaded.duplicates:
+        result.detail = f"{loaded.duplicates} duplicate record(s) dropped"
     _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
     return result
 
 
-def _quarantine(store: Store, framed: Framed, fmt: Format, summary: IngestSummary) -> int:
+PAIRING_SAMPLE = 32
+
+
+def _pairing_holds(store: Store, fmt: Format, provenance: Provenance, path: Path) -> bool:
+    """Check, on a spread of stored rows, that each row's span holds that row's record id.
+
+    DuckDB's rows are paired with framing's spans by ordinal; a reader that skipped or split a
+    line would shift every later pairing, and this check refuses such a file."""
+    with path.open("rb") as stream:
+        for record_id, offset, length in store.sample_spans(fmt.table, provenance, PAIRING_SAMPLE):
+            stream.seek(offset)
+            if orjson.dumps(record_id)[1:-1] not in stream.read(length):
+                return False
+    return True
+
+
+def _quarantine(
+    store: Store, framed: Framed, fmt: Format, suspects: list[tuple[Any, ...]],
+    summary: IngestSummary,
+) -> int:
     rows = []
-    for line, offset, length, framing_error, *_ in store.suspects(fmt):
+    for line, offset, length, framing_error in suspects:
         raw = read_full_span(framed.path, offset, min(length, 2 * RAW_KEEP_BYTES) if framing_error
                              else length)
         reason, detail = judge(raw, framing_error, fmt.id_field, fmt.time_field)

@@ -24,8 +24,6 @@ class Format:
     sniff: Callable[[Record], bool]  # given the first record of a file: is it mine?
     columns: Mapping[str, str]  # source field -> DuckDB type for read_json
     select: Mapping[str, str]  # schema column -> SQL expression over the source fields
-    mail_items: str | None = None  # SQL expression: list of STRUCT(folder_path,
-    #                                internet_message_id, size_bytes) read by the record
     id_field: str = "id"  # source field holding the record id (named in quarantine reasons)
     time_field: str = "time"  # source field holding the record time
     required: tuple[str, ...] = field(default=("record_id", "time"))

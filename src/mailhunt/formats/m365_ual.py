@@ -79,10 +79,10 @@ FORMAT = Format(
         "throttled": "lower(" + name_value("OperationProperties", "IsThrottled") + ") = 'true'",
         "operation_count": "TRY_CAST(OperationCount AS INTEGER)",
         "item_count": "list_sum(list_transform(Folders, lambda f: len(f.FolderItems)))",
+        "message_items": (
+            "flatten(list_transform(Folders, lambda f: list_transform(f.FolderItems, lambda i: "
+            "struct_pack(folder_path := f.Path, internet_message_id := i.InternetMessageId, "
+            "size_bytes := i.SizeInBytes))))"
+        ),
     },
-    mail_items=(
-        "flatten(list_transform(Folders, lambda f: list_transform(f.FolderItems, lambda i: "
-        "struct_pack(folder_path := f.Path, internet_message_id := i.InternetMessageId, "
-        "size_bytes := i.SizeInBytes))))"
-    ),
 )

@@ -27,6 +27,7 @@ class Table:
     meaning: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = ()
+    view: str | None = None  # SELECT defining the table as a view over stored tables
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -50,8 +51,10 @@ _PROVENANCE = (
 
 EVENTS = Table(
     name="events",
-    meaning="One row per audit record (Microsoft 365 unified audit log and similar sources).",
-    primary_key=("record_id",),
+    meaning=(
+        "One row per audit record (Microsoft 365 unified audit log and similar sources). "
+        "record_id is unique: ingest drops duplicates."
+    ),
     columns=_cols(
         ("time", "TIMESTAMPTZ", "When the audited action happened, UTC."),
         ("tenant_id", "VARCHAR", "Tenant (organisation) id the record belongs to."),
@@ -75,13 +78,27 @@ EVENTS = Table(
         ("throttled", "BOOLEAN", "True when MailItemsAccessed auditing was throttled."),
         ("operation_count", "INTEGER", "Aggregated operation count the record stands for."),
         ("item_count", "INTEGER", "Number of messages the record lists in its folders."),
+        (
+            "message_items",
+            "STRUCT(folder_path VARCHAR, internet_message_id VARCHAR, size_bytes BIGINT)[]",
+            "Messages the record lists (folder, Internet Message-ID, size); see mail_items.",
+        ),
         *_PROVENANCE,
     ),
 )
 
 MAIL_ITEMS = Table(
     name="mail_items",
-    meaning="One row per message read, unnested from MailItemsAccessed Folders/FolderItems.",
+    meaning=(
+        "One row per message read, unnested from MailItemsAccessed Folders/FolderItems. A view "
+        "over events.message_items: stored nested once at ingest (one write), unnested on read."
+    ),
+    view=(
+        "SELECT record_id, time, tenant_id, mailbox_upn, item.folder_path AS folder_path, "
+        "item.internet_message_id AS internet_message_id, item.size_bytes AS size_bytes, "
+        "access_type FROM (SELECT *, unnest(message_items) AS item FROM events "
+        "WHERE len(message_items) > 0)"
+    ),
     columns=_cols(
         ("record_id", "VARCHAR", "The events row this message was read in."),
         ("time", "TIMESTAMPTZ", "When it was read, UTC (the event's time)."),
@@ -96,8 +113,10 @@ MAIL_ITEMS = Table(
 
 SIGNINS = Table(
     name="signins",
-    meaning="One row per Entra ID sign-in (interactive or not): who got which token, from where.",
-    primary_key=("record_id",),
+    meaning=(
+        "One row per Entra ID sign-in (interactive or not): who got which token, from where. "
+        "record_id is unique: ingest drops duplicates."
+    ),
     columns=_cols(
         ("time", "TIMESTAMPTZ", "When the sign-in happened, UTC."),
         ("tenant_id", "VARCHAR", "Resource (or home) tenant id."),
@@ -194,7 +213,9 @@ TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
 
 
 def ddl(table: Table) -> str:
-    """CREATE TABLE statement for one table (identifiers are fixed names from this module)."""
+    """CREATE statement for one table or view (identifiers are fixed names from this module)."""
+    if table.view:
+        return f'CREATE OR REPLACE VIEW "{table.name}" AS {table.view}'
     columns = [f'"{column.name}" {column.type}' for column in table.columns]
     if table.primary_key:
         columns.append("PRIMARY KEY (" + ", ".join(f'"{c}"' for c in table.primary_key) + ")")
@@ -208,6 +229,8 @@ def markdown() -> str:
         lines += [f"## `{table.name}`", "", table.meaning, ""]
         if table.primary_key:
             lines += [f"Key: {', '.join(table.primary_key)}", ""]
+        if table.view:
+            lines += ["A view: `" + table.view + "`", ""]
         lines += ["| column | type | meaning |", "| --- | --- | --- |"]
         lines += [f"| `{c.name}` | {c.type} | {c.meaning} |" for c in table.columns]
         lines.append("")

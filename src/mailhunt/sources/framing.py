@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,13 +46,17 @@ class Framed:
 
     def table(self) -> pa.Table:
         """The spans as an Arrow table, one row per record, in file order."""
-        errors = [self.errors.get(index) for index in range(len(self))] if self.errors else None
+        if self.errors:
+            errors = pa.array([self.errors.get(i) for i in range(len(self))], pa.string())
+        else:
+            errors = pa.nulls(len(self), pa.string())
         return pa.table(
             {
+                "ordinal": pa.array(np.arange(1, len(self) + 1, dtype=np.int64), pa.int64()),
                 "line": pa.array(self.lines, pa.int64()),
                 "byte_offset": pa.array(self.offsets, pa.int64()),
                 "byte_length": pa.array(self.lengths, pa.int64()),
-                "framing_error": pa.array(errors if errors else [None] * len(self), pa.string()),
+                "framing_error": errors,
             }
         )
 
@@ -60,45 +65,87 @@ class _LineSplitter:
     """Accumulates line spans chunk by chunk; over-long lines are never held in memory."""
 
     def __init__(self) -> None:
-        self.lines: list[int] = []
-        self.offsets: list[int] = []
-        self.lengths: list[int] = []
+        self.lines: list[np.ndarray] = []
+        self.offsets: list[np.ndarray] = []
+        self.lengths: list[np.ndarray] = []
         self.errors: dict[int, str] = {}
-        self.line_number = 0
+        self.line_number = 0  # lines consumed so far
+        self.records = 0  # records framed so far
 
-    def add(self, buffer: bytes, base: int, start: int, end: int) -> None:
-        """Record the line buffer[start:end] (file offset base+start), skipping blank lines."""
-        self.line_number += 1
-        if end > start and buffer[end - 1] == 13:
-            end -= 1
-        if end == start or (buffer[start] in _WHITESPACE and not buffer[start:end].strip()):
+    def add_buffer(self, buffer: bytes, base: int, newlines: list[int], last_end: int) -> None:
+        """Add the lines of `buffer` ending at `newlines` (plus a final unterminated line
+        ending at `last_end` when it is not -1); blank and whitespace-only lines are skipped."""
+        ends = np.array(newlines + ([last_end] if last_end >= 0 else []), dtype=np.int64)
+        if not len(ends):
             return
-        self._append(base + start, end - start)
+        starts = np.empty_like(ends)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        view = np.frombuffer(buffer, dtype=np.uint8)
+        numbers = np.arange(self.line_number + 1, self.line_number + 1 + len(ends))
+        self.line_number += len(ends)
+        nonempty = ends > starts
+        carriage = np.zeros(len(ends), dtype=bool)
+        carriage[nonempty] = view[ends[nonempty] - 1] == 13
+        ends = ends - carriage
+        keep = ends > starts
+        suspect = keep & np.isin(view[np.minimum(starts, len(view) - 1)], _WHITESPACE_CODES)
+        for index in np.flatnonzero(suspect):
+            keep[index] = bool(buffer[starts[index] : ends[index]].strip())
+        self._extend(numbers[keep], starts[keep] + base, (ends - starts)[keep])
 
     def add_long(self, offset: int, length: int) -> None:
         """An over-long line: its span is kept, its bytes are not."""
         self.line_number += 1
-        self.errors[len(self.offsets)] = "record_too_large"
-        self._append(offset, length)
+        self.errors[self.records] = "record_too_large"
+        self._extend(
+            np.array([self.line_number]), np.array([offset]), np.array([length])
+        )
 
-    def _append(self, offset: int, length: int) -> None:
-        self.lines.append(self.line_number)
-        self.offsets.append(offset)
-        self.lengths.append(length)
-        if length > MAX_RECORD_BYTES:
-            self.errors[len(self.offsets) - 1] = "record_too_large"
+    def _extend(self, lines: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> None:
+        for index in np.flatnonzero(lengths > MAX_RECORD_BYTES):
+            self.errors[self.records + int(index)] = "record_too_large"
+        self.lines.append(lines)
+        self.offsets.append(offsets)
+        self.lengths.append(lengths)
+        self.records += len(offsets)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        def joined(parts: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+        return joined(self.lines), joined(self.offsets), joined(self.lengths)
+
+
+_WHITESPACE_CODES = np.frombuffer(_WHITESPACE, dtype=np.uint8)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file (hashlib releases the GIL: this runs beside framing in a thread)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def frame_lines(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> Framed:
     """Spans of the non-blank lines of a file, with its SHA-256 and size."""
-    digest = hashlib.sha256()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(file_sha256, path)
+        splitter, size = _split_file(path, chunk_bytes)
+        sha256 = digest.result()
+    lines, offsets, lengths = splitter.arrays()
+    return Framed(path, sha256, size, lines, offsets, lengths, splitter.errors)
+
+
+def _split_file(path: Path, chunk_bytes: int) -> tuple[_LineSplitter, int]:
     splitter = _LineSplitter()
     with path.open("rb") as stream:
         base = 0
         pending = b""
         long_start: int | None = None  # file offset where an over-long line began
         while chunk := stream.read(chunk_bytes):
-            digest.update(chunk)
             buffer = pending + chunk if pending else chunk
             if base == 0 and buffer.startswith(BOM):
                 buffer, base = buffer[len(BOM) :], len(BOM)
@@ -118,27 +165,46 @@ def frame_lines(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> Framed:
         if long_start is not None:
             splitter.add_long(long_start, base - long_start)
         elif pending:
-            splitter.add(pending, base, 0, len(pending))
+            splitter.add_buffer(pending, base, [], len(pending))
         size = stream.tell()
-    return Framed(
-        path=path,
-        sha256=digest.hexdigest(),
-        size=size,
-        lines=np.array(splitter.lines, dtype=np.int64),
-        offsets=np.array(splitter.offsets, dtype=np.int64),
-        lengths=np.array(splitter.lengths, dtype=np.int64),
-        errors=splitter.errors,
-    )
+    return splitter, size
 
 
 def _split_buffer(splitter: _LineSplitter, buffer: bytes, base: int) -> int:
     """Add every complete line in buffer; return how many bytes were consumed."""
     find = buffer.find
+    newlines: list[int] = []
+    append = newlines.append
     start = 0
     while (newline := find(b"\n", start)) >= 0:
-        splitter.add(buffer, base, start, newline)
+        append(newline)
         start = newline + 1
+    first_record = splitter.records
+    splitter.add_buffer(buffer, base, newlines, -1)
+    _flag_deep(splitter, buffer, base, first_record)
     return start
+
+
+_OPENERS_AND_NEWLINES = bytes(b for b in range(256) if b not in b"{[\n")
+
+
+def _flag_deep(splitter: _LineSplitter, lines: bytes, base: int, first_record: int) -> None:
+    """Flag records nested deeper than MAX_NESTING among those framed from `lines`.
+
+    Deep nesting needs more than MAX_NESTING openers on one line. Deleting every byte but
+    '{', '[' and newline leaves a short text whose line lengths are the opener counts (one C
+    pass over the chunk); the exact, string-aware depth is computed only for those few lines.
+    """
+    counts = lines.translate(None, _OPENERS_AND_NEWLINES).split(b"\n")
+    if max(map(len, counts), default=0) <= MAX_NESTING:
+        return
+    offsets = np.concatenate(splitter.offsets)[first_record:] - base
+    lengths = np.concatenate(splitter.lengths)[first_record:]
+    for index, (start, length) in enumerate(zip(offsets.tolist(), lengths.tolist(), strict=True)):
+        record = first_record + index
+        text = lines[start : start + length]
+        if text.count(b"{") + text.count(b"[") > MAX_NESTING and nesting_depth(text) > MAX_NESTING:
+            splitter.errors.setdefault(record, "nesting_too_deep")
 
 
 # --- JSON arrays -------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ RAW_KEEP_BYTES = 4096
 
 REASONS = {
     "record_too_large": f"record longer than {MAX_RECORD_BYTES} bytes",
+    "nesting_too_deep": f"JSON nesting deeper than {MAX_NESTING}",
     "invalid_utf8": "record is not valid UTF-8",
     "invalid_json": "record is not valid JSON",
-    "nesting_too_deep": f"JSON nesting deeper than {MAX_NESTING}",
     "not_object": "record is not a JSON object",
     "missing_id": "record has no id",
     "missing_time": "record has no time",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,20 +20,43 @@ import pyarrow as pa
 
 from mailhunt.errors import StoreError
 from mailhunt.formats.base import Format
-from mailhunt.model.schema import MAIL_ITEMS, TABLES, TABLES_BY_NAME, ddl
+from mailhunt.model.schema import TABLES, TABLES_BY_NAME, ddl
 
 log = logging.getLogger(__name__)
 
-STAGE = "_stage"
+# read_json's own object limit; records over MAX_RECORD_BYTES are already flagged by framing.
+# (A limit far above what is needed made DuckDB's scan 3x slower here.)
+READ_OBJECT_LIMIT = 32 * 1024 * 1024
+
+# Provenance columns: named parameters bound from Provenance.
+_PROVENANCE_SQL = {
+    "source": "$source",
+    "source_ref": "$source_ref || ':' || f.line",
+    "file_sha256": "$file_sha256",
+    "byte_offset": "f.byte_offset",
+    "byte_length": "f.byte_length",
+    "ingest_run_id": "$run_id",
+}
 
 
 @dataclass(frozen=True)
-class LoadResult:
+class Provenance:
+    """Where a file's rows come from, written into each of them."""
+
+    source: str  # format name
+    source_ref: str  # the file's path (":line" is appended per row)
+    file_sha256: str
+    run_id: str
+
+
+@dataclass(frozen=True)
+class Loaded:
     """What loading one framed file did."""
 
-    records_read: int
-    records_new: int
-    suspects: list[tuple[Any, ...]]  # rows needing a quarantine reason (see quarantine.py)
+    inserted: int  # rows written
+    new: int  # rows kept: inserted minus duplicates
+    duplicates: int  # rows deleted again as duplicates
+    suspects: list[tuple[Any, ...]]  # frames with no row: (line, offset, length, framing error)
 
 
 def quote_identifier(name: str) -> str:
@@ -84,94 +107,90 @@ class Store:
 
     # -- loading -------------------------------------------------------------------------------
 
-    def stage(self, frames: pa.Table, read_path: Path, fmt: Format) -> int:
-        """Parse `read_path` with `fmt` into the stage table, paired with `frames`.
+    def load(self, frames: pa.Table, read_path: Path, fmt: Format, provenance: Provenance) -> Loaded:
+        """Insert a framed file's good records; return what was stored and what was not.
 
-        Returns the number of rows DuckDB produced; it must equal the number of frames, or the
-        positional pairing would be wrong (the caller then refuses the file).
+        One INSERT: DuckDB parses `read_path` in parallel, numbers its rows in file order,
+        pairs them with the frames by that ordinal, maps them with the format's SQL and writes
+        them once. Duplicates (of stored records, or within the file) are then deleted; the
+        frames that produced no row are the suspects the caller quarantines.
         """
-        selects = [f"{expr} AS {quote_identifier(col)}" for col, expr in fmt.select.items()]
-        if fmt.mail_items:
-            selects.append(f"{fmt.mail_items} AS _items")
+        table = TABLES_BY_NAME[fmt.table]
+        columns = [c for c in table.column_names if c in fmt.select or c in _PROVENANCE_SQL]
+        mapped = ", ".join(
+            f"{fmt.select[c]} AS {quote_identifier(c)}" for c in columns if c in fmt.select
+        )
+        values = ", ".join(_PROVENANCE_SQL.get(c, f"r.{quote_identifier(c)}") for c in columns)
+        required = " AND ".join(f"r.{quote_identifier(c)} IS NOT NULL" for c in fmt.required)
         reader = (
-            "read_json(?, format = 'newline_delimited', ignore_errors = true, "
-            f"maximum_object_size = 2147483647, columns = {_columns_literal(fmt.columns)})"
+            "read_json($read_path, format = 'newline_delimited', ignore_errors = true, "
+            f"maximum_object_size = {READ_OBJECT_LIMIT}, columns = {_columns_literal(fmt.columns)})"
         )
         self.connection.register("_frames", frames)
         try:
-            self.connection.execute(
-                f"CREATE OR REPLACE TEMP TABLE {STAGE} AS "
-                f"SELECT f.line, f.byte_offset, f.byte_length, f.framing_error, "
-                f"{', '.join(selects)} FROM _frames f POSITIONAL JOIN {reader} r",
-                [str(read_path)],
+            inserted = self._scalar(
+                f"INSERT INTO {quote_identifier(table.name)} ({', '.join(columns)}) "
+                f"SELECT {values} FROM (SELECT row_number() OVER () AS _ordinal, {mapped} "
+                f"FROM {reader}) r JOIN _frames f ON f.ordinal = r._ordinal "
+                f"WHERE f.framing_error IS NULL AND {required}",
+                {"read_path": str(read_path), **asdict(provenance)},
             )
+            suspects = self.connection.execute(
+                f"SELECT f.line, f.byte_offset, f.byte_length, f.framing_error FROM _frames f "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {quote_identifier(table.name)} e "
+                f"WHERE e.ingest_run_id = ? AND e.file_sha256 = ? "
+                f"AND e.byte_offset = f.byte_offset) ORDER BY f.line",
+                [provenance.run_id, provenance.file_sha256],
+            ).fetchall()
         finally:
             self.connection.unregister("_frames")
-        row = self.connection.execute(
-            f"SELECT count(*), count(line) FROM {STAGE}"  # noqa: S608 - fixed names
-        ).fetchone()
-        assert row is not None  # noqa: S101 - count(*) always returns a row
-        produced, framed = row
-        return int(produced) if produced == framed else -1
+        duplicates = self._delete_duplicates(table.name, provenance)
+        return Loaded(inserted, inserted - duplicates, duplicates, suspects)
 
-    def suspects(self, fmt: Format) -> list[tuple[Any, ...]]:
-        """Staged rows that cannot be stored: framing error, or a required column missing."""
-        missing = " OR ".join(f"{quote_identifier(c)} IS NULL" for c in fmt.required)
+    def _delete_duplicates(self, table_name: str, provenance: Provenance) -> int:
+        """Delete this file's rows whose record id is already stored, or repeats in the file."""
+        table = quote_identifier(table_name)
+        return self._scalar(
+            f"DELETE FROM {table} WHERE rowid IN ("
+            f"SELECT rowid FROM (SELECT rowid, record_id, row_number() OVER "
+            f"(PARTITION BY record_id ORDER BY byte_offset) AS repeat FROM {table} "
+            f"WHERE ingest_run_id = ? AND file_sha256 = ?) n "
+            f"WHERE repeat > 1 OR record_id IN (SELECT record_id FROM {table} "
+            f"WHERE ingest_run_id <> ? OR file_sha256 <> ?))",
+            [provenance.run_id, provenance.file_sha256] * 2,
+        )
+
+    def sample_spans(self, table_name: str, provenance: Provenance, limit: int) -> list[Any]:
+        """A spread of (record_id, byte_offset, byte_length) of a file's stored rows."""
+        table = quote_identifier(TABLES_BY_NAME[table_name].name)
         return self.connection.execute(
-            f"SELECT line, byte_offset, byte_length, framing_error, "
-            f"{', '.join(quote_identifier(c) for c in fmt.required)} FROM {STAGE} "
-            f"WHERE framing_error IS NOT NULL OR {missing} ORDER BY line"
+            f"SELECT record_id, byte_offset, byte_length FROM {table} "
+            f"WHERE ingest_run_id = ? AND file_sha256 = ? USING SAMPLE {int(limit)} ROWS",
+            [provenance.run_id, provenance.file_sha256],
         ).fetchall()
 
-    def commit_stage(
-        self, fmt: Format, *, run_id: str, source_ref: str, sha256: str
-    ) -> int:
-        """Move the good staged rows into the schema tables; return how many were new."""
-        table = TABLES_BY_NAME[fmt.table]
-        missing = " OR ".join(f"{quote_identifier(c)} IS NULL" for c in fmt.required)
-        provenance = {
-            "source": "?",
-            "source_ref": "? || ':' || line",
-            "file_sha256": "?",
-            "byte_offset": "byte_offset",
-            "byte_length": "byte_length",
-            "ingest_run_id": "?",
-        }
-        params = [fmt.name, source_ref, sha256, run_id]
-        values = [
-            provenance.get(col) or (quote_identifier(col) if col in fmt.select else "NULL")
-            for col in table.column_names
-        ]
+    def discard(self, table_name: str, provenance: Provenance) -> None:
+        """Remove every row a file's load stored (used when its pairing cannot be trusted)."""
+        table = quote_identifier(TABLES_BY_NAME[table_name].name)
         self.connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE _new AS SELECT * FROM {STAGE} s "
-            f"WHERE framing_error IS NULL AND NOT ({missing}) "
-            f"AND NOT EXISTS (SELECT 1 FROM {quote_identifier(table.name)} t "
-            f"WHERE t.record_id = s.record_id) "
-            f"QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY line) = 1"
-        )
-        self.connection.execute(
-            f"INSERT INTO {quote_identifier(table.name)} "
-            f"SELECT {', '.join(values)} FROM _new",
-            params,
-        )
-        if fmt.mail_items:
-            self._insert_mail_items()
-        row = self.connection.execute("SELECT count(*) FROM _new").fetchone()
-        self.connection.execute("DROP TABLE IF EXISTS _new")
-        return int(row[0]) if row else 0
-
-    def _insert_mail_items(self) -> None:
-        names = MAIL_ITEMS.column_names
-        item_fields = {"folder_path", "internet_message_id", "size_bytes"}
-        values = [f"item.{c}" if c in item_fields else c for c in names]
-        self.connection.execute(
-            f"INSERT INTO mail_items ({', '.join(names)}) "
-            f"SELECT {', '.join(values)} FROM (SELECT *, unnest(_items) AS item FROM _new "
-            f"WHERE len(_items) > 0)"
+            f"DELETE FROM {table} WHERE ingest_run_id = ? AND file_sha256 = ?",
+            [provenance.run_id, provenance.file_sha256],
         )
 
-    def drop_stage(self) -> None:
-        self.connection.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    def already_ingested(self, sha256: str) -> str | None:
+        """Path of an earlier input with the same content that was ingested, if any."""
+        row = self.connection.execute(
+            "SELECT source_path FROM ingest_runs WHERE file_sha256 = ? AND status = 'ingested' "
+            "LIMIT 1",
+            [sha256],
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def _scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        row = self.connection.execute(
+            sql, params if isinstance(params, dict) else list(params)
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
 
     def insert_rows(self, table_name: str, rows: Sequence[Sequence[Any]]) -> None:
         """Append plain rows (quarantine, ingest_runs) with bound values."""
