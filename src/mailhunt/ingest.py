@@ -7,11 +7,13 @@ the formats tried; a malformed record is quarantined and the run goes on.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,12 +21,15 @@ from typing import Any
 import orjson
 
 from mailhunt.errors import InputError
-from mailhunt.formats import FORMATS, Format, sniff
+from mailhunt.formats import FORMATS, Format, Sample, sniff
 from mailhunt.sources.framing import (
+    BOM,
     ArrayScanError,
     Framed,
     frame_array,
+    frame_csv,
     frame_lines,
+    with_texts,
 )
 from mailhunt.sources.quarantine import RAW_KEEP_BYTES, judge, read_full_span
 from mailhunt.store.db import Provenance, Store, utc_now
@@ -33,6 +38,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_BYTES = 1024 * 1024
 SNIFF_LINES = 5
+SNIFF_TEXT_LINES = 20
 
 
 @dataclass
@@ -93,65 +99,85 @@ def _hidden(path: Path, root: Path) -> bool:
 class Sniffed:
     """How a file is laid out and which format its records are."""
 
-    container: str  # lines | array
+    container: str  # lines | array | csv | text
     format: Format
 
 
-def _first_records(sample: bytes) -> Iterator[object]:
-    """Candidate first records of a sample: its first lines, or the whole sample as JSON."""
-    text = sample.removeprefix(b"\xef\xbb\xbf").lstrip()
+def _json_line_records(text: bytes) -> list[object]:
+    records = []
     for line in text.splitlines()[:SNIFF_LINES]:
         try:
-            yield orjson.loads(line)
+            records.append(orjson.loads(line))
         except orjson.JSONDecodeError:
             continue
+    return records
+
+
+def _json_array_records(path: Path, head: bytes) -> list[object]:
+    """First elements of a JSON array (or page) whose start is `head`."""
+    data = head
+    try:
+        framed, _ = frame_array(path, data)
+    except ArrayScanError:
+        return []
+    records = []
+    for offset, length in zip(framed.offsets[:SNIFF_LINES].tolist(),
+                              framed.lengths[:SNIFF_LINES].tolist(), strict=True):
+        try:
+            records.append(orjson.loads(data[offset : offset + length]))
+        except orjson.JSONDecodeError:
+            continue
+    return records
+
+
+def _csv_records(text: str) -> list[dict[str, str]]:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+        rows = [row for _, row in zip(range(SNIFF_LINES), reader, strict=False)]
+    except (csv.Error, StopIteration):
+        return []
+    if len(header) < 2:
+        return []
+    return [dict(zip(header, row, strict=False)) for row in rows if len(row) == len(header)]
+
+
+def _samples(path: Path, head: bytes) -> list[tuple[str, Sample]]:
+    """The ways the file could be laid out, each with its sample, most specific first."""
+    text = head.removeprefix(BOM).lstrip()
+    samples: list[tuple[str, Sample]] = []
+    lines_records = [r for r in _json_line_records(text) if isinstance(r, dict)]
+    if lines_records and not any(isinstance(r.get("value"), list) for r in lines_records):
+        samples.append(("lines", Sample("json", tuple(lines_records), name=path.name)))
+    if not samples and text[:1] in (b"[", b"{"):
+        array_records = [r for r in _json_array_records(path, head) if isinstance(r, dict)]
+        if array_records:
+            samples.append(("array", Sample("json", tuple(array_records), name=path.name)))
+    decoded = text.decode("utf-8", errors="replace")
+    csv_records = _csv_records(decoded)
+    if csv_records:
+        samples.append(("csv", Sample("csv", tuple(csv_records), name=path.name)))
+    first_lines = tuple(line for line in decoded.splitlines()[:SNIFF_TEXT_LINES] if line.strip())
+    samples.append(("text", Sample("text", lines=first_lines, name=path.name)))
+    return samples
+
+
+_CONTAINER_READER = {"lines": "json", "array": "json", "csv": "csv", "text": "text"}
 
 
 def sniff_file(path: Path) -> tuple[Sniffed | None, str]:
     """The layout and format of a file, or None with the reason none matched."""
     with path.open("rb") as stream:
-        sample = stream.read(SAMPLE_BYTES)
-    stripped = sample.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if not stripped:
+        head = stream.read(SAMPLE_BYTES)
+    if not head.removeprefix(BOM).strip():
         return None, "file is empty"
-    for record in _first_records(sample):
-        found = _match(record, "lines")
-        if found:
-            return found, ""
-    if stripped[:1] in (b"[", b"{"):
-        found = _sniff_array(path)
-        if found:
-            return found, ""
+    for container, sample in _samples(path, head):
+        for name in sniff(sample):
+            fmt = FORMATS[name]
+            if fmt.reader == _CONTAINER_READER[container]:
+                return Sniffed(container, fmt), ""
     tried = ", ".join(FORMATS)
     return None, f"no format matched (tried: {tried})"
-
-
-def _match(record: object, container: str) -> Sniffed | None:
-    if isinstance(record, dict):
-        if container == "lines" and isinstance(record.get("value"), list):
-            return None  # a Graph page on one line: read as an array
-        names = sniff(record)
-        if names:
-            return Sniffed(container, FORMATS[names[0]])
-    return None
-
-
-def _sniff_array(path: Path) -> Sniffed | None:
-    """First element of a JSON array file (or {"value": [...]} page)."""
-    data = path.read_bytes()
-    try:
-        framed, _ = frame_array(path, data)
-    except ArrayScanError:
-        return None
-    for offset, length in zip(framed.offsets[:SNIFF_LINES], framed.lengths[:SNIFF_LINES], strict=True):
-        try:
-            record = orjson.loads(data[int(offset) : int(offset) + int(length)])
-        except orjson.JSONDecodeError:
-            continue
-        found = _match(record, "array")
-        if found:
-            return found
-    return None
 
 
 # -- loading --------------------------------------------------------------------------------------
@@ -211,6 +237,10 @@ def _frame(path: Path, sniffed: Sniffed, work: Path) -> tuple[Framed, Path, str]
     """Spans of the file's records and the path DuckDB should read them from."""
     if sniffed.container == "lines":
         return frame_lines(path), path, ""
+    if sniffed.container == "csv":
+        return frame_csv(path, path.read_bytes()), path, ""
+    if sniffed.container == "text":
+        return with_texts(frame_lines(path), path.read_bytes()), path, ""
     data = path.read_bytes()
     framed, broken_at = frame_array(path, data)
     read_path = work / f"{framed.sha256}.jsonl"
@@ -277,7 +307,7 @@ def _quarantine(
     for line, offset, length, framing_error in suspects:
         raw = read_full_span(framed.path, offset, min(length, 2 * RAW_KEEP_BYTES) if framing_error
                              else length)
-        reason, detail = judge(raw, framing_error, fmt.id_field, fmt.time_field)
+        reason, detail = judge(raw, framing_error, fmt.id_field, fmt.time_field, fmt.reader)
         summary.reasons[reason] += 1
         rows.append(
             (summary.run_id, str(framed.path), line, offset, fmt.name, reason, detail,

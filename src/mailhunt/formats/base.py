@@ -1,8 +1,10 @@
-"""What a format is: a cheap sniff, the typed columns DuckDB reads, and SQL onto the schema.
+"""What a format is: a cheap sniff, how DuckDB reads the file, and SQL onto the schema.
 
-A format never loops over records. It declares the source columns it needs (DuckDB ``read_json``
-types), one SQL expression per schema column over those source columns, and optionally the SQL
-that fans a record out into ``mail_items``. ``store/`` turns that declaration into queries.
+A format never loops over records. It names a reader (``json``: DuckDB ``read_json`` with typed
+columns; ``csv``: ``read_csv``, every cell text; ``text``: one row per line, the text in column
+``line``), an optional relation (SQL over ``{source}``, the reader's rows, that reshapes them
+without dropping or reordering any: unnesting a JSON string column, renaming), and one SQL
+expression per schema column over the relation's fields. ``store/`` turns that into one query.
 """
 
 from __future__ import annotations
@@ -12,6 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Record = Mapping[str, Any]
+READERS = ("json", "csv", "text")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The start of a file as sniffers see it."""
+
+    kind: str  # json (records are objects), csv (records are header -> cell), text
+    records: tuple[Record, ...] = ()
+    lines: tuple[str, ...] = ()
+    name: str = ""  # the file's name, for formats whose exports are recognised by it
 
 
 @dataclass(frozen=True)
@@ -21,12 +34,42 @@ class Format:
     name: str
     description: str
     table: str  # "events" or "signins"
-    sniff: Callable[[Record], bool]  # given the first record of a file: is it mine?
-    columns: Mapping[str, str]  # source field -> DuckDB type for read_json
-    select: Mapping[str, str]  # schema column -> SQL expression over the source fields
+    sniff: Callable[[Sample], bool]  # is this sample mine? (cheap, never raises)
+    select: Mapping[str, str]  # schema column -> SQL expression over the relation's fields
+    reader: str = "json"
+    columns: Mapping[str, str] = field(default_factory=dict)  # json: field -> DuckDB type
+    relation: str = "SELECT * FROM {source}"
     id_field: str = "id"  # source field holding the record id (named in quarantine reasons)
     time_field: str = "time"  # source field holding the record time
-    required: tuple[str, ...] = field(default=("record_id", "time"))
+    required: tuple[str, ...] = ("record_id", "time")
+    csv_options: Mapping[str, str] = field(default_factory=dict)  # extra read_csv options
+
+    def __post_init__(self) -> None:
+        if self.reader not in READERS:
+            raise ValueError(f"{self.name}: unknown reader {self.reader!r}")
+        if "{source}" not in self.relation:
+            raise ValueError(f"{self.name}: relation must read from {{source}}")
+
+
+def json_sniffer(*keys: str, any_of: tuple[str, ...] = ()) -> Callable[[Sample], bool]:
+    """A sniffer for JSON records holding every key of `keys` and one of `any_of`."""
+
+    def sniff(sample: Sample) -> bool:
+        return sample.kind == "json" and any(
+            has_keys(record, *keys) and (not any_of or any(k in record for k in any_of))
+            for record in sample.records
+        )
+
+    return sniff
+
+
+def csv_sniffer(*headers: str) -> Callable[[Sample], bool]:
+    """A sniffer for CSV files whose header has every one of `headers`."""
+
+    def sniff(sample: Sample) -> bool:
+        return sample.kind == "csv" and bool(sample.records) and has_keys(sample.records[0], *headers)
+
+    return sniff
 
 
 def has_keys(record: Record, *keys: str) -> bool:

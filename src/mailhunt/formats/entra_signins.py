@@ -8,20 +8,13 @@ https://learn.microsoft.com/graph/api/resources/signin
 
 from __future__ import annotations
 
-from mailhunt.formats.base import Format, Record, bare_ip, has_keys, utc_time
-
-
-def _sniff(record: Record) -> bool:
-    return has_keys(record, "id", "createdDateTime") and (
-        "userPrincipalName" in record or "appId" in record
-    )
-
+from mailhunt.formats.base import Format, bare_ip, json_sniffer, utc_time
 
 FORMAT = Format(
     name="entra-signins-graph",
     description="Entra ID sign-ins, Microsoft Graph auditLogs/signIns (lines, array or page)",
     table="signins",
-    sniff=_sniff,
+    sniff=json_sniffer("id", "createdDateTime", any_of=("userPrincipalName", "appId")),
     id_field="id",
     time_field="createdDateTime",
     columns={

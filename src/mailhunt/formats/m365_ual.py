@@ -9,80 +9,80 @@ https://learn.microsoft.com/purview/audit-log-investigate-accounts (MailItemsAcc
 
 from __future__ import annotations
 
-from mailhunt.formats.base import Format, Record, bare_ip, has_keys, name_value, utc_time
+from mailhunt.formats.base import Format, bare_ip, json_sniffer, name_value, utc_time
 
 _LOGON_TYPES = "['Owner', 'Admin', 'Delegate', 'Transport', 'SystemService', 'BestAccess']"
 
+# The typed columns of a UAL record: read by read_json here, and by from_json where another
+# export carries the same record as a JSON string (Purview CSV, Search-UnifiedAuditLog CSV).
+COLUMNS = {
+    "Id": "VARCHAR",
+    "CreationTime": "VARCHAR",
+    "OrganizationId": "VARCHAR",
+    "Workload": "VARCHAR",
+    "RecordType": "VARCHAR",
+    "Operation": "VARCHAR",
+    "ResultStatus": "VARCHAR",
+    "UserId": "VARCHAR",
+    "MailboxOwnerUPN": "VARCHAR",
+    "MailboxGuid": "VARCHAR",
+    "AppId": "VARCHAR",
+    "ClientAppId": "VARCHAR",
+    "ClientIPAddress": "VARCHAR",
+    "ClientIP": "VARCHAR",
+    "ClientInfoString": "VARCHAR",
+    "SessionId": "VARCHAR",
+    "LogonType": "VARCHAR",
+    "OperationCount": "VARCHAR",
+    "ExtendedProperties": "STRUCT(Name VARCHAR, Value VARCHAR)[]",
+    "OperationProperties": "STRUCT(Name VARCHAR, Value VARCHAR)[]",
+    "Folders": "STRUCT(Path VARCHAR, FolderItems "
+    "STRUCT(InternetMessageId VARCHAR, SizeInBytes BIGINT)[])[]",
+    "AppAccessContext": "STRUCT(UniqueTokenId VARCHAR, AADSessionId VARCHAR, "
+    "IssuedAtTime VARCHAR, ClientAppId VARCHAR)",
+}
 
-def _sniff(record: Record) -> bool:
-    return has_keys(record, "CreationTime", "Operation", "Id") and (
-        "RecordType" in record or "Workload" in record
-    )
-
+# Schema column -> SQL over a UAL record's fields, shared by every format carrying UAL records.
+SELECT = {
+    "record_id": "Id",
+    "time": utc_time("CreationTime"),
+    "tenant_id": "lower(OrganizationId)",
+    "workload": "Workload",
+    "record_type": "TRY_CAST(RecordType AS INTEGER)",
+    "operation": "Operation",
+    "result": "ResultStatus",
+    "actor_upn": "lower(UserId)",
+    "mailbox_upn": "lower(MailboxOwnerUPN)",
+    "mailbox_guid": "lower(MailboxGuid)",
+    "app_id": "lower(AppId)",
+    "client_app_id": "lower(coalesce(ClientAppId, AppAccessContext.ClientAppId))",
+    "client_ip": bare_ip("coalesce(ClientIPAddress, ClientIP)"),
+    "user_agent": "coalesce(ClientInfoString, "
+    + name_value("ExtendedProperties", "UserAgent")
+    + ")",
+    "session_id": "SessionId",
+    "aad_session_id": "AppAccessContext.AADSessionId",
+    "token_id": "AppAccessContext.UniqueTokenId",
+    "token_issued_at": utc_time("AppAccessContext.IssuedAtTime"),
+    "logon_type": f"coalesce({_LOGON_TYPES}[TRY_CAST(LogonType AS INTEGER) + 1], LogonType)",
+    "access_type": name_value("OperationProperties", "MailAccessType"),
+    "throttled": "lower(" + name_value("OperationProperties", "IsThrottled") + ") = 'true'",
+    "operation_count": "TRY_CAST(OperationCount AS INTEGER)",
+    "item_count": "list_sum(list_transform(Folders, lambda f: len(f.FolderItems)))",
+    "message_items": (
+        "flatten(list_transform(Folders, lambda f: list_transform(f.FolderItems, lambda i: "
+        "struct_pack(folder_path := f.Path, internet_message_id := i.InternetMessageId, "
+        "size_bytes := i.SizeInBytes))))"
+    ),
+}
 
 FORMAT = Format(
     name="m365-ual-json",
     description="Microsoft 365 unified audit log, Management Activity API JSON (lines or array)",
     table="events",
-    sniff=_sniff,
+    sniff=json_sniffer("CreationTime", "Operation", "Id", any_of=("RecordType", "Workload")),
     id_field="Id",
     time_field="CreationTime",
-    columns={
-        "Id": "VARCHAR",
-        "CreationTime": "VARCHAR",
-        "OrganizationId": "VARCHAR",
-        "Workload": "VARCHAR",
-        "RecordType": "VARCHAR",
-        "Operation": "VARCHAR",
-        "ResultStatus": "VARCHAR",
-        "UserId": "VARCHAR",
-        "MailboxOwnerUPN": "VARCHAR",
-        "MailboxGuid": "VARCHAR",
-        "AppId": "VARCHAR",
-        "ClientAppId": "VARCHAR",
-        "ClientIPAddress": "VARCHAR",
-        "ClientIP": "VARCHAR",
-        "ClientInfoString": "VARCHAR",
-        "SessionId": "VARCHAR",
-        "LogonType": "VARCHAR",
-        "OperationCount": "VARCHAR",
-        "ExtendedProperties": "STRUCT(Name VARCHAR, Value VARCHAR)[]",
-        "OperationProperties": "STRUCT(Name VARCHAR, Value VARCHAR)[]",
-        "Folders": "STRUCT(Path VARCHAR, FolderItems "
-        "STRUCT(InternetMessageId VARCHAR, SizeInBytes BIGINT)[])[]",
-        "AppAccessContext": "STRUCT(UniqueTokenId VARCHAR, AADSessionId VARCHAR, "
-        "IssuedAtTime VARCHAR, ClientAppId VARCHAR)",
-    },
-    select={
-        "record_id": "Id",
-        "time": utc_time("CreationTime"),
-        "tenant_id": "lower(OrganizationId)",
-        "workload": "Workload",
-        "record_type": "TRY_CAST(RecordType AS INTEGER)",
-        "operation": "Operation",
-        "result": "ResultStatus",
-        "actor_upn": "lower(UserId)",
-        "mailbox_upn": "lower(MailboxOwnerUPN)",
-        "mailbox_guid": "lower(MailboxGuid)",
-        "app_id": "lower(AppId)",
-        "client_app_id": "lower(coalesce(ClientAppId, AppAccessContext.ClientAppId))",
-        "client_ip": bare_ip("coalesce(ClientIPAddress, ClientIP)"),
-        "user_agent": "coalesce(ClientInfoString, "
-        + name_value("ExtendedProperties", "UserAgent")
-        + ")",
-        "session_id": "SessionId",
-        "aad_session_id": "AppAccessContext.AADSessionId",
-        "token_id": "AppAccessContext.UniqueTokenId",
-        "token_issued_at": utc_time("AppAccessContext.IssuedAtTime"),
-        "logon_type": f"coalesce({_LOGON_TYPES}[TRY_CAST(LogonType AS INTEGER) + 1], LogonType)",
-        "access_type": name_value("OperationProperties", "MailAccessType"),
-        "throttled": "lower(" + name_value("OperationProperties", "IsThrottled") + ") = 'true'",
-        "operation_count": "TRY_CAST(OperationCount AS INTEGER)",
-        "item_count": "list_sum(list_transform(Folders, lambda f: len(f.FolderItems)))",
-        "message_items": (
-            "flatten(list_transform(Folders, lambda f: list_transform(f.FolderItems, lambda i: "
-            "struct_pack(folder_path := f.Path, internet_message_id := i.InternetMessageId, "
-            "size_bytes := i.SizeInBytes))))"
-        ),
-    },
+    columns=COLUMNS,
+    select=SELECT,
 )

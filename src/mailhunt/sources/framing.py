@@ -40,6 +40,7 @@ class Framed:
     offsets: np.ndarray  # byte offset of each record in the file
     lengths: np.ndarray  # byte length of each record
     errors: dict[int, str] = field(default_factory=dict)  # record index -> framing error
+    texts: list[str | None] | None = None  # the records' text, for readers that need it
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -50,15 +51,16 @@ class Framed:
             errors = pa.array([self.errors.get(i) for i in range(len(self))], pa.string())
         else:
             errors = pa.nulls(len(self), pa.string())
-        return pa.table(
-            {
-                "ordinal": pa.array(np.arange(1, len(self) + 1, dtype=np.int64), pa.int64()),
-                "line": pa.array(self.lines, pa.int64()),
-                "byte_offset": pa.array(self.offsets, pa.int64()),
-                "byte_length": pa.array(self.lengths, pa.int64()),
-                "framing_error": errors,
-            }
-        )
+        columns = {
+            "ordinal": pa.array(np.arange(1, len(self) + 1, dtype=np.int64), pa.int64()),
+            "line": pa.array(self.lines, pa.int64()),
+            "byte_offset": pa.array(self.offsets, pa.int64()),
+            "byte_length": pa.array(self.lengths, pa.int64()),
+            "framing_error": errors,
+        }
+        if self.texts is not None:
+            columns["text"] = pa.array(self.texts, pa.string())
+        return pa.table(columns)
 
 
 class _LineSplitter:
@@ -283,3 +285,71 @@ def nesting_depth(text: bytes) -> int:
         elif value in (b"]", b"}"):
             depth -= 1
     return deepest
+
+
+# --- text lines and CSV records ----------------------------------------------------------------
+
+
+def with_texts(framed: Framed, data: bytes) -> Framed:
+    """The framed lines' text (UTF-8); a line that is not valid UTF-8 gets a framing error."""
+    texts: list[str | None] = []
+    for index, (offset, length) in enumerate(
+        zip(framed.offsets.tolist(), framed.lengths.tolist(), strict=True)
+    ):
+        try:
+            texts.append(data[offset : offset + length].decode("utf-8"))
+        except UnicodeDecodeError:
+            texts.append(None)
+            framed.errors.setdefault(index, "invalid_utf8")
+    framed.texts = texts
+    return framed
+
+
+def csv_record_spans(data: bytes) -> tuple[list[int], list[int], list[int]]:
+    """(first line, offset, length) of each CSV record after the header.
+
+    A record ends at a newline outside quotes: quotes inside a field are doubled, so a newline
+    ends a record exactly when the quotes seen since the record began are even in number.
+    Blank lines between records are skipped (DuckDB's reader skips them too).
+    """
+    lines: list[int] = []
+    offsets: list[int] = []
+    lengths: list[int] = []
+    find, count = data.find, data.count
+    start = len(BOM) if data.startswith(BOM) else 0
+    record_start, record_line, line_number, quotes, header_done = start, 1, 0, 0, False
+    position = start
+    while position <= len(data):
+        newline = find(b"\n", position)
+        end = len(data) if newline < 0 else newline
+        line_number += 1
+        quotes += count(b'"', position, end)
+        if quotes % 2 == 0:
+            record_end = end - 1 if end > record_start and data[end - 1] == 13 else end
+            if not header_done:
+                header_done = True
+            elif record_end > record_start and data[record_start:record_end].strip():
+                lines.append(record_line)
+                offsets.append(record_start)
+                lengths.append(record_end - record_start)
+            record_start, record_line, quotes = end + 1, line_number + 1, 0
+        if newline < 0:
+            break
+        position = newline + 1
+    return lines, offsets, lengths
+
+
+def frame_csv(path: Path, data: bytes) -> Framed:
+    """Spans of the data records of a CSV file (header excluded)."""
+    lines, offsets, lengths = csv_record_spans(data)
+    framed = Framed(
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        lines=np.array(lines, dtype=np.int64),
+        offsets=np.array(offsets, dtype=np.int64),
+        lengths=np.array(lengths, dtype=np.int64),
+    )
+    for index in np.flatnonzero(framed.lengths > MAX_RECORD_BYTES):
+        framed.errors[int(index)] = "record_too_large"
+    return framed

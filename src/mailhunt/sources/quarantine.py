@@ -25,6 +25,8 @@ REASONS = {
     "missing_id": "record has no id",
     "missing_time": "record has no time",
     "bad_time": "record time cannot be parsed",
+    "unrecognised_line": "line does not match the format's pattern",
+    "missing_fields": "record lacks its id or time, or they cannot be parsed",
 }
 
 
@@ -40,7 +42,7 @@ class Verdict:
 
 
 def judge(
-    raw: bytes, framing_error: str | None, id_field: str, time_field: str
+    raw: bytes, framing_error: str | None, id_field: str, time_field: str, reader: str = "json"
 ) -> tuple[str, str]:
     """(reason, detail) for one record that could not be mapped."""
     if framing_error:
@@ -49,6 +51,10 @@ def judge(
         raw.decode("utf-8")
     except UnicodeDecodeError as error:
         return "invalid_utf8", f"{REASONS['invalid_utf8']} (byte {error.start})"
+    if reader == "text":
+        return "unrecognised_line", REASONS["unrecognised_line"]
+    if reader == "csv":
+        return "missing_fields", f"{REASONS['missing_fields']} ({id_field}, {time_field})"
     if nesting_depth(raw) > MAX_NESTING:
         return "nesting_too_deep", REASONS["nesting_too_deep"]
     try:

@@ -64,6 +64,26 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _reader_sql(fmt: Format) -> str:
+    """The rows of the file, numbered in file order as `_ordinal`, as the format's reader
+    gives them (a text reader's lines come from the frames themselves)."""
+    if fmt.reader == "text":
+        return "SELECT ordinal AS _ordinal, text AS line FROM _frames"
+    if fmt.reader == "csv":
+        options = "".join(f", {name} = {value}" for name, value in fmt.csv_options.items())
+        reader = (
+            "read_csv($read_path, header = true, all_varchar = true, "
+            f"max_line_size = {READ_OBJECT_LIMIT}{options})"
+        )
+    else:
+        reader = (
+            "read_json($read_path, format = 'newline_delimited', ignore_errors = true, "
+            f"maximum_object_size = {READ_OBJECT_LIMIT}, "
+            f"columns = {_columns_literal(fmt.columns)})"
+        )
+    return f"SELECT row_number() OVER () AS _ordinal, * FROM {reader}"
+
+
 def _columns_literal(columns: dict[str, str] | Any) -> str:
     """DuckDB struct literal for read_json's columns (names and types come from format code)."""
     items = ", ".join(
@@ -122,18 +142,16 @@ class Store:
         )
         values = ", ".join(_PROVENANCE_SQL.get(c, f"r.{quote_identifier(c)}") for c in columns)
         required = " AND ".join(f"r.{quote_identifier(c)} IS NOT NULL" for c in fmt.required)
-        reader = (
-            "read_json($read_path, format = 'newline_delimited', ignore_errors = true, "
-            f"maximum_object_size = {READ_OBJECT_LIMIT}, columns = {_columns_literal(fmt.columns)})"
-        )
+        relation = fmt.relation.replace("{source}", f"({_reader_sql(fmt)})")
         self.connection.register("_frames", frames)
         try:
             inserted = self._scalar(
                 f"INSERT INTO {quote_identifier(table.name)} ({', '.join(columns)}) "
-                f"SELECT {values} FROM (SELECT row_number() OVER () AS _ordinal, {mapped} "
-                f"FROM {reader}) r JOIN _frames f ON f.ordinal = r._ordinal "
+                f"SELECT {values} FROM (SELECT _ordinal, {mapped} FROM ({relation})) r "
+                f"JOIN _frames f ON f.ordinal = r._ordinal "
                 f"WHERE f.framing_error IS NULL AND {required}",
-                {"read_path": str(read_path), **asdict(provenance)},
+                {**({"read_path": str(read_path)} if fmt.reader != "text" else {}),
+                 **asdict(provenance)},
             )
             suspects = self.connection.execute(
                 f"SELECT f.line, f.byte_offset, f.byte_length, f.framing_error FROM _frames f "
