@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import orjson
 
 from mailhunt.errors import InputError
 from mailhunt.formats import FORMATS, Format, Sample, sniff
+from mailhunt.sources.archives import ArchiveError, InputFile, expand
 from mailhunt.sources.framing import (
     BOM,
     ArrayScanError,
@@ -52,6 +54,7 @@ class FileResult:
     records_new: int = 0
     quarantined: int = 0
     detail: str = ""
+    warnings: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -61,6 +64,7 @@ class IngestSummary:
     run_id: str
     files: list[FileResult] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
+    warnings: Counter[str] = field(default_factory=Counter)
 
     @property
     def records_read(self) -> int:
@@ -193,32 +197,45 @@ def ingest(
     files = discover(paths)
     summary = IngestSummary(run_id=uuid.uuid4().hex)
     started = utc_now()
-    with tempfile.TemporaryDirectory(prefix="mailhunt-") as work:
+    with tempfile.TemporaryDirectory(prefix="mailhunt-") as work_dir:
+        work = Path(work_dir)
         for path in files:
-            result = _ingest_file(store, path.resolve(), summary, Path(work), started)
-            summary.files.append(result)
-            if on_file:
-                on_file(result)
+            for result in _ingest_path(store, path.resolve(), summary, work, started):
+                summary.files.append(result)
+                if on_file:
+                    on_file(result)
     return summary
 
 
+def _ingest_path(
+    store: Store, path: Path, summary: IngestSummary, work: Path, started: datetime
+) -> list[FileResult]:
+    try:
+        inputs = expand(path, work)
+    except (ArchiveError, OSError) as error:
+        result = FileResult(path, None, "failed", detail=str(error))
+        _record_run(store, summary.run_id, started, result)
+        return [result]
+    return [_ingest_file(store, item, summary, work, started) for item in inputs]
+
+
 def _ingest_file(
-    store: Store, path: Path, summary: IngestSummary, work: Path, started: object
+    store: Store, item: InputFile, summary: IngestSummary, work: Path, started: datetime
 ) -> FileResult:
     try:
-        sniffed, why = sniff_file(path)
+        sniffed, why = sniff_file(item.physical)
     except OSError as error:
         sniffed, why = None, f"cannot read: {error.strerror}"
     if sniffed is None:
-        result = FileResult(path, None, "skipped", detail=why)
-        _record_run(store, summary.run_id, started, result, sha256=None, size=_size(path))
+        result = FileResult(Path(item.display), None, "skipped", detail=why)
+        _record_run(store, summary.run_id, started, result, size=_size(item.physical))
         return result
-    framed, read_path, broken = _frame(path, sniffed, work)
+    framed, read_path, broken = _frame(item.physical, sniffed, work)
     store.begin()
     try:
-        result = _load(store, framed, read_path, sniffed.format, summary, started)
+        result = _load(store, framed, read_path, sniffed.format, summary, started, item.display)
         if broken:
-            result.detail = broken
+            result.detail = "; ".join(filter(None, [result.detail, broken]))
         store.commit()
     except Exception:
         store.rollback()
@@ -252,33 +269,37 @@ def _frame(path: Path, sniffed: Sniffed, work: Path) -> tuple[Framed, Path, str]
     return framed, read_path, broken
 
 
-def _load(
+def _load(  # noqa: PLR0917 - one call site, every argument distinct
     store: Store,
     framed: Framed,
     read_path: Path,
     fmt: Format,
     summary: IngestSummary,
-    started: object,
+    started: datetime,
+    display: str,
 ) -> FileResult:
-    path = framed.path
+    shown = Path(display)
     earlier = store.already_ingested(framed.sha256)
     if earlier is not None:
         note = f"same content already ingested from {earlier}"
-        result = FileResult(path, fmt.name, "duplicate", len(framed), detail=note)
+        result = FileResult(shown, fmt.name, "duplicate", len(framed), detail=note)
         _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
         return result
-    provenance = Provenance(fmt.name, str(path), framed.sha256, summary.run_id)
+    provenance = Provenance(fmt.name, display, framed.sha256, summary.run_id)
     loaded = store.load(framed.table(), read_path, fmt, provenance)
-    if not _pairing_holds(store, fmt, provenance, path):
+    if not _pairing_holds(store, fmt, provenance, framed.path):
         store.discard(fmt.table, provenance)
-        result = FileResult(path, fmt.name, "failed", len(framed),
+        result = FileResult(shown, fmt.name, "failed", len(framed),
                             detail="parsed records did not pair with their lines; nothing stored")
         _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
         return result
-    quarantined = _quarantine(store, framed, fmt, loaded.suspects, summary)
-    result = FileResult(path, fmt.name, "ingested", len(framed), loaded.new, quarantined)
-    if loaded.duplicates:
-        result.detail = f"{loaded.duplicates} duplicate record(s) dropped"
+    quarantined = _quarantine(store, framed, fmt, loaded.suspects, summary, display)
+    result = FileResult(shown, fmt.name, "ingested", len(framed), loaded.new, quarantined)
+    result.warnings.update(loaded.warnings)
+    summary.warnings.update(loaded.warnings)
+    notes = [f"{loaded.duplicates} duplicate record(s) dropped"] if loaded.duplicates else []
+    notes += [f"{count} record(s) with warning {name}" for name, count in loaded.warnings.items()]
+    result.detail = "; ".join(notes)
     _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
     return result
 
@@ -290,18 +311,28 @@ def _pairing_holds(store: Store, fmt: Format, provenance: Provenance, path: Path
     """Check, on a spread of stored rows, that each row's span holds that row's record id.
 
     DuckDB's rows are paired with framing's spans by ordinal; a reader that skipped or split a
-    line would shift every later pairing, and this check refuses such a file."""
+    line would shift every later pairing, and this check refuses such a file. A composite id
+    ("<source id>|<suffix>") is checked by its source id."""
     with path.open("rb") as stream:
         for record_id, offset, length in store.sample_spans(fmt.table, provenance, PAIRING_SAMPLE):
             stream.seek(offset)
-            if orjson.dumps(record_id)[1:-1] not in stream.read(length):
+            source_id = str(record_id).split("|", 1)[0]
+            if orjson.dumps(source_id)[1:-1] not in stream.read(length) and (
+                source_id.encode() not in _reread(path, offset, length)
+            ):
                 return False
     return True
 
 
-def _quarantine(
+def _reread(path: Path, offset: int, length: int) -> bytes:
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        return stream.read(length)
+
+
+def _quarantine(  # noqa: PLR0917
     store: Store, framed: Framed, fmt: Format, suspects: list[tuple[Any, ...]],
-    summary: IngestSummary,
+    summary: IngestSummary, display: str,
 ) -> int:
     rows = []
     for line, offset, length, framing_error in suspects:
@@ -310,20 +341,20 @@ def _quarantine(
         reason, detail = judge(raw, framing_error, fmt.id_field, fmt.time_field, fmt.reader)
         summary.reasons[reason] += 1
         rows.append(
-            (summary.run_id, str(framed.path), line, offset, fmt.name, reason, detail,
+            (summary.run_id, display, line, offset, fmt.name, reason, detail,
              raw[:RAW_KEEP_BYTES])
         )
     store.insert_rows("quarantine", rows)
     return len(rows)
 
 
-def _record_run(
+def _record_run(  # noqa: PLR0917
     store: Store,
     run_id: str,
-    started: object,
+    started: datetime,
     result: FileResult,
-    sha256: str | None,
-    size: int | None,
+    sha256: str | None = None,
+    size: int | None = None,
 ) -> None:
     store.insert_rows(
         "ingest_runs",

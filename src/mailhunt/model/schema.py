@@ -49,6 +49,12 @@ _PROVENANCE = (
     ("ingest_run_id", "VARCHAR", "The ingest run that stored the record."),
 )
 
+_WARNINGS = (
+    "warnings",
+    "VARCHAR[]",
+    "Data-quality warnings raised reading the record (e.g. nested data lost in an export).",
+)
+
 EVENTS = Table(
     name="events",
     meaning=(
@@ -83,6 +89,7 @@ EVENTS = Table(
             "STRUCT(folder_path VARCHAR, internet_message_id VARCHAR, size_bytes BIGINT)[]",
             "Messages the record lists (folder, Internet Message-ID, size); see mail_items.",
         ),
+        _WARNINGS,
         *_PROVENANCE,
     ),
 )
@@ -135,6 +142,7 @@ SIGNINS = Table(
         ("failure_reason", "VARCHAR", "status.failureReason, when it failed."),
         ("country", "VARCHAR", "location.countryOrRegion."),
         ("city", "VARCHAR", "location.city."),
+        _WARNINGS,
         *_PROVENANCE,
     ),
 )

@@ -212,7 +212,8 @@ def _flag_deep(splitter: _LineSplitter, lines: bytes, base: int, first_record: i
 # --- JSON arrays -------------------------------------------------------------------------------
 
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
-_VALUE_KEY = re.compile(rb'"value"\s*:\s*\[')
+# Wrappers whose list holds the records: a Graph page, an Azure Monitor / Event Hub archive.
+_LIST_KEY = re.compile(rb'"(?:value|records)"\s*:\s*\[')
 
 
 class ArrayScanError(ValueError):
@@ -220,14 +221,15 @@ class ArrayScanError(ValueError):
 
 
 def find_array_start(data: bytes) -> int:
-    """Offset just after the '[' that opens the record array (top level, or under "value")."""
+    """Offset just after the '[' that opens the record array: the top level, or the list
+    under "value" / "records"; -1 - offset of the object when the file is one lone record."""
     stripped = data.lstrip(_WHITESPACE + BOM)
     begin = len(data) - len(stripped)
     if stripped.startswith(b"["):
         return begin + 1
-    match = _VALUE_KEY.search(data)
-    if stripped.startswith(b"{") and match:
-        return match.end()
+    if stripped.startswith(b"{"):
+        match = _LIST_KEY.search(data)
+        return match.end() if match else -1 - begin
     raise ArrayScanError("no record array found")
 
 
@@ -235,6 +237,8 @@ def array_element_spans(data: bytes) -> tuple[list[tuple[int, int]], int | None]
     """Spans (offset, length) of the elements of the record array, and the offset where the
     array stopped being well-formed (None when it closed properly)."""
     position = find_array_start(data)
+    if position < 0:  # one lone object: the record is the whole object
+        return _lone_object(data, -1 - position)
     spans: list[tuple[int, int]] = []
     depth = 0
     element_start = -1
@@ -256,6 +260,19 @@ def array_element_spans(data: bytes) -> tuple[list[tuple[int, int]], int | None]
                 spans.append((element_start, token.end() - element_start))
                 element_start = -1
     return spans, (spans[-1][0] + spans[-1][1]) if spans else position
+
+
+def _lone_object(data: bytes, begin: int) -> tuple[list[tuple[int, int]], int | None]:
+    depth = 0
+    for token in _TOKENS.finditer(data, begin):
+        text = token.group()
+        if text in (b"[", b"{"):
+            depth += 1
+        elif text in (b"]", b"}"):
+            depth -= 1
+            if depth == 0:
+                return [(begin, token.end() - begin)], None
+    return [], begin
 
 
 def frame_array(path: Path, data: bytes) -> tuple[Framed, int | None]:

@@ -57,6 +57,7 @@ class Loaded:
     new: int  # rows kept: inserted minus duplicates
     duplicates: int  # rows deleted again as duplicates
     suspects: list[tuple[Any, ...]]  # frames with no row: (line, offset, length, framing error)
+    warnings: dict[str, int]  # data-quality warning -> records of this file carrying it
 
 
 def quote_identifier(name: str) -> str:
@@ -145,14 +146,14 @@ class Store:
         relation = fmt.relation.replace("{source}", f"({_reader_sql(fmt)})")
         self.connection.register("_frames", frames)
         try:
-            inserted = self._scalar(
+            sql = (
                 f"INSERT INTO {quote_identifier(table.name)} ({', '.join(columns)}) "
                 f"SELECT {values} FROM (SELECT _ordinal, {mapped} FROM ({relation})) r "
                 f"JOIN _frames f ON f.ordinal = r._ordinal "
-                f"WHERE f.framing_error IS NULL AND {required}",
-                {**({"read_path": str(read_path)} if fmt.reader != "text" else {}),
-                 **asdict(provenance)},
+                f"WHERE f.framing_error IS NULL AND {required}"
             )
+            params = {"read_path": str(read_path), **asdict(provenance)}
+            inserted = self._scalar(sql, {k: v for k, v in params.items() if f"${k}" in sql})
             suspects = self.connection.execute(
                 f"SELECT f.line, f.byte_offset, f.byte_length, f.framing_error FROM _frames f "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {quote_identifier(table.name)} e "
@@ -163,7 +164,13 @@ class Store:
         finally:
             self.connection.unregister("_frames")
         duplicates = self._delete_duplicates(table.name, provenance)
-        return Loaded(inserted, inserted - duplicates, duplicates, suspects)
+        warnings = self.connection.execute(
+            f"SELECT warning, count(*) FROM (SELECT unnest(warnings) AS warning "
+            f"FROM {quote_identifier(table.name)} WHERE ingest_run_id = ? AND file_sha256 = ? "
+            f"AND warnings IS NOT NULL) GROUP BY warning ORDER BY warning",
+            [provenance.run_id, provenance.file_sha256],
+        ).fetchall()
+        return Loaded(inserted, inserted - duplicates, duplicates, suspects, dict(warnings))
 
     def _delete_duplicates(self, table_name: str, provenance: Provenance) -> int:
         """Delete this file's rows whose record id is already stored, or repeats in the file."""
