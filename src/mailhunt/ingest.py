@@ -151,7 +151,10 @@ def _samples(path: Path, head: bytes) -> list[tuple[str, Sample]]:
     text = head.removeprefix(BOM).lstrip()
     samples: list[tuple[str, Sample]] = []
     lines_records = [r for r in _json_line_records(text) if isinstance(r, dict)]
-    if lines_records and not any(isinstance(r.get("value"), list) for r in lines_records):
+    wrapped = ("value", "records", "items")
+    if lines_records and not any(
+        isinstance(r.get(key), list) for r in lines_records for key in wrapped
+    ):
         samples.append(("lines", Sample("json", tuple(lines_records), name=path.name)))
     if not samples and text[:1] in (b"[", b"{"):
         array_records = [r for r in _json_array_records(path, head) if isinstance(r, dict)]
@@ -298,6 +301,7 @@ def _load(  # noqa: PLR0917 - one call site, every argument distinct
     result.warnings.update(loaded.warnings)
     summary.warnings.update(loaded.warnings)
     notes = [f"{loaded.duplicates} duplicate record(s) dropped"] if loaded.duplicates else []
+    notes += [f"{loaded.skipped} line(s) that are not records skipped"] if loaded.skipped else []
     notes += [f"{count} record(s) with warning {name}" for name, count in loaded.warnings.items()]
     result.detail = "; ".join(notes)
     _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)

@@ -43,6 +43,10 @@ class Format:
     time_field: str = "time"  # source field holding the record time
     required: tuple[str, ...] = ("record_id", "time")
     csv_options: Mapping[str, str] = field(default_factory=dict)  # extra read_csv options
+    # SQL boolean over the relation's fields marking rows that are legitimately not records
+    # (a syslog line that is not an authentication event): neither stored nor quarantined,
+    # only counted as skipped.
+    skip: str | None = None
 
     def __post_init__(self) -> None:
         if self.reader not in READERS:

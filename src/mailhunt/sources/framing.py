@@ -212,8 +212,9 @@ def _flag_deep(splitter: _LineSplitter, lines: bytes, base: int, first_record: i
 # --- JSON arrays -------------------------------------------------------------------------------
 
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
-# Wrappers whose list holds the records: a Graph page, an Azure Monitor / Event Hub archive.
-_LIST_KEY = re.compile(rb'"(?:value|records)"\s*:\s*\[')
+# Wrappers whose list holds the records: a Graph page ("value"), an Azure Monitor / Event Hub
+# archive ("records"), a Google Reports API page ("items").
+_LIST_KEY = re.compile(rb'"(?:value|records|items)"\s*:\s*\[')
 
 
 class ArrayScanError(ValueError):

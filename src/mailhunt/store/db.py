@@ -58,11 +58,23 @@ class Loaded:
     duplicates: int  # rows deleted again as duplicates
     suspects: list[tuple[Any, ...]]  # frames with no row: (line, offset, length, framing error)
     warnings: dict[str, int]  # data-quality warning -> records of this file carrying it
+    skipped: int = 0  # rows the format marks as legitimately not records
 
 
 def quote_identifier(name: str) -> str:
     """Quote an identifier for DuckDB (the one helper that does)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The named parameters a statement uses (DuckDB refuses unused ones)."""
+    return {name: value for name, value in params.items() if f"${name}" in sql}
+
+
+def _file_dates(path: Path) -> dict[str, int]:
+    """Year and month of the file's modification time (UTC), for year-less timestamps."""
+    modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    return {"ingest_year": modified.year, "ingest_month": modified.month}
 
 
 def _reader_sql(fmt: Format) -> str:
@@ -144,6 +156,9 @@ class Store:
         values = ", ".join(_PROVENANCE_SQL.get(c, f"r.{quote_identifier(c)}") for c in columns)
         required = " AND ".join(f"r.{quote_identifier(c)} IS NOT NULL" for c in fmt.required)
         relation = fmt.relation.replace("{source}", f"({_reader_sql(fmt)})")
+        if fmt.skip:
+            mapped += f", ({fmt.skip}) AS _skip"
+            required += " AND NOT coalesce(r._skip, false)"
         self.connection.register("_frames", frames)
         try:
             sql = (
@@ -152,15 +167,20 @@ class Store:
                 f"JOIN _frames f ON f.ordinal = r._ordinal "
                 f"WHERE f.framing_error IS NULL AND {required}"
             )
-            params = {"read_path": str(read_path), **asdict(provenance)}
-            inserted = self._scalar(sql, {k: v for k, v in params.items() if f"${k}" in sql})
+            params = {"read_path": str(read_path), **asdict(provenance), **_file_dates(read_path)}
+            inserted = self._scalar(sql, _used(sql, params))
+            skipped = self._skipped(fmt, relation, params)
             suspects = self.connection.execute(
                 f"SELECT f.line, f.byte_offset, f.byte_length, f.framing_error FROM _frames f "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {quote_identifier(table.name)} e "
                 f"WHERE e.ingest_run_id = ? AND e.file_sha256 = ? "
-                f"AND e.byte_offset = f.byte_offset) ORDER BY f.line",
+                f"AND e.byte_offset = f.byte_offset) "
+                f"AND (f.framing_error IS NOT NULL OR f.ordinal NOT IN "
+                f"(SELECT _ordinal FROM _skipped)) ORDER BY f.line",
                 [provenance.run_id, provenance.file_sha256],
             ).fetchall()
+            skipped_count = self._scalar("SELECT count(*) FROM _skipped")
+            self.connection.execute("DROP TABLE _skipped")
         finally:
             self.connection.unregister("_frames")
         duplicates = self._delete_duplicates(table.name, provenance)
@@ -170,7 +190,20 @@ class Store:
             f"AND warnings IS NOT NULL) GROUP BY warning ORDER BY warning",
             [provenance.run_id, provenance.file_sha256],
         ).fetchall()
-        return Loaded(inserted, inserted - duplicates, duplicates, suspects, dict(warnings))
+        return Loaded(
+            inserted, inserted - duplicates, duplicates, suspects, dict(warnings), skipped_count
+        )
+
+    def _skipped(self, fmt: Format, relation: str, params: dict[str, Any]) -> None:
+        """Note the ordinals of rows the format marks as not records (temp table _skipped)."""
+        if not fmt.skip:
+            self.connection.execute("CREATE OR REPLACE TEMP TABLE _skipped (_ordinal BIGINT)")
+            return
+        sql = (
+            f"CREATE OR REPLACE TEMP TABLE _skipped AS SELECT DISTINCT _ordinal "
+            f"FROM ({relation}) WHERE coalesce(({fmt.skip}), false)"
+        )
+        self.connection.execute(sql, _used(sql, params))
 
     def _delete_duplicates(self, table_name: str, provenance: Provenance) -> int:
         """Delete this file's rows whose record id is already stored, or repeats in the file."""
