@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -54,13 +54,13 @@ PathsArgument = Annotated[
 ]
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     jsonl = "jsonl"
     csv = "csv"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     informational = "informational"
     low = "low"
     medium = "medium"
@@ -154,7 +154,7 @@ def scan_command(paths: PathsArgument, db: DbOption = Path("mailhunt.duckdb")) -
         _print_alert_table(list_alerts(store))
 
 
-# -- alerts / show ----------------------------------------------------------------------------------
+# -- alerts / show --------------------------------------------------------------------------------
 
 
 def _print_alert_table(alerts: list[Alert]) -> None:
@@ -265,22 +265,24 @@ def main(argv: list[str] | None = None) -> int:
         result = app(args=argv, standalone_mode=False, prog_name="mailhunt")
     except typer.Exit as done:
         return int(done.exit_code)
-    except typer.Abort:
-        err.print("mailhunt: aborted")
-        return EXIT_ERROR
     except typer.TyperException as error:  # usage errors: bad option, missing argument
         return _usage_error(error)
-    except MailhuntError as error:
-        err.print(_t(f"mailhunt: {error}"))
-        return EXIT_ERROR
-    except duckdb.Error as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        err.print(_t(f"mailhunt: database error: {first}"))
-        return EXIT_ERROR
-    except OSError as error:
-        err.print(_t(f"mailhunt: {error.strerror or error}: {error.filename or ''}"))
+    except (typer.Abort, MailhuntError, duckdb.Error, OSError) as error:
+        err.print(_t(f"mailhunt: {_one_line(error)}"))
         return EXIT_ERROR
     return result if isinstance(result, int) else 0
+
+
+def _one_line(error: Exception) -> str:
+    """The first line of what went wrong, with no traceback."""
+    if isinstance(error, typer.Abort):
+        return "aborted"
+    if isinstance(error, duckdb.Error):
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return f"database error: {first}"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename or ''}"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _usage_error(error: typer.TyperException) -> int:
@@ -290,7 +292,8 @@ def _usage_error(error: typer.TyperException) -> int:
         sys.stdout.write(context.get_help() + "\n")  # our own text, not data
         return EXIT_ERROR
     message = getattr(error, "format_message", lambda: str(error))()
-    command = f" {context.command_path.split(' ', 1)[-1]}" if context and " " in context.command_path else ""
+    path = context.command_path if context else ""
+    command = f" {path.split(' ', 1)[-1]}" if " " in path else ""
     err.print(_t(f"mailhunt{command}: {message} (see --help)"))
     return EXIT_ERROR
 

@@ -71,7 +71,8 @@ def csv_sniffer(*headers: str) -> Callable[[Sample], bool]:
     """A sniffer for CSV files whose header has every one of `headers`."""
 
     def sniff(sample: Sample) -> bool:
-        return sample.kind == "csv" and bool(sample.records) and has_keys(sample.records[0], *headers)
+        records = sample.records
+        return sample.kind == "csv" and bool(records) and has_keys(records[0], *headers)
 
     return sniff
 

@@ -51,7 +51,9 @@ FORMAT = Format(
         "session_id": "sessionId",
         "unique_token_id": "uniqueTokenIdentifier",
         "token_issuer_type": "tokenIssuerType",
-        "interactive": "coalesce(isInteractive, list_contains(signInEventTypes, 'interactiveUser'))",
+        "interactive": (
+            "coalesce(isInteractive, list_contains(signInEventTypes, 'interactiveUser'))"
+        ),
         "error_code": "TRY_CAST(status.errorCode AS INTEGER)",
         "failure_reason": "status.failureReason",
         "country": "location.countryOrRegion",

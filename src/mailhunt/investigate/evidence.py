@@ -77,7 +77,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _from_archive(  # noqa: PLR0913, PLR0917 - the stored row's fields, passed through
+def _from_archive(  # noqa: PLR0917 - the stored row's fields, passed through
     record_id: str, source: str, source_ref: str, display: str, sha256: str, offset: int,
     length: int,
 ) -> Evidence:

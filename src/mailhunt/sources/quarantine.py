@@ -44,17 +44,21 @@ class Verdict:
 def judge(
     raw: bytes, framing_error: str | None, id_field: str, time_field: str, reader: str = "json"
 ) -> tuple[str, str]:
-    """(reason, detail) for one record that could not be mapped."""
+    """(reason, detail) for one record that could not be mapped: the first check that fails."""
     if framing_error:
         return framing_error, REASONS[framing_error]
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as error:
         return "invalid_utf8", f"{REASONS['invalid_utf8']} (byte {error.start})"
-    if reader == "text":
-        return "unrecognised_line", REASONS["unrecognised_line"]
-    if reader == "csv":
+    if reader != "json":
+        if reader == "text":
+            return "unrecognised_line", REASONS["unrecognised_line"]
         return "missing_fields", f"{REASONS['missing_fields']} ({id_field}, {time_field})"
+    return _judge_json(raw, id_field, time_field)
+
+
+def _judge_json(raw: bytes, id_field: str, time_field: str) -> tuple[str, str]:
     if nesting_depth(raw) > MAX_NESTING:
         return "nesting_too_deep", REASONS["nesting_too_deep"]
     try:

@@ -140,7 +140,9 @@ class Store:
 
     # -- loading -------------------------------------------------------------------------------
 
-    def load(self, frames: pa.Table, read_path: Path, fmt: Format, provenance: Provenance) -> Loaded:
+    def load(
+        self, frames: pa.Table, read_path: Path, fmt: Format, provenance: Provenance
+    ) -> Loaded:
         """Insert a framed file's good records; return what was stored and what was not.
 
         One INSERT: DuckDB parses `read_path` in parallel, numbers its rows in file order,
@@ -169,7 +171,7 @@ class Store:
             )
             params = {"read_path": str(read_path), **asdict(provenance), **_file_dates(read_path)}
             inserted = self._scalar(sql, _used(sql, params))
-            skipped = self._skipped(fmt, relation, params)
+            self._skipped(fmt, relation, params)
             suspects = self.connection.execute(
                 f"SELECT f.line, f.byte_offset, f.byte_length, f.framing_error FROM _frames f "
                 f"WHERE NOT EXISTS (SELECT 1 FROM {quote_identifier(table.name)} e "
