@@ -116,14 +116,19 @@ def _print_detect(summary: DetectSummary) -> None:
         out.print(f"{rule_id}: {found} detection(s), {summary.new_alerts[rule_id]} new alert(s)")
 
 
+def _require_recognised(summary: IngestSummary) -> None:
+    if not any(f.status in ("ingested", "duplicate") for f in summary.files):
+        raise InputError("nothing recognisable to ingest in the given paths")
+
+
 @app.command("ingest")
 def ingest_command(paths: PathsArgument, db: DbOption = Path("mailhunt.duckdb")) -> None:
     """Read audit and sign-in logs into the store (idempotent: duplicates are dropped)."""
+    discover(paths)  # a missing path fails here, before a database is created
     with Store.open(db) as store:
         summary = _run_ingest(store, paths)
     _print_ingest(summary)
-    if not any(f.status == "ingested" for f in summary.files):
-        raise InputError("nothing recognisable to ingest in the given paths")
+    _require_recognised(summary)
 
 
 @app.command("detect")
@@ -145,11 +150,11 @@ def detect_command(
 @app.command("scan")
 def scan_command(paths: PathsArgument, db: DbOption = Path("mailhunt.duckdb")) -> None:
     """Ingest, then detect, then list the alerts."""
+    discover(paths)
     with Store.open(db) as store:
         summary = _run_ingest(store, paths)
         _print_ingest(summary)
-        if not any(f.status == "ingested" for f in summary.files):
-            raise InputError("nothing recognisable to ingest in the given paths")
+        _require_recognised(summary)
         _print_detect(run_detections(store))
         _print_alert_table(list_alerts(store))
 
@@ -163,7 +168,8 @@ def _print_alert_table(alerts: list[Alert]) -> None:
     for alert in sorted(alerts, key=lambda a: (-SEVERITY_ORDER[a.severity], a.first_seen)):
         table.add_row(
             _t(alert.severity), alert.first_seen.strftime("%Y-%m-%d %H:%M"), _t(alert.rule_id),
-            _t("\n".join(alert.mailboxes)), _t(alert.summary), _t(alert.id[:12]),
+            Text("\n".join(terminal_text(m) for m in alert.mailboxes)), _t(alert.summary),
+            _t(alert.id[:12]),
         )
     out.print(table)
     out.print(f"{len(alerts)} alert(s)")
@@ -202,7 +208,8 @@ def show_command(
     with Store.open(db, create=False, read_only=True) as store:
         evidence = original_bytes(store, record_id, verify=not no_verify)
     err.print(_t(f"{evidence.source_ref} ({evidence.source}, sha256 {evidence.sha256[:16]}...)"))
-    sys.stdout.buffer.write(evidence.data + b"\n")
+    sys.stdout.buffer.write(evidence.data)
+    sys.stdout.buffer.flush()
 
 
 @app.command("schema")
@@ -248,14 +255,21 @@ def _print_ingest_brief(summary: IngestSummary) -> None:
     )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"mailhunt {__version__}")
+        raise typer.Exit
+
+
 @app.callback()
 def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version.", callback=_print_version,
+                     is_eager=True),
+    ] = False,
 ) -> None:
-    if version:
-        out.print(f"mailhunt {__version__}")
-        raise typer.Exit
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
 
 

@@ -26,6 +26,7 @@ from mailhunt.formats import FORMATS, Format, Sample, sniff
 from mailhunt.sources.archives import ArchiveError, InputFile, expand
 from mailhunt.sources.framing import (
     BOM,
+    MAX_RECORD_BYTES,
     ArrayScanError,
     Framed,
     frame_array,
@@ -176,6 +177,11 @@ def sniff_file(path: Path) -> tuple[Sniffed | None, str]:
     """The layout and format of a file, or None with the reason none matched."""
     with path.open("rb") as stream:
         head = stream.read(SAMPLE_BYTES)
+        while b"\n" not in head and len(head) < MAX_RECORD_BYTES:  # a long first record
+            more = stream.read(SAMPLE_BYTES)
+            if not more:
+                break
+            head += more
     if not head.removeprefix(BOM).strip():
         return None, "file is empty"
     for container, sample in _samples(path, head):
@@ -320,18 +326,34 @@ def _pairing_holds(store: Store, fmt: Format, provenance: Provenance, path: Path
     with path.open("rb") as stream:
         for record_id, offset, length in store.sample_spans(fmt.table, provenance, PAIRING_SAMPLE):
             stream.seek(offset)
-            source_id = str(record_id).split("|", 1)[0]
-            if orjson.dumps(source_id)[1:-1] not in stream.read(length) and (
-                source_id.encode() not in _reread(path, offset, length)
-            ):
+            if not _holds_id(stream.read(length), str(record_id).split("|", 1)[0]):
                 return False
     return True
 
 
-def _reread(path: Path, offset: int, length: int) -> bytes:
-    with path.open("rb") as stream:
-        stream.seek(offset)
-        return stream.read(length)
+def _holds_id(raw: bytes, source_id: str) -> bool:
+    """Whether a record's bytes carry the id: verbatim, JSON-escaped, or (escaped otherwise,
+    e.g. \\u00e9 or \\/) among the string values of the parsed record."""
+    if source_id.encode() in raw or orjson.dumps(source_id)[1:-1] in raw:
+        return True
+    try:
+        return source_id in _strings(orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _strings(value: object, depth: int = 0) -> set[str]:
+    """Every string value of a parsed record (to a bounded depth)."""
+    if isinstance(value, str):
+        return {value}
+    children: list[object] = []
+    if isinstance(value, dict):
+        children = list(value.values())
+    elif isinstance(value, list):
+        children = value
+    if depth > 8:
+        return set()
+    return set().union(*(_strings(child, depth + 1) for child in children))
 
 
 def _quarantine(  # noqa: PLR0917

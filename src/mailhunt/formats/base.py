@@ -93,7 +93,8 @@ def bare_ip(field_sql: str) -> str:
     return (
         f"CASE WHEN {field_sql} IS NULL OR {field_sql} = '' THEN NULL "
         f"WHEN starts_with({field_sql}, '[') THEN split_part(substr({field_sql}, 2), ']', 1) "
-        f"WHEN strpos({field_sql}, '.') > 0 AND strpos({field_sql}, ':') > 0 "
+        f"WHEN strpos({field_sql}, '.') > 0 "
+        f"AND length({field_sql}) - length(replace({field_sql}, ':', '')) = 1 "
         f"THEN split_part({field_sql}, ':', 1) "
         f"ELSE {field_sql} END"
     )

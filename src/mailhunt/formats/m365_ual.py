@@ -68,7 +68,10 @@ SELECT = {
     "access_type": name_value("OperationProperties", "MailAccessType"),
     "throttled": "lower(" + name_value("OperationProperties", "IsThrottled") + ") = 'true'",
     "operation_count": "TRY_CAST(OperationCount AS INTEGER)",
-    "item_count": "list_sum(list_transform(Folders, lambda f: len(f.FolderItems)))",
+    "item_count": (
+        "CASE WHEN Folders IS NOT NULL THEN "
+        "coalesce(list_sum(list_transform(Folders, lambda f: len(f.FolderItems))), 0) END"
+    ),
     "message_items": (
         "flatten(list_transform(Folders, lambda f: list_transform(f.FolderItems, lambda i: "
         "struct_pack(folder_path := f.Path, internet_message_id := i.InternetMessageId, "

@@ -212,6 +212,8 @@ def _flag_deep(splitter: _LineSplitter, lines: bytes, base: int, first_record: i
 # --- JSON arrays -------------------------------------------------------------------------------
 
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# The same, plus bare scalars (numbers, true, false, null): elements of the record array.
+_ELEMENT_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]|[^\s,:\[\]{}"]+', re.DOTALL)
 # Wrappers whose list holds the records: a Graph page ("value"), an Azure Monitor / Event Hub
 # archive ("records"), a Google Reports API page ("items").
 _LIST_KEY = re.compile(rb'"(?:value|records|items)"\s*:\s*\[')
@@ -237,30 +239,40 @@ def find_array_start(data: bytes) -> int:
 def array_element_spans(data: bytes) -> tuple[list[tuple[int, int]], int | None]:
     """Spans (offset, length) of the elements of the record array, and the offset where the
     array stopped being well-formed (None when it closed properly)."""
+    spans, _, broken_at = _scan_array(data)
+    return spans, broken_at
+
+
+def _scan_array(data: bytes) -> tuple[list[tuple[int, int]], list[int], int | None]:
+    """Element spans, the indexes of elements nested deeper than MAX_NESTING, and where the
+    array broke off (None when it closed)."""
     position = find_array_start(data)
     if position < 0:  # one lone object: the record is the whole object
-        return _lone_object(data, -1 - position)
+        spans, broken_at = _lone_object(data, -1 - position)
+        too_deep = bool(spans) and nesting_depth(data[spans[0][0] : sum(spans[0])]) > MAX_NESTING
+        return spans, [0] if too_deep else [], broken_at
     spans: list[tuple[int, int]] = []
-    depth = 0
+    deep: list[int] = []
+    depth = deepest = 0
     element_start = -1
-    for token in _TOKENS.finditer(data, position):
+    for token in _ELEMENT_TOKENS.finditer(data, position):
         text = token.group()
-        if text[0] == 0x22:  # a string: only structure matters, unless it is an element itself
-            if depth == 0:
-                spans.append((token.start(), len(text)))
-            continue
         if text in (b"[", b"{"):
             if depth == 0:
-                element_start = token.start()
+                element_start, deepest = token.start(), 0
             depth += 1
-        elif depth == 0:  # the closing bracket of the record array
-            return spans, None
-        else:
+            deepest = max(deepest, depth)
+        elif text in (b"]", b"}"):
+            if depth == 0:  # the closing bracket of the record array
+                return spans, deep, None
             depth -= 1
             if depth == 0:
+                if deepest > MAX_NESTING:
+                    deep.append(len(spans))
                 spans.append((element_start, token.end() - element_start))
-                element_start = -1
-    return spans, (spans[-1][0] + spans[-1][1]) if spans else position
+        elif depth == 0:  # a string or bare scalar standing alone as an element
+            spans.append((token.start(), len(text)))
+    return spans, deep, (spans[-1][0] + spans[-1][1]) if spans else position
 
 
 def _lone_object(data: bytes, begin: int) -> tuple[list[tuple[int, int]], int | None]:
@@ -278,7 +290,7 @@ def _lone_object(data: bytes, begin: int) -> tuple[list[tuple[int, int]], int | 
 
 def frame_array(path: Path, data: bytes) -> tuple[Framed, int | None]:
     """Spans of the elements of a JSON array file; line numbers are element numbers."""
-    spans, broken_at = array_element_spans(data)
+    spans, deep, broken_at = _scan_array(data)
     offsets = np.array([offset for offset, _ in spans], dtype=np.int64)
     lengths = np.array([length for _, length in spans], dtype=np.int64)
     framed = Framed(
@@ -288,7 +300,10 @@ def frame_array(path: Path, data: bytes) -> tuple[Framed, int | None]:
         lines=np.arange(1, len(spans) + 1, dtype=np.int64),
         offsets=offsets,
         lengths=lengths,
+        errors=dict.fromkeys(deep, "nesting_too_deep"),
     )
+    for index in np.flatnonzero(lengths > MAX_RECORD_BYTES):
+        framed.errors[int(index)] = "record_too_large"
     return framed, broken_at
 
 

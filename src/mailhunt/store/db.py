@@ -66,6 +66,15 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _check_is_store(connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
+    """Refuse a DuckDB file that is not a mailhunt store (rather than writing into it)."""
+    names = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    missing = {t.name for t in TABLES if not t.view} - names
+    if missing:
+        connection.close()
+        raise StoreError(f"{path} is not a mailhunt database (no table {sorted(missing)[0]})")
+
+
 def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     """The named parameters a statement uses (DuckDB refuses unused ones)."""
     return {name: value for name, value in params.items() if f"${name}" in sql}
@@ -121,9 +130,11 @@ class Store:
         try:
             connection = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
             connection.execute("SET TimeZone = 'UTC'")
-            if not read_only:
+            if create and not read_only:
                 for table in TABLES:
                     connection.execute(ddl(table))
+            else:
+                _check_is_store(connection, path)
         except duckdb.Error as error:
             first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise StoreError(f"cannot open database {path}: {first_line}") from None
@@ -156,7 +167,9 @@ class Store:
             f"{fmt.select[c]} AS {quote_identifier(c)}" for c in columns if c in fmt.select
         )
         values = ", ".join(_PROVENANCE_SQL.get(c, f"r.{quote_identifier(c)}") for c in columns)
-        required = " AND ".join(f"r.{quote_identifier(c)} IS NOT NULL" for c in fmt.required)
+        required = " AND ".join(
+            f"coalesce(CAST(r.{quote_identifier(c)} AS VARCHAR), '') <> ''" for c in fmt.required
+        )
         relation = fmt.relation.replace("{source}", f"({_reader_sql(fmt)})")
         if fmt.skip:
             mapped += f", ({fmt.skip}) AS _skip"
@@ -225,7 +238,8 @@ class Store:
         table = quote_identifier(TABLES_BY_NAME[table_name].name)
         return self.connection.execute(
             f"SELECT record_id, byte_offset, byte_length FROM {table} "
-            f"WHERE ingest_run_id = ? AND file_sha256 = ? USING SAMPLE {int(limit)} ROWS",
+            f"WHERE ingest_run_id = ? AND file_sha256 = ? "
+            f"USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)",
             [provenance.run_id, provenance.file_sha256],
         ).fetchall()
 

@@ -1,0 +1,1 @@
+"""mailhunt test suite; mirrors the package layout."""

@@ -1,0 +1,45 @@
+"""The demo: a simulated tenant with an injected intrusion, caught end to end."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mailhunt.demo import DemoResult, run_demo
+from mailhunt.simulate import FORGED_TOKEN_MAIL_READ
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, float]:
+    started = time.monotonic()
+    result = run_demo(tmp_path_factory.mktemp("demo"))
+    return result, time.monotonic() - started
+
+
+def test_demo_catches_the_injected_intrusion(demo: tuple[DemoResult, float]) -> None:
+    result, _ = demo
+    assert [i.kind for i in result.tenant.intrusions] == [FORGED_TOKEN_MAIL_READ]
+    caught = result.caught_by[FORGED_TOKEN_MAIL_READ]
+    assert caught
+    alerts = {a.id: a for a in result.alerts}
+    assert all(alerts[alert_id].severity == "high" for alert_id in caught)
+    intrusion = result.tenant.intrusions[0]
+    catching = alerts[caught[0]]
+    assert set(intrusion.mailboxes) <= set(catching.mailboxes)
+    assert intrusion.app_id in catching.app_ids
+
+
+def test_demo_raises_at_most_five_alerts(demo: tuple[DemoResult, float]) -> None:
+    result, _ = demo
+    assert 1 <= len(result.alerts) <= 5
+    assert result.detect.total_new == len(result.alerts)
+
+
+def test_demo_ingests_cleanly_and_quickly(demo: tuple[DemoResult, float]) -> None:
+    result, seconds = demo
+    assert result.ingest.quarantined == 0
+    assert all(f.status == "ingested" for f in result.ingest.files)
+    assert result.database == result.folder / "mailhunt.duckdb"
+    assert result.database.is_file()
+    assert seconds < 60
