@@ -296,7 +296,7 @@ def _load(  # noqa: PLR0917 - one call site, every argument distinct
         return result
     provenance = Provenance(fmt.name, display, framed.sha256, summary.run_id)
     loaded = store.load(framed.table(), read_path, fmt, provenance)
-    if not _pairing_holds(store, fmt, provenance, framed.path):
+    if loaded.misaligned or not _pairing_holds(store, fmt, provenance, framed.path):
         store.discard(fmt.table, provenance)
         result = FileResult(shown, fmt.name, "failed", len(framed),
                             detail="parsed records did not pair with their lines; nothing stored")

@@ -13,8 +13,8 @@ SCHEMA_DOC = TESTS.parent / "docs" / "schema.md"
 
 def test_table_names_are_unique_and_indexed() -> None:
     assert len({t.name for t in TABLES}) == len(TABLES)
-    assert set(TABLES_BY_NAME) == {"events", "mail_items", "signins", "quarantine",
-                                   "ingest_runs", "alerts", "alert_evidence"}
+    assert set(TABLES_BY_NAME) == {"events", "mail_items", "signins", "record_spans",
+                                   "quarantine", "ingest_runs", "alerts", "alert_evidence"}
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
@@ -38,8 +38,8 @@ def test_every_column_has_a_meaning_and_appears_in_the_markdown() -> None:
 
 
 def test_provenance_columns_on_every_source_table() -> None:
-    provenance = {"record_id", "source", "source_ref", "file_sha256", "byte_offset",
-                  "byte_length", "ingest_run_id"}
+    provenance = {"record_id", "source", "source_ref", "file_sha256", "record_ordinal",
+                  "ingest_run_id"}
     for name in ("events", "signins"):
         assert provenance <= set(TABLES_BY_NAME[name].column_names)
 

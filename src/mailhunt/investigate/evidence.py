@@ -16,13 +16,11 @@ from mailhunt.sources.archives import SEPARATOR, read_member
 from mailhunt.store.db import Store
 
 _FIND = """
-SELECT source, NULL AS path, source_ref, file_sha256,
-       byte_offset, byte_length
-FROM (SELECT source, source_ref, file_sha256, byte_offset, byte_length FROM events
-      WHERE record_id = ?
+SELECT r.source, NULL AS path, r.source_ref, r.file_sha256, s.byte_offset, s.byte_length
+FROM (SELECT source, source_ref, file_sha256, record_ordinal FROM events WHERE record_id = ?
       UNION ALL
-      SELECT source, source_ref, file_sha256, byte_offset, byte_length FROM signins
-      WHERE record_id = ?)
+      SELECT source, source_ref, file_sha256, record_ordinal FROM signins WHERE record_id = ?) r
+JOIN record_spans s ON s.file_sha256 = r.file_sha256 AND s.ordinal = r.record_ordinal
 LIMIT 1
 """
 

@@ -44,8 +44,11 @@ _PROVENANCE = (
     ("source", "VARCHAR", "Name of the format the record was read as (see formats/)."),
     ("source_ref", "VARCHAR", "Where the record came from: file path and line, or blob id."),
     ("file_sha256", "VARCHAR", "SHA-256 of the input file the record was read from."),
-    ("byte_offset", "BIGINT", "Offset of the record's original bytes in that file."),
-    ("byte_length", "BIGINT", "Length of the record's original bytes in that file."),
+    (
+        "record_ordinal",
+        "BIGINT",
+        "Position of the record among the file's records (1-based); record_spans has its bytes.",
+    ),
     ("ingest_run_id", "VARCHAR", "The ingest run that stored the record."),
 )
 
@@ -162,6 +165,22 @@ QUARANTINE = Table(
     ),
 )
 
+RECORD_SPANS = Table(
+    name="record_spans",
+    meaning=(
+        "Where each framed record's original bytes are in its input file: the evidence behind "
+        "every row (mailhunt show). Written from framing's arrays, apart from the parsed rows, "
+        "so the hot insert carries no per-row join."
+    ),
+    columns=_cols(
+        ("file_sha256", "VARCHAR", "SHA-256 of the input file."),
+        ("ordinal", "BIGINT", "Position of the record among the file's records (1-based)."),
+        ("line", "BIGINT", "Line where the record starts (or element number in an array)."),
+        ("byte_offset", "BIGINT", "Offset of the record's first byte in the file."),
+        ("byte_length", "BIGINT", "Length of the record in bytes."),
+    ),
+)
+
 INGEST_RUNS = Table(
     name="ingest_runs",
     meaning="One row per input file per ingest run, with its SHA-256 and counts.",
@@ -215,7 +234,7 @@ ALERT_EVIDENCE = Table(
 )
 
 TABLES: tuple[Table, ...] = (
-    EVENTS, MAIL_ITEMS, SIGNINS, QUARANTINE, INGEST_RUNS, ALERTS, ALERT_EVIDENCE,
+    EVENTS, MAIL_ITEMS, SIGNINS, RECORD_SPANS, QUARANTINE, INGEST_RUNS, ALERTS, ALERT_EVIDENCE,
 )
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
 

@@ -31,10 +31,9 @@ READ_OBJECT_LIMIT = 32 * 1024 * 1024
 # Provenance columns: named parameters bound from Provenance.
 _PROVENANCE_SQL = {
     "source": "$source",
-    "source_ref": "$source_ref || ':' || f.line",
+    "source_ref": "$source_ref || ':' || r._ordinal",  # corrected below where line != ordinal
     "file_sha256": "$file_sha256",
-    "byte_offset": "f.byte_offset",
-    "byte_length": "f.byte_length",
+    "record_ordinal": "r._ordinal",
     "ingest_run_id": "$run_id",
 }
 
@@ -59,6 +58,7 @@ class Loaded:
     suspects: list[tuple[Any, ...]]  # frames with no row: (line, offset, length, framing error)
     warnings: dict[str, int]  # data-quality warning -> records of this file carrying it
     skipped: int = 0  # rows the format marks as legitimately not records
+    misaligned: bool = False  # the reader's rows did not pair with the framed records
 
 
 def quote_identifier(name: str) -> str:
@@ -68,7 +68,8 @@ def quote_identifier(name: str) -> str:
 
 def _check_is_store(connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
     """Refuse a DuckDB file that is not a mailhunt store (rather than writing into it)."""
-    names = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    tables = connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    names = {row[0] for row in tables}
     missing = {t.name for t in TABLES if not t.view} - names
     if missing:
         connection.close()
@@ -174,40 +175,84 @@ class Store:
         if fmt.skip:
             mapped += f", ({fmt.skip}) AS _skip"
             required += " AND NOT coalesce(r._skip, false)"
+        sql = (
+            f"INSERT INTO {quote_identifier(table.name)} ({', '.join(columns)}) "
+            f"SELECT {values} FROM (SELECT _ordinal, {mapped} FROM ({relation})) r "
+            f"WHERE {required}"
+        )
+        params = {"read_path": str(read_path), **asdict(provenance), **_file_dates(read_path)}
         self.connection.register("_frames", frames)
         try:
-            sql = (
-                f"INSERT INTO {quote_identifier(table.name)} ({', '.join(columns)}) "
-                f"SELECT {values} FROM (SELECT _ordinal, {mapped} FROM ({relation})) r "
-                f"JOIN _frames f ON f.ordinal = r._ordinal "
-                f"WHERE f.framing_error IS NULL AND {required}"
-            )
-            params = {"read_path": str(read_path), **asdict(provenance), **_file_dates(read_path)}
             inserted = self._scalar(sql, _used(sql, params))
+            self._write_spans(provenance)
+            if self._misaligned(table.name, provenance, frames.num_rows):
+                return Loaded(inserted, 0, 0, [], {}, misaligned=True)
+            inserted -= self._fix_up(table.name, provenance)
             self._skipped(fmt, relation, params)
-            suspects = self.connection.execute(
-                f"SELECT f.line, f.byte_offset, f.byte_length, f.framing_error FROM _frames f "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {quote_identifier(table.name)} e "
-                f"WHERE e.ingest_run_id = ? AND e.file_sha256 = ? "
-                f"AND e.byte_offset = f.byte_offset) "
-                f"AND (f.framing_error IS NOT NULL OR f.ordinal NOT IN "
-                f"(SELECT _ordinal FROM _skipped)) ORDER BY f.line",
-                [provenance.run_id, provenance.file_sha256],
-            ).fetchall()
+            suspects = self._suspects(table.name, provenance)
             skipped_count = self._scalar("SELECT count(*) FROM _skipped")
             self.connection.execute("DROP TABLE _skipped")
         finally:
             self.connection.unregister("_frames")
         duplicates = self._delete_duplicates(table.name, provenance)
-        warnings = self.connection.execute(
+        return Loaded(
+            inserted, inserted - duplicates, duplicates, suspects,
+            self._warnings(table.name, provenance), skipped_count,
+        )
+
+    def _write_spans(self, provenance: Provenance) -> None:
+        self.connection.execute(
+            "INSERT INTO record_spans SELECT ?, ordinal, line, byte_offset, byte_length "
+            "FROM _frames",
+            [provenance.file_sha256],
+        )
+
+    def _misaligned(self, table_name: str, provenance: Provenance, frames: int) -> bool:
+        """More parsed rows than framed records: the reader saw the file differently."""
+        return self._scalar(
+            f"SELECT count(*) FROM {quote_identifier(table_name)} WHERE ingest_run_id = ? "
+            f"AND file_sha256 = ? AND record_ordinal > ?",
+            [provenance.run_id, provenance.file_sha256, frames],
+        ) > 0
+
+    def _fix_up(self, table_name: str, provenance: Provenance) -> int:
+        """Drop rows framing rejected (too large, too deep); point source_ref at the real line
+        where blank lines made it differ from the ordinal. Returns the rows dropped."""
+        table = quote_identifier(table_name)
+        keys = [provenance.run_id, provenance.file_sha256]
+        dropped = self._scalar(
+            f"DELETE FROM {table} WHERE ingest_run_id = ? AND file_sha256 = ? AND record_ordinal "
+            f"IN (SELECT ordinal FROM _frames WHERE framing_error IS NOT NULL)",
+            keys,
+        )
+        if self._scalar("SELECT count(*) FROM _frames WHERE line <> ordinal"):
+            self.connection.execute(
+                f"UPDATE {table} SET source_ref = ? || ':' || f.line FROM _frames f "
+                f"WHERE ingest_run_id = ? AND file_sha256 = ? AND f.ordinal = record_ordinal "
+                f"AND f.line <> f.ordinal",
+                [provenance.source_ref, *keys],
+            )
+        return dropped
+
+    def _suspects(self, table_name: str, provenance: Provenance) -> list[tuple[Any, ...]]:
+        """Frames that produced no stored row and were not skipped on purpose."""
+        return self.connection.execute(
+            f"SELECT f.line, f.byte_offset, f.byte_length, f.framing_error FROM _frames f "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {quote_identifier(table_name)} e "
+            f"WHERE e.ingest_run_id = ? AND e.file_sha256 = ? AND e.record_ordinal = f.ordinal) "
+            f"AND (f.framing_error IS NOT NULL OR f.ordinal NOT IN "
+            f"(SELECT _ordinal FROM _skipped)) ORDER BY f.line",
+            [provenance.run_id, provenance.file_sha256],
+        ).fetchall()
+
+    def _warnings(self, table_name: str, provenance: Provenance) -> dict[str, int]:
+        rows = self.connection.execute(
             f"SELECT warning, count(*) FROM (SELECT unnest(warnings) AS warning "
-            f"FROM {quote_identifier(table.name)} WHERE ingest_run_id = ? AND file_sha256 = ? "
+            f"FROM {quote_identifier(table_name)} WHERE ingest_run_id = ? AND file_sha256 = ? "
             f"AND warnings IS NOT NULL) GROUP BY warning ORDER BY warning",
             [provenance.run_id, provenance.file_sha256],
         ).fetchall()
-        return Loaded(
-            inserted, inserted - duplicates, duplicates, suspects, dict(warnings), skipped_count
-        )
+        return {str(name): int(count) for name, count in rows}
 
     def _skipped(self, fmt: Format, relation: str, params: dict[str, Any]) -> None:
         """Note the ordinals of rows the format marks as not records (temp table _skipped)."""
@@ -226,7 +271,7 @@ class Store:
         return self._scalar(
             f"DELETE FROM {table} WHERE rowid IN ("
             f"SELECT rowid FROM (SELECT rowid, record_id, row_number() OVER "
-            f"(PARTITION BY record_id ORDER BY byte_offset) AS repeat FROM {table} "
+            f"(PARTITION BY record_id ORDER BY record_ordinal) AS repeat FROM {table} "
             f"WHERE ingest_run_id = ? AND file_sha256 = ?) n "
             f"WHERE repeat > 1 OR record_id IN (SELECT record_id FROM {table} "
             f"WHERE ingest_run_id <> ? OR file_sha256 <> ?))",
@@ -237,8 +282,10 @@ class Store:
         """A spread of (record_id, byte_offset, byte_length) of a file's stored rows."""
         table = quote_identifier(TABLES_BY_NAME[table_name].name)
         return self.connection.execute(
-            f"SELECT record_id, byte_offset, byte_length FROM {table} "
-            f"WHERE ingest_run_id = ? AND file_sha256 = ? "
+            f"SELECT e.record_id, s.byte_offset, s.byte_length FROM {table} e "
+            f"JOIN record_spans s "
+            f"ON s.file_sha256 = e.file_sha256 AND s.ordinal = e.record_ordinal "
+            f"WHERE e.ingest_run_id = ? AND e.file_sha256 = ? "
             f"USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)",
             [provenance.run_id, provenance.file_sha256],
         ).fetchall()
@@ -249,6 +296,9 @@ class Store:
         self.connection.execute(
             f"DELETE FROM {table} WHERE ingest_run_id = ? AND file_sha256 = ?",
             [provenance.run_id, provenance.file_sha256],
+        )
+        self.connection.execute(
+            "DELETE FROM record_spans WHERE file_sha256 = ?", [provenance.file_sha256]
         )
 
     def already_ingested(self, sha256: str) -> str | None:
