@@ -29,22 +29,24 @@ HERE = Path(__file__).parent
 DATA = HERE / "data"
 
 
-def bare_scan(path: Path) -> float:
-    """DuckDB's own read_json over the file, projecting the columns the schema needs."""
+def bare_scan(path: Path) -> tuple[float, float]:
+    """DuckDB's own read_json over the file, projecting the columns the schema needs:
+    (wall seconds, CPU seconds)."""
     columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in FORMAT.columns.items()) + "}"
     connection = duckdb.connect()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     connection.execute(
         f"SELECT count(*), count(Id), count(Folders) FROM read_json(?, "
         f"format = 'newline_delimited', columns = {columns})",
         [str(path)],
     ).fetchall()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu_start
 
 
-def timed_cli(*args: str) -> tuple[float, int]:
-    """Wall time of one mailhunt command in its own process, and the peak RSS (KiB) of every
-    child process so far (getrusage keeps the maximum over children)."""
+def timed_cli(*args: str) -> tuple[float, int, float]:
+    """Wall time of one mailhunt command in its own process, the peak RSS (KiB) of every
+    child process so far (getrusage keeps the maximum over children), and its CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, "-m", "mailhunt.cli", *args],
@@ -53,7 +55,9 @@ def timed_cli(*args: str) -> tuple[float, int]:
     elapsed = time.perf_counter() - start
     if completed.returncode != 0:
         raise SystemExit(f"mailhunt {args[0]} failed: {completed.stderr.decode()[-500:]}")
-    return elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, after.ru_maxrss, cpu
 
 
 def main() -> None:
@@ -70,10 +74,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mailhunt-bench-"))
     database = work / "bench.duckdb"
     try:
-        bare = bare_scan(source)
-        ingest_s, ingest_rss = timed_cli("ingest", str(source), "--db", str(database))
-        detect_s, detect_rss = timed_cli("detect", "--db", str(database))
-        bare_again = bare_scan(source)
+        bare, bare_cpu = bare_scan(source)
+        ingest_s, ingest_rss, ingest_cpu = timed_cli("ingest", str(source), "--db", str(database))
+        detect_s, detect_rss, detect_cpu = timed_cli("detect", "--db", str(database))
+        bare_again, bare_cpu_again = bare_scan(source)
         counts = duckdb.connect(str(database), read_only=True).execute(
             "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM mail_items), "
             "(SELECT count(*) FROM alerts)"
@@ -92,6 +96,10 @@ def main() -> None:
         "bare_events_per_s": round(args.records / min(bare, bare_again)),
         "ingest_vs_bare": round(min(bare, bare_again) / ingest_s, 3),
         "detect_vs_ingest": round(detect_s / ingest_s, 3),
+        "bare_scan_cpu_s": round(min(bare_cpu, bare_cpu_again), 2),
+        "ingest_cpu_s": round(ingest_cpu, 2),
+        "detect_cpu_s": round(detect_cpu, 2),
+        "ingest_vs_bare_cpu": round(min(bare_cpu, bare_cpu_again) / ingest_cpu, 3),
         "peak_rss_mb": round(max(ingest_rss, detect_rss) / 1024),
         "stored": {"events": counts[0], "mail_items": counts[1], "alerts": counts[2]}
         if counts else {},

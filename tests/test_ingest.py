@@ -49,7 +49,7 @@ def test_graph_page_on_one_line_is_read_as_an_array(tmp_path: Path) -> None:
 
 
 def test_unknown_json_is_skipped_with_the_formats_tried(store: Store) -> None:
-    path = FORMATS_DIR / "unknown_gworkspace.jsonl"
+    path = FORMATS_DIR / "unknown_shape.jsonl"
     sniffed, why = sniff_file(path)
     assert sniffed is None
     tried = re.fullmatch(r"no format matched \(tried: (.*)\)", why)
@@ -90,7 +90,7 @@ def test_shape_parses_to_golden_rows(store: Store, name: str) -> None:
 
 
 def test_ingest_run_row_per_file(store: Store) -> None:
-    summary = ingest(store, [FORMATS_DIR])
+    summary = ingest(store, [p for p in sorted(FORMATS_DIR.iterdir()) if p.is_file()])
     runs = store.query(
         "SELECT source_path, format, records_read, records_new, records_quarantined, status, "
         "file_size FROM ingest_runs ORDER BY source_path"
@@ -100,7 +100,7 @@ def test_ingest_run_row_per_file(store: Store) -> None:
         "m365-ual-json", 5, 5, 0, "ingested", (FORMATS_DIR / "ual_lines.jsonl").stat().st_size,
     )
     assert by_name["signins_page.json"][:5] == ("entra-signins-graph", 2, 2, 0, "ingested")
-    assert by_name["unknown_gworkspace.jsonl"][4] == "skipped"
+    assert by_name["unknown_shape.jsonl"][4] == "skipped"
     assert {r[0] for r in store.query("SELECT DISTINCT ingest_run_id FROM ingest_runs")} == {
         summary.run_id,
     }

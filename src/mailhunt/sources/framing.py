@@ -216,41 +216,94 @@ _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _ELEMENT_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]|[^\s,:\[\]{}"]+', re.DOTALL)
 # Wrappers whose list holds the records: a Graph page ("value"), an Azure Monitor / Event Hub
 # archive ("records"), a Google Reports API page ("items").
-_LIST_KEY = re.compile(rb'"(?:value|records|items)"\s*:\s*\[')
+_LIST_KEYS = (b'"value"', b'"records"', b'"items"')
+_KEY_THEN_LIST = re.compile(rb"\s*:\s*\[")
 
 
 class ArrayScanError(ValueError):
     """The file is not a well-formed JSON array of records (or a {"value": [...]} page)."""
 
 
-def find_array_start(data: bytes) -> int:
-    """Offset just after the '[' that opens the record array: the top level, or the list
-    under "value" / "records"; -1 - offset of the object when the file is one lone record."""
-    stripped = data.lstrip(_WHITESPACE + BOM)
-    begin = len(data) - len(stripped)
-    if stripped.startswith(b"["):
+def find_array_start(data: bytes, start: int = 0) -> int:
+    """Offset just after the '[' that opens the record array at or after `start`: a top-level
+    array, or the list under "value" / "records" / "items" of a wrapper object; -1 - offset of
+    the object when it is one lone record."""
+    begin = _skip_blank(data, start)
+    if data.startswith(b"[", begin):
         return begin + 1
-    if stripped.startswith(b"{"):
-        match = _LIST_KEY.search(data)
-        return match.end() if match else -1 - begin
+    if data.startswith(b"{", begin):
+        list_start = _wrapped_list_start(data, begin)
+        return list_start if list_start is not None else -1 - begin
     raise ArrayScanError("no record array found")
 
 
+def _skip_blank(data: bytes, position: int) -> int:
+    """The first offset at or after `position` that is neither white space nor a BOM."""
+    while True:
+        if data.startswith(BOM, position):
+            position += len(BOM)
+        elif position < len(data) and data[position] in _WHITESPACE:
+            position += 1
+        else:
+            return position
+
+
+def _wrapped_list_start(data: bytes, begin: int) -> int | None:
+    """Offset just after the '[' of a top-level "value"/"records"/"items" list of the object
+    opening at `begin` (keys of nested objects do not count)."""
+    depth = 0
+    for token in _TOKENS.finditer(data, begin):
+        text = token.group()
+        if text in (b"[", b"{"):
+            depth += 1
+        elif text in (b"]", b"}"):
+            depth -= 1
+            if depth == 0:
+                return None
+        elif depth == 1 and text in _LIST_KEYS:
+            match = _KEY_THEN_LIST.match(data, token.end())
+            if match:
+                return match.end()
+    return None
+
+
 def array_element_spans(data: bytes) -> tuple[list[tuple[int, int]], int | None]:
-    """Spans (offset, length) of the elements of the record array, and the offset where the
-    array stopped being well-formed (None when it closed properly)."""
-    spans, _, broken_at = _scan_array(data)
+    """Spans (offset, length) of the elements of the record array(s), and the offset where the
+    data stopped being well-formed (None when every array closed properly)."""
+    spans, _, broken_at = _scan_pages(data)
     return spans, broken_at
 
 
-def _scan_array(data: bytes) -> tuple[list[tuple[int, int]], list[int], int | None]:
-    """Element spans, the indexes of elements nested deeper than MAX_NESTING, and where the
-    array broke off (None when it closed)."""
-    position = find_array_start(data)
+def _scan_pages(data: bytes) -> tuple[list[tuple[int, int]], list[int], int | None]:
+    """Every page of the file in turn (a file may hold several: one page per line)."""
+    spans: list[tuple[int, int]] = []
+    deep: list[int] = []
+    position = 0
+    find_array_start(data)  # no page at all is an error, not an empty file of records
+    while data[position:].strip(_WHITESPACE + BOM):
+        try:
+            page_spans, page_deep, broken_at, end = _scan_array(data, position)
+        except ArrayScanError:
+            return spans, deep, position
+        deep += [len(spans) + index for index in page_deep]
+        spans += page_spans
+        if broken_at is not None:
+            return spans, deep, broken_at
+        position = end
+    return spans, deep, None
+
+
+def _scan_array(
+    data: bytes, start: int
+) -> tuple[list[tuple[int, int]], list[int], int | None, int]:
+    """Element spans of the page at `start`, the indexes of elements nested deeper than
+    MAX_NESTING, where the page broke off (None when it closed) and where it ended."""
+    position = find_array_start(data, start)
     if position < 0:  # one lone object: the record is the whole object
         spans, broken_at = _lone_object(data, -1 - position)
         too_deep = bool(spans) and nesting_depth(data[spans[0][0] : sum(spans[0])]) > MAX_NESTING
-        return spans, [0] if too_deep else [], broken_at
+        end = sum(spans[0]) if spans else len(data)
+        return spans, [0] if too_deep else [], broken_at, end
     spans: list[tuple[int, int]] = []
     deep: list[int] = []
     depth = deepest = 0
@@ -264,7 +317,7 @@ def _scan_array(data: bytes) -> tuple[list[tuple[int, int]], list[int], int | No
             deepest = max(deepest, depth)
         elif text in (b"]", b"}"):
             if depth == 0:  # the closing bracket of the record array
-                return spans, deep, None
+                return spans, deep, None, _page_end(data, start, token.end())
             depth -= 1
             if depth == 0:
                 if deepest > MAX_NESTING:
@@ -272,7 +325,23 @@ def _scan_array(data: bytes) -> tuple[list[tuple[int, int]], list[int], int | No
                 spans.append((element_start, token.end() - element_start))
         elif depth == 0:  # a string or bare scalar standing alone as an element
             spans.append((token.start(), len(text)))
-    return spans, deep, (spans[-1][0] + spans[-1][1]) if spans else position
+    broken_at = (spans[-1][0] + spans[-1][1]) if spans else position
+    return spans, deep, broken_at, len(data)
+
+
+def _page_end(data: bytes, start: int, array_end: int) -> int:
+    """Where the page that began at `start` ends: after its wrapper object, if it has one."""
+    stripped_start = _skip_blank(data, start)
+    if data.startswith(b"{", stripped_start):
+        end = _object_end(data, stripped_start)
+        return end if end is not None else len(data)
+    return array_end
+
+
+def _object_end(data: bytes, begin: int) -> int | None:
+    """Offset just after the object (or array) that opens at `begin`; None if it never closes."""
+    spans, broken_at = _lone_object(data, begin)
+    return None if broken_at is not None or not spans else spans[0][0] + spans[0][1]
 
 
 def _lone_object(data: bytes, begin: int) -> tuple[list[tuple[int, int]], int | None]:
@@ -290,7 +359,7 @@ def _lone_object(data: bytes, begin: int) -> tuple[list[tuple[int, int]], int | 
 
 def frame_array(path: Path, data: bytes) -> tuple[Framed, int | None]:
     """Spans of the elements of a JSON array file; line numbers are element numbers."""
-    spans, deep, broken_at = _scan_array(data)
+    spans, deep, broken_at = _scan_pages(data)
     offsets = np.array([offset for offset, _ in spans], dtype=np.int64)
     lengths = np.array([length for _, length in spans], dtype=np.int64)
     framed = Framed(

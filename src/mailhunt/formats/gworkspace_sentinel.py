@@ -1,0 +1,36 @@
+"""Google Workspace activities as Microsoft Sentinel's connector writes them
+(``GWorkspace_ReportsAPI_<application>_CL``), every application but login.
+
+JSON arrays (or lines) of the records the connector's Azure Function posts: the Reports API
+activity with, per event, ``event_name``, ``event_type`` and every event parameter copied to
+the top level (``client_id``, ``app_name``, ``scope``, ``USER_EMAIL``...). Older connector
+versions kept ``events[]`` as well, newer ones drop it: both are read, the record's event is
+``event_name`` (a record without one is read as its first event) and ``events[]`` only fills
+parameters that were not copied. One row per record, mapped exactly as ``gworkspace-reports-api``
+maps an event, with the same record id, so an activity read from both is stored once.
+
+Quirks: Sentinel's sample data replaces personal data with ``sanitized_email.com`` (not an
+address; stored as given); an array may start with whitespace. The connector's flattening leaves
+nothing to tell apart two events of the same name in one activity: they share one record id.
+Log Analytics query exports (columns with ``_s``/``_t`` suffixes) are another shape, not read
+here. References:
+https://github.com/Azure/Azure-Sentinel/tree/master/Solutions/GoogleWorkspaceReports
+https://developers.google.com/workspace/admin/reports/reference/rest/v1/activities/list
+"""
+
+from __future__ import annotations
+
+from mailhunt.formats import _gworkspace as gw
+from mailhunt.formats.base import Format
+
+FORMAT = Format(
+    name="gworkspace-sentinel",
+    description="Google Workspace activities, Sentinel GWorkspace_ReportsAPI_*_CL records",
+    table="events",
+    sniff=gw.sniffer("sentinel", login=False),
+    columns=gw.SENTINEL_COLUMNS,
+    relation=gw.SENTINEL_RELATION,
+    select=gw.EVENTS_SELECT,
+    id_field="id",
+    time_field="id",  # the time is id.time; quarantine reasons can only name top-level fields
+)

@@ -1,0 +1,29 @@
+"""Google Workspace login activities as Microsoft Sentinel's connector writes them
+(``GWorkspace_ReportsAPI_login_CL``).
+
+The records of ``gworkspace-sentinel`` (one per event, ``event_name`` and the parameters copied
+to the top level, ``events[]`` kept by older connector versions) whose application is login,
+mapped onto signins exactly as ``gworkspace-reports-api-login`` maps a login event, with the
+same record id. Quirk: ``sanitized_email.com`` stands for personal data in Sentinel's samples;
+it is stored as given. References:
+https://github.com/Azure/Azure-Sentinel/tree/master/Solutions/GoogleWorkspaceReports
+https://developers.google.com/workspace/admin/reports/v1/appendix/activity/login
+"""
+
+from __future__ import annotations
+
+from mailhunt.formats import _gworkspace as gw
+from mailhunt.formats.base import Format
+
+FORMAT = Format(
+    name="gworkspace-sentinel-login",
+    description="Google Workspace login activities, Sentinel GWorkspace_ReportsAPI_login_CL",
+    table="signins",
+    sniff=gw.sniffer("sentinel", login=True),
+    columns=gw.SENTINEL_COLUMNS,
+    relation=gw.SENTINEL_RELATION,
+    skip=gw.NOT_LOGIN,
+    select=gw.SIGNINS_SELECT,
+    id_field="id",
+    time_field="id",  # the time is id.time; quarantine reasons can only name top-level fields
+)

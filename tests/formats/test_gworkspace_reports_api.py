@@ -1,0 +1,229 @@
+"""Google Workspace Reports API activities (not login): sniffing, events[] fan-out onto events."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mailhunt.formats.gworkspace_reports_api import FORMAT
+from mailhunt.ingest import ingest, sniff_file
+from mailhunt.store.db import Store
+from tests.helpers import FIXTURES, UPDATE_GOLDEN, Record, sniffed_as, table_rows, write_jsonl
+
+HERE = FIXTURES / "formats" / "gworkspace_reports_api"
+LINES, PAGE, ARRAY, MALFORMED = (
+    HERE / name for name in ("gw_activities.jsonl", "gw_page.json", "gw_array.json",
+                             "gw_malformed.jsonl")
+)
+ROGUE = "812640933311-q7fjd0r3kd2l1mgk5t8vq0b6hs4n2c9e.apps.googleusercontent.com"
+NOA = "noa.friedman@northwind.example"
+
+EVENT_COLUMNS = (
+    "record_id", "time", "tenant_id", "workload", "operation", "actor_upn", "mailbox_upn",
+    "app_id", "client_app_id", "client_ip", "user_agent", "warnings", "source", "source_ref",
+)
+
+
+def golden_rows(store: Store, table: str, columns: tuple[str, ...]) -> list[Record]:
+    """The stored rows of `table` (ordered by record_id), `columns` only."""
+    return [{c: row[c] for c in columns} for row in table_rows(store, table)]
+
+
+def check_golden(path: Path, rows: list[Record]) -> None:
+    """Compare with a golden JSON file; MAILHUNT_UPDATE_GOLDEN=1 rewrites it first."""
+    if UPDATE_GOLDEN:
+        path.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    assert rows == json.loads(path.read_text("utf-8")), f"differs from {path}"
+
+
+def activity(app: str, uq: str, time: str, *names: str) -> Record:
+    """A minimal activity of `app` with one event per name."""
+    return {
+        "kind": "admin#reports#activity",
+        "id": {"time": time, "uniqueQualifier": uq, "applicationName": app,
+               "customerId": "C04nw7r1k"},
+        "etag": '"cHJlZml4/aXRlbQ"',
+        "actor": {"email": NOA, "profileId": "1"},
+        "events": [{"type": "t", "name": name} for name in names],
+    }
+
+
+@pytest.fixture
+def events(store: Store) -> dict[str, Record]:
+    summary = ingest(store, [LINES])
+    assert (summary.files[0].status, summary.quarantined) == ("ingested", 0)
+    return {row["record_id"]: row for row in table_rows(store, "events")}
+
+
+def by_operation(events: dict[str, Record], operation: str) -> list[Record]:
+    return [row for row in events.values() if row["operation"] == operation]
+
+
+@pytest.mark.parametrize(
+    ("record", "name"),
+    [
+        (activity("token", "1", "2024-03-04T09:00:00Z", "authorize"), FORMAT.name),
+        (activity("admin", "1", "2024-03-04T09:00:00Z", "CREATE_USER"), FORMAT.name),
+        (activity("login", "1", "2024-03-04T09:00:00Z", "login_success"),
+         "gworkspace-reports-api-login"),
+        ({**activity("token", "1", "2024-03-04T09:00:00Z", "revoke"), "event_name": "revoke"},
+         "gworkspace-sentinel"),
+        # Flattened by another tool (one event, no events[]): not this shape.
+        ({"id": {"time": "x", "uniqueQualifier": "1", "applicationName": "admin"},
+          "name": "CREATE_USER", "parameters": {"USER_EMAIL": NOA}}, None),
+        ({"Id": "1", "CreationTime": "x", "Operation": "Send", "Workload": "Exchange"},
+         "m365-ual-json"),
+    ],
+)
+def test_sniff_claims_api_items_of_other_applications(
+    tmp_path: Path, record: Record, name: str | None
+) -> None:
+    assert sniffed_as(tmp_path, record) == name
+
+
+@pytest.mark.parametrize("path", [LINES, PAGE, ARRAY, MALFORMED], ids=lambda p: p.name)
+def test_sniffing_picks_the_format_for_every_fixture(path: Path) -> None:
+    sniffed, _ = sniff_file(path)
+    assert sniffed is not None
+    assert sniffed.format.name == FORMAT.name
+
+
+def test_ingest_matches_golden_rows(store: Store) -> None:
+    summary = ingest(store, [LINES])
+    assert (summary.files[0].records_read, summary.files[0].records_new) == (11, 13)
+    check_golden(HERE / "gworkspace_reports_api.golden.json",
+                 golden_rows(store, "events", EVENT_COLUMNS))
+
+
+def test_one_row_per_event_and_repeated_names_get_an_occurrence(
+    events: dict[str, Record],
+) -> None:
+    rows = sorted(rid for rid in events if rid.startswith("-6719931420056384725|"))
+    assert rows == [
+        "-6719931420056384725|2024-03-04T10:15:44.120Z|ASSIGN_ROLE|Ia4UOrGNATMuDJawTgsu8PO-799",
+        "-6719931420056384725|2024-03-04T10:15:44.120Z|ASSIGN_ROLE|Ia4UOrGNATMuDJawTgsu8PO-799|#2",
+        "-6719931420056384725|2024-03-04T10:15:44.120Z|CHANGE_PASSWORD|nKSNrh9UCauSDmLhuVtcqcYezdZ",
+        "-6719931420056384725|2024-03-04T10:15:44.120Z|GRANT_ADMIN_PRIVILEGE|"
+        "Ia4UOrGNATMuDJawTgsu8PO-799",
+    ]
+
+
+def test_same_qualifier_with_another_time_is_another_record(events: dict[str, Record]) -> None:
+    revokes = by_operation(events, "revoke")
+    assert sorted(row["time"] for row in revokes) == [
+        "2024-03-04T11:02:19.870000Z", "2024-03-04T11:02:20.015000Z",
+    ]
+    assert {row["record_id"].split("|")[0] for row in revokes} == {"-8042269183551470367"}
+
+
+def test_same_qualifier_time_and_name_with_another_etag_is_kept(
+    store: Store, tmp_path: Path
+) -> None:
+    first = activity("admin", "42", "2024-03-04T09:00:00.000Z", "CREATE_USER")
+    second = {**first, "etag": '"cHJlZml4/b3RoZXI"'}
+    write_jsonl(tmp_path / "twins.jsonl", [first, second])
+    assert ingest(store, [tmp_path / "twins.jsonl"]).records_new == 2
+
+
+def test_same_activity_in_another_file_is_stored_once(store: Store) -> None:
+    ingest(store, [LINES])
+    before = store.count("events")
+    summary = ingest(store, [PAGE, ARRAY])  # each holds activities already in LINES
+    assert [(f.status, f.records_read, f.records_new) for f in summary.files] == [
+        ("ingested", 2, 0), ("ingested", 2, 0),
+    ]
+    assert store.count("events") == before
+
+
+def test_same_file_twice_changes_no_count(store: Store) -> None:
+    ingest(store, [LINES, MALFORMED])
+    counts = (store.count("events"), store.count("quarantine"))
+    second = ingest(store, [LINES, MALFORMED])
+    assert [f.status for f in second.files] == ["duplicate", "duplicate"]
+    assert (store.count("events"), store.count("quarantine")) == counts
+
+
+def test_token_grant_names_the_client_and_the_mailbox(events: dict[str, Record]) -> None:
+    (grant,) = by_operation(events, "authorize")
+    assert (grant["workload"], grant["app_id"], grant["actor_upn"]) == ("token", ROGUE, NOA)
+    assert grant["mailbox_upn"] == NOA  # https://mail.google.com/ scope
+    assert grant["client_ip"] == "2001:db8:85a3::8a2e:370:7334"
+    assert grant["tenant_id"] == "c04nw7r1k"
+
+
+def test_token_revoke_without_mail_scope_names_no_mailbox(events: dict[str, Record]) -> None:
+    for row in by_operation(events, "revoke"):
+        assert row["app_id"] == "77185425430.apps.googleusercontent.com"
+        assert (row["mailbox_upn"], row["client_ip"]) == (None, None)  # no ipAddress either
+
+
+def test_gmail_api_call_by_an_app_names_client_app_and_mailbox(events: dict[str, Record]) -> None:
+    (call,) = by_operation(events, "activity")
+    assert (call["app_id"], call["client_app_id"], call["mailbox_upn"]) == (ROGUE, ROGUE, NOA)
+
+
+def test_forwarding_out_of_the_domain_names_the_mailbox(events: dict[str, Record]) -> None:
+    (row,) = by_operation(events, "email_forwarding_out_of_domain")
+    assert (row["workload"], row["mailbox_upn"]) == ("user_accounts", NOA)
+
+
+def test_system_actor_has_no_upn_and_no_ip(events: dict[str, Record]) -> None:
+    (row,) = by_operation(events, "USER_LICENSE_ASSIGNMENT")
+    assert (row["actor_upn"], row["client_ip"], row["workload"]) == (None, None, "admin")
+
+
+def test_numeric_qualifier_and_missing_etag(events: dict[str, Record]) -> None:
+    (row,) = by_operation(events, "download")
+    assert row["record_id"] == "5570113925516371321|2024-03-04T09:40:00.000Z|download"
+    assert row["user_agent"] == "python-requests/2.31"
+
+
+def test_nested_message_values_do_not_stop_the_row(events: dict[str, Record]) -> None:
+    (row,) = by_operation(events, "delivery")
+    assert (row["workload"], row["actor_upn"]) == ("gmail", NOA)
+
+
+def test_activity_without_events_is_kept_with_a_warning(store: Store) -> None:
+    summary = ingest(store, [LINES])
+    assert summary.files[0].warnings == {"no_events": 1}
+    (row,) = [r for r in table_rows(store, "events") if r["workload"] == "groups"]
+    assert (row["operation"], row["warnings"]) == (None, ["no_events"])
+
+
+def test_page_on_one_line_is_read_by_its_items(store: Store, tmp_path: Path) -> None:
+    page = json.loads(PAGE.read_text())
+    path = tmp_path / "page_line.json"
+    path.write_text(json.dumps(page))
+    summary = ingest(store, [path])
+    assert (summary.files[0].format, summary.files[0].records_new) == (FORMAT.name, 2)
+
+
+def test_array_starting_with_a_space(store: Store) -> None:
+    assert ARRAY.read_bytes().startswith(b" [")
+    summary = ingest(store, [ARRAY])
+    assert (summary.files[0].records_new, summary.quarantined) == (2, 0)
+
+
+def test_malformed_records_are_quarantined_and_the_rest_kept(store: Store) -> None:
+    summary = ingest(store, [MALFORMED])
+    assert (summary.files[0].records_new, summary.quarantined) == (1, 3)
+    reasons = store.query("SELECT line, reason, detail FROM quarantine ORDER BY line")
+    assert [(line, reason) for line, reason, _ in reasons] == [
+        (2, "bad_time"), (3, "missing_id"), (4, "invalid_json"),
+    ]
+    assert "yesterday" in reasons[0][2]
+    assert [row["operation"] for row in table_rows(store, "events")] == [
+        "USER_LICENSE_ASSIGNMENT",
+    ]
+
+
+def test_json_lines_of_pages_reads_every_page(store: Store, tmp_path: Path) -> None:
+    items = [json.loads(line) for line in LINES.read_text().splitlines()]
+    path = tmp_path / "pages.jsonl"
+    path.write_text("".join(
+        json.dumps({"kind": "admin#reports#activities", "items": items[i : i + 2]}) + "\n"
+        for i in (0, 2, 4)
+    ))
+    assert ingest(store, [path]).records_read == 6
