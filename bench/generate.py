@@ -103,3 +103,19 @@ def write_ual_jsonl(path: Path, count: int, *, seed: int = 1, tenants: int = 5) 
         if lines:
             out.write(b"\n".join(lines) + b"\n")
     return path.stat().st_size
+
+
+def write_purview_csv(source: Path, path: Path) -> int:
+    """The same records as a Purview portal audit search CSV export (AuditData column)."""
+    import csv
+
+    with source.open("rb") as lines, path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["RecordId", "CreationDate", "RecordType", "Operation", "UserId",
+                         "AuditData", "AssociatedAdminUnits", "AssociatedAdminUnitsNames"])
+        for line in lines:
+            record = orjson.loads(line)
+            writer.writerow([record["Id"], record["CreationTime"] + ".0000000Z",
+                             "ExchangeItemAggregated", record["Operation"], record["UserId"],
+                             line.decode().rstrip("\n"), "", ""])
+    return path.stat().st_size

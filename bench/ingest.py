@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import subprocess
@@ -21,9 +20,9 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).parent))
-from generate import write_ual_jsonl  # noqa: E402
+from generate import write_purview_csv, write_ual_jsonl
 
-from mailhunt.formats.m365_ual import FORMAT  # noqa: E402
+from mailhunt.formats.m365_ual import FORMAT
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
@@ -60,10 +59,30 @@ def timed_cli(*args: str) -> tuple[float, int, float]:
     return elapsed, after.ru_maxrss, cpu
 
 
+def csv_run(source: Path, work: Path, records: int) -> dict[str, object]:
+    """Ingest the same records as a Purview CSV export into another new database."""
+    csv_path = DATA / f"purview-{records}.csv"
+    if not csv_path.exists():
+        print("writing the Purview CSV shape ...", flush=True)
+        write_purview_csv(source, csv_path)
+    seconds, _, cpu = timed_cli("ingest", str(csv_path), "--db", str(work / "csv.duckdb"))
+    stored = duckdb.connect(str(work / "csv.duckdb"), read_only=True).execute(
+        "SELECT count(*) FROM events"
+    ).fetchone()
+    return {
+        "csv_file_mb": round(csv_path.stat().st_size / 1e6, 1),
+        "csv_ingest_s": round(seconds, 2),
+        "csv_ingest_cpu_s": round(cpu, 2),
+        "csv_ingest_events_per_s": round(records / seconds),
+        "csv_events_stored": stored[0] if stored else 0,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--csv", action="store_true", help="also ingest the Purview CSV shape")
     args = parser.parse_args()
     DATA.mkdir(exist_ok=True)
     source = DATA / f"ual-{args.records}.jsonl"
@@ -78,6 +97,7 @@ def main() -> None:
         ingest_s, ingest_rss, ingest_cpu = timed_cli("ingest", str(source), "--db", str(database))
         detect_s, detect_rss, detect_cpu = timed_cli("detect", "--db", str(database))
         bare_again, bare_cpu_again = bare_scan(source)
+        csv_figures = csv_run(source, work, args.records) if args.csv else {}
         counts = duckdb.connect(str(database), read_only=True).execute(
             "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM mail_items), "
             "(SELECT count(*) FROM alerts)"
@@ -101,9 +121,12 @@ def main() -> None:
         "detect_cpu_s": round(detect_cpu, 2),
         "ingest_vs_bare_cpu": round(min(bare_cpu, bare_cpu_again) / ingest_cpu, 3),
         "peak_rss_mb": round(max(ingest_rss, detect_rss) / 1024),
+        **csv_figures,
         "stored": {"events": counts[0], "mail_items": counts[1], "alerts": counts[2]}
         if counts else {},
     }
+    if "csv_ingest_s" in results:
+        results["csv_vs_jsonl_throughput"] = round(ingest_s / float(results["csv_ingest_s"]), 3)
     print(json.dumps(results, indent=2))
     write_results(results)
 

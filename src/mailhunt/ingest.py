@@ -240,6 +240,9 @@ def _ingest_file(
         _record_run(store, summary.run_id, started, result, size=_size(item.physical))
         return result
     framed, read_path, broken = _frame(item.physical, sniffed, work)
+    if sniffed.format.embedded_json:
+        read_path = work / f"{framed.sha256}.embedded.jsonl"
+        store.export_json_column(item.physical, sniffed.format.embedded_json, read_path)
     store.begin()
     try:
         result = _load(store, framed, read_path, sniffed.format, summary, started, item.display)

@@ -8,13 +8,21 @@ https://learn.microsoft.com/graph/api/resources/signin
 
 from __future__ import annotations
 
-from mailhunt.formats.base import Format, bare_ip, json_sniffer, utc_time
+from mailhunt.formats.base import Format, Sample, bare_ip, json_sniffer, utc_time
+
+_looks_like_signin = json_sniffer("id", "createdDateTime", any_of=("userPrincipalName", "appId"))
+
+
+def _sniff(sample: Sample) -> bool:
+    # Graph audit log query records (auditLogRecord) share id/createdDateTime/userPrincipalName
+    # but carry the UAL record in auditData: they are not sign-ins.
+    return _looks_like_signin(sample) and not any("auditData" in r for r in sample.records)
 
 FORMAT = Format(
     name="entra-signins-graph",
     description="Entra ID sign-ins, Microsoft Graph auditLogs/signIns (lines, array or page)",
     table="signins",
-    sniff=json_sniffer("id", "createdDateTime", any_of=("userPrincipalName", "appId")),
+    sniff=_sniff,
     id_field="id",
     time_field="createdDateTime",
     columns={

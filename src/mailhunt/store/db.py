@@ -92,7 +92,7 @@ def _reader_sql(fmt: Format) -> str:
     gives them (a text reader's lines come from the frames themselves)."""
     if fmt.reader == "text":
         return "SELECT ordinal AS _ordinal, text AS line FROM _frames"
-    if fmt.reader == "csv":
+    if fmt.reader == "csv" and not fmt.embedded_json:
         options = "".join(f", {name} = {value}" for name, value in fmt.csv_options.items())
         reader = (
             "read_csv($read_path, header = true, all_varchar = true, "
@@ -299,6 +299,20 @@ class Store:
         )
         self.connection.execute(
             "DELETE FROM record_spans WHERE file_sha256 = ?", [provenance.file_sha256]
+        )
+
+    def export_json_column(self, csv_path: Path, column: str, target: Path) -> None:
+        """Copy one CSV column holding JSON records to a JSON Lines file, a line per CSV row
+        (raw newlines, which JSON allows only as white space, become spaces)."""
+        cell = f"coalesce({quote_identifier(column)}, 'null')"
+        destination = str(target).replace("'", "''")  # a path mailhunt made in its work folder
+        self.connection.execute(
+            f"COPY (SELECT replace(replace({cell}, chr(13), ' '), chr(10), ' ') "
+            f"FROM read_csv($path, header = true, all_varchar = true, "
+            f"max_line_size = {READ_OBJECT_LIMIT})) "
+            f"TO '{destination}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
+            f"DELIMITER '\x01')",
+            {"path": str(csv_path)},
         )
 
     def already_ingested(self, sha256: str) -> str | None:

@@ -1,0 +1,146 @@
+"""Shared pieces of the formats that carry a unified audit log record inside another wrapper.
+
+Purview and Search-UnifiedAuditLog CSV exports, PowerShell JSON and Microsoft Graph audit log
+queries all hold the same UAL record (the Management Activity API's JSON) as text or as a nested
+object. Each unpacks it into the typed fields of ``m365_ual.COLUMNS`` with one relation, then maps
+it with ``m365_ual.SELECT``, so every shape of the same record gives the same row.
+Not a format itself (the registry skips modules whose name starts with ``_``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from mailhunt.formats.m365_ual import COLUMNS
+
+# The UAL record as one DuckDB STRUCT type, built from the typed columns m365_ual reads.
+UAL_STRUCT = "STRUCT(" + ", ".join(f'"{name}" {type_}' for name, type_ in COLUMNS.items()) + ")"
+
+# AuditLogRecordType names -> numbers, from the Management Activity API schema
+# (https://learn.microsoft.com/office/office-365-management-api/office-365-management-activity-api-schema#auditlogrecordtype).
+# Exports that give RecordType as a name (Sentinel OfficeActivity, Graph auditLogRecordType,
+# Search-UnifiedAuditLog) are mapped back to the number the schema stores.
+RECORD_TYPES = {
+    "ExchangeAdmin": 1,
+    "ExchangeItem": 2,
+    "ExchangeItemGroup": 3,
+    "SharePoint": 4,
+    "SyntheticProbe": 5,
+    "SharePointFileOperation": 6,
+    "OneDrive": 7,
+    "AzureActiveDirectory": 8,
+    "AzureActiveDirectoryAccountLogon": 9,
+    "DataCenterSecurityCmdlet": 10,
+    "ComplianceDLPSharePoint": 11,
+    "Sway": 12,
+    "ComplianceDLPExchange": 13,
+    "SharePointSharingOperation": 14,
+    "AzureActiveDirectoryStsLogon": 15,
+    "SkypeForBusinessPSTNUsage": 16,
+    "SkypeForBusinessUsersBlocked": 17,
+    "SecurityComplianceCenterEOPCmdlet": 18,
+    "ExchangeAggregatedOperation": 19,
+    "PowerBIAudit": 20,
+    "CRM": 21,
+    "Yammer": 22,
+    "SkypeForBusinessCmdlets": 23,
+    "Discovery": 24,
+    "MicrosoftTeams": 25,
+    "ThreatIntelligence": 28,
+    "MailSubmission": 29,
+    "MicrosoftFlow": 30,
+    "AeD": 31,
+    "MicrosoftStream": 32,
+    "ComplianceDLPSharePointClassification": 33,
+    "ThreatFinder": 34,
+    "Project": 35,
+    "SharePointListOperation": 36,
+    "SharePointCommentOperation": 37,
+    "DataGovernance": 38,
+    "Kaizala": 39,
+    "SecurityComplianceAlerts": 40,
+    "ThreatIntelligenceUrl": 41,
+    "SecurityComplianceInsights": 42,
+    "MIPLabel": 43,
+    "WorkplaceAnalytics": 44,
+    "VivaInsights": 44,
+    "PowerAppsApp": 45,
+    "PowerAppsPlan": 46,
+    "ThreatIntelligenceAtpContent": 47,
+    "LabelContentExplorer": 48,
+    "TeamsHealthcare": 49,
+    "ExchangeItemAggregated": 50,
+    "HygieneEvent": 51,
+    "DataInsightsRestApiAudit": 52,
+    "InformationBarrierPolicyApplication": 53,
+    "SharePointListItemOperation": 54,
+    "SharePointContentTypeOperation": 55,
+    "SharePointFieldOperation": 56,
+    "MicrosoftTeamsAdmin": 57,
+    "HRSignal": 58,
+    "MicrosoftTeamsDevice": 59,
+    "MicrosoftTeamsAnalytics": 60,
+    "InformationWorkerProtection": 61,
+    "Campaign": 62,
+    "DLPEndpoint": 63,
+    "AirInvestigation": 64,
+    "Quarantine": 65,
+    "MicrosoftForms": 66,
+    "ApplicationAudit": 67,
+    "ComplianceSupervisionExchange": 68,
+    "CustomerKeyServiceEncryption": 69,
+    "OfficeNative": 70,
+    "MipAutoLabelSharePointItem": 71,
+    "MipAutoLabelSharePointPolicyLocation": 72,
+    "MicrosoftTeamsShifts": 73,
+    "MipAutoLabelExchangeItem": 75,
+    "CortanaBriefing": 76,
+    "WDATPAlerts": 78,
+    "SensitivityLabelPolicyMatch": 82,
+    "SensitivityLabelAction": 83,
+    "SensitivityLabeledFileAction": 84,
+    "AttackSim": 85,
+    "AirManualInvestigation": 86,
+    "SecurityComplianceRBAC": 87,
+    "UserTraining": 88,
+    "AirAdminActionInvestigation": 89,
+    "MSTIC": 90,
+    "PhysicalBadgingSignal": 91,
+    "AipDiscover": 93,
+    "AipSensitivityLabelAction": 94,
+    "AipProtectionAction": 95,
+    "AipFileDeleted": 96,
+    "AipHeartBeat": 97,
+    "MCASAlerts": 98,
+    "OnPremisesFileShareScannerDlp": 99,
+    "OnPremisesSharePointScannerDlp": 100,
+    "ExchangeSearch": 101,
+    "SharePointSearch": 102,
+    "PrivacyInsights": 103,
+    "MyAnalyticsSettings": 105,
+    "SecurityComplianceUserChange": 106,
+    "ComplianceDLPExchangeClassification": 107,
+    "MipExactDataMatch": 109,
+    "CopilotInteraction": 261,
+}
+
+_RECORD_TYPE_MAP = (
+    "MAP {" + ", ".join(f"'{name.lower()}': {code}" for name, code in RECORD_TYPES.items()) + "}"
+)
+
+
+def record_type(field_sql: str) -> str:
+    """SQL for a RecordType given as a number, a numeric string or a name (any letter case)."""
+    return f"coalesce(TRY_CAST({field_sql} AS INTEGER), {_RECORD_TYPE_MAP}[lower({field_sql})])"
+
+
+def unwrap(json_sql: str, keep: Mapping[str, str] | None = None) -> str:
+    """A relation turning the UAL record held as JSON text in `json_sql` into the typed fields of
+    m365_ual.COLUMNS (all NULL when the text is not a JSON object: the row stays, and is then
+    quarantined for its missing id). `keep`: alias -> SQL over the reader's fields, carried along
+    (aliases must not be UAL field names)."""
+    kept = "".join(f"{sql} AS {alias}, " for alias, sql in (keep or {}).items())
+    return (
+        f"SELECT _ordinal, {kept}ual.* FROM (SELECT *, "
+        f"TRY_CAST(TRY_CAST({json_sql} AS JSON) AS {UAL_STRUCT}) AS ual FROM {{source}})"
+    )

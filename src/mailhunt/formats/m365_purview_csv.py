@@ -1,0 +1,41 @@
+"""Microsoft 365 unified audit log, as the Purview portal's audit search exports it to CSV.
+
+Audit (Standard/Premium) search, "Export" > "Download all results": one row per record with the
+columns RecordId, CreationDate, RecordType, Operation, UserId, AuditData, AssociatedAdminUnits,
+AssociatedAdminUnitsNames. AuditData is the whole UAL record, the same JSON the Management
+Activity API delivers, as one CSV-quoted cell (quotes doubled); the other columns are a summary
+of it. Everything is read from AuditData and mapped exactly as ``m365_ual`` maps the API's JSON
+(time from AuditData.CreationTime). The file may start with a UTF-8 BOM and use CRLF line ends.
+A row whose AuditData is not a JSON object (e.g. truncated at Excel's 32,767-character cell
+limit after a round trip through Excel) is quarantined. References:
+https://learn.microsoft.com/purview/audit-search
+https://learn.microsoft.com/purview/audit-log-export-records
+https://learn.microsoft.com/purview/audit-log-detailed-properties
+"""
+
+from __future__ import annotations
+
+from mailhunt.formats.base import Format, Sample, csv_sniffer
+from mailhunt.formats.m365_ual import COLUMNS, SELECT
+
+_HEADERS = ("RecordId", "CreationDate", "Operation", "AuditData")
+_is_purview_csv = csv_sniffer(*_HEADERS)
+
+
+def _sniff(sample: Sample) -> bool:
+    # Search-UnifiedAuditLog's CSV has AuditData too, but no RecordId (and Operations, UserIds).
+    return _is_purview_csv(sample) and "Operations" not in sample.records[0]
+
+
+FORMAT = Format(
+    name="m365-ual-purview-csv",
+    description="Microsoft 365 unified audit log, Purview portal audit search CSV export",
+    table="events",
+    sniff=_sniff,
+    reader="csv",
+    columns=COLUMNS,  # AuditData is read as a UAL record, like the API's JSON
+    embedded_json="AuditData",
+    id_field="Id",
+    time_field="CreationTime",
+    select=SELECT,
+)
