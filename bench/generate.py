@@ -14,26 +14,36 @@ from pathlib import Path
 
 import orjson
 
+EXO = "00000002-0000-0ff1-ce00-000000000000"
+GRAPH = "00000003-0000-0000-c000-000000000000"
+OUTLOOK = "d3590ed6-52b3-4102-aeff-aad2292ab01c"
+MOBILE = "27922004-5251-4030-b22d-91ecd9a37ea4"
 APPS = [
-    ("00000002-0000-0ff1-ce00-000000000000", "00000002-0000-0ff1-ce00-000000000000", "Client=OWA;Action=ViaProxy"),
-    ("00000003-0000-0000-c000-000000000000", "d3590ed6-52b3-4102-aeff-aad2292ab01c", "Client=REST;Client=RESTSystem;;"),
-    ("27922004-5251-4030-b22d-91ecd9a37ea4", "27922004-5251-4030-b22d-91ecd9a37ea4", "Client=OutlookService;Outlook-iOS/2.0;"),
+    (EXO, EXO, "Client=OWA;Action=ViaProxy"),
+    (GRAPH, OUTLOOK, "Client=REST;Client=RESTSystem;;"),
+    (MOBILE, MOBILE, "Client=OutlookService;Outlook-iOS/2.0;"),
     (None, None, "Client=MSExchangeRPC"),
 ]
 FOLDERS = ["\\Inbox", "\\Sent Items", "\\Archive", "\\Inbox\\Projects", "\\Drafts"]
 
 
-def _mail_items_accessed(rng: random.Random, when: datetime, tenant: str, user: str) -> dict[str, object]:
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128)))
+
+
+def _mail_items_accessed(
+    rng: random.Random, when: datetime, tenant: str, user: str
+) -> dict[str, object]:
     app_id, client_app_id, client_info = APPS[rng.randrange(len(APPS))]
     sync = rng.random() < 0.15
     folders = []
     for path in rng.sample(FOLDERS, 1 if rng.random() < 0.7 else 2):
-        folder: dict[str, object] = {"Id": "LgAAAAB" + uuid.UUID(int=rng.getrandbits(128)).hex, "Path": path}
+        folder: dict[str, object] = {"Id": "LgAAAAB" + _uuid(rng), "Path": path}
         if not sync:
             folder["FolderItems"] = [
                 {
                     "Id": "RgAAAAD" + uuid.UUID(int=rng.getrandbits(128)).hex,
-                    "InternetMessageId": f"<{uuid.UUID(int=rng.getrandbits(128)).hex[:20]}@mail.example.com>",
+                    "InternetMessageId": f"<{_uuid(rng)[:23]}@mail.example.com>",
                     "SizeInBytes": rng.randint(2_000, 400_000),
                 }
                 for _ in range(rng.randint(1, 2))
@@ -51,7 +61,9 @@ def _mail_items_accessed(rng: random.Random, when: datetime, tenant: str, user: 
         "Version": 1,
         "Workload": "Exchange",
         "UserId": user,
-        "ClientIPAddress": f"203.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}:{rng.randint(1024, 65000)}",
+        "ClientIPAddress": (
+            f"203.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}:{rng.randint(1024, 65000)}"
+        ),
         "ClientInfoString": client_info,
         "ExternalAccess": False,
         "InternalLogonType": 0,
@@ -95,7 +107,8 @@ def write_ual_jsonl(path: Path, count: int, *, seed: int = 1, tenants: int = 5) 
         for n in range(count):
             user_index = rng.randrange(len(users))
             when = start + timedelta(seconds=n * 2)
-            record = _mail_items_accessed(rng, when, tenant_ids[user_index % tenants], users[user_index])
+            tenant = tenant_ids[user_index % tenants]
+            record = _mail_items_accessed(rng, when, tenant, users[user_index])
             lines.append(orjson.dumps(record))
             if len(lines) == 10_000:
                 out.write(b"\n".join(lines) + b"\n")
