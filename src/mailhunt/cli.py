@@ -25,6 +25,7 @@ from mailhunt.alerts.query import SEVERITY_ORDER, Alert, list_alerts
 from mailhunt.demo import run_demo
 from mailhunt.detect.runner import DetectSummary, run_detections
 from mailhunt.errors import InputError, MailhuntError
+from mailhunt.formats import FORMATS
 from mailhunt.ingest import FileResult, IngestSummary, discover, ingest
 from mailhunt.investigate.evidence import original_bytes
 from mailhunt.model.schema import markdown
@@ -210,6 +211,15 @@ def show_command(
     err.print(_t(f"{evidence.source_ref} ({evidence.source}, sha256 {evidence.sha256[:16]}...)"))
     sys.stdout.buffer.write(evidence.data)
     sys.stdout.buffer.flush()
+
+
+@app.command("formats")
+def formats_command() -> None:
+    """List the input formats mailhunt recognises (sniffed from each file's content)."""
+    table = Table("format", "stored in", "what it reads")
+    for name, fmt in FORMATS.items():
+        table.add_row(_t(name), _t(fmt.table), _t(fmt.description))
+    out.print(table)
 
 
 @app.command("schema")
