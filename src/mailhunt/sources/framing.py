@@ -300,10 +300,10 @@ def _scan_array(
     MAX_NESTING, where the page broke off (None when it closed) and where it ended."""
     position = find_array_start(data, start)
     if position < 0:  # one lone object: the record is the whole object
-        spans, broken_at = _lone_object(data, -1 - position)
-        too_deep = bool(spans) and nesting_depth(data[spans[0][0] : sum(spans[0])]) > MAX_NESTING
-        end = sum(spans[0]) if spans else len(data)
-        return spans, [0] if too_deep else [], broken_at, end
+        lone, broken_at = _lone_object(data, -1 - position)
+        too_deep = bool(lone) and nesting_depth(data[lone[0][0] : sum(lone[0])]) > MAX_NESTING
+        end = sum(lone[0]) if lone else len(data)
+        return lone, [0] if too_deep else [], broken_at, end
     spans: list[tuple[int, int]] = []
     deep: list[int] = []
     depth = deepest = 0
