@@ -364,10 +364,16 @@ def _quarantine(  # noqa: PLR0917
     summary: IngestSummary, display: str,
 ) -> int:
     rows = []
+    header = _csv_header(framed.path) if fmt.embedded_json and suspects else []
     for line, offset, length, framing_error in suspects:
         raw = read_full_span(framed.path, offset, min(length, 2 * RAW_KEEP_BYTES) if framing_error
                              else length)
-        reason, detail = judge(raw, framing_error, fmt.id_field, fmt.time_field, fmt.reader)
+        if fmt.embedded_json and not framing_error:
+            cell = _csv_cell(raw, header, fmt.embedded_json)
+            reason, detail = judge(cell, None, fmt.id_field, fmt.time_field, "json")
+            detail = f"{fmt.embedded_json}: {detail}"
+        else:
+            reason, detail = judge(raw, framing_error, fmt.id_field, fmt.time_field, fmt.reader)
         summary.reasons[reason] += 1
         rows.append(
             (summary.run_id, display, line, offset, fmt.name, reason, detail,
@@ -375,6 +381,21 @@ def _quarantine(  # noqa: PLR0917
         )
     store.insert_rows("quarantine", rows)
     return len(rows)
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as stream:
+        return next(csv.reader(stream), [])
+
+
+def _csv_cell(raw: bytes, header: list[str], column: str) -> bytes:
+    """One cell of a CSV record, by column name (empty when the row has no such cell)."""
+    try:
+        row = next(csv.reader(io.StringIO(raw.decode("utf-8"))), [])
+    except (UnicodeDecodeError, csv.Error):
+        return raw
+    cells = dict(zip(header, row, strict=False))
+    return cells.get(column, "").encode("utf-8")
 
 
 def _record_run(  # noqa: PLR0917
