@@ -12,7 +12,7 @@ from mailhunt.errors import InputError
 from mailhunt.formats import FORMATS
 from mailhunt.ingest import discover, ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, check_golden, table_rows, ual_record, write_jsonl
+from tests.helpers import FIXTURES, at, check_golden, table_rows, ual_record, write_jsonl
 
 FORMATS_DIR = FIXTURES / "formats"
 SHAPES = {  # fixture -> (container, format)
@@ -144,3 +144,24 @@ def test_json_escaped_ids_do_not_fail_the_file(store: Store, tmp_path: Path) -> 
     path.write_text("".join(json.dumps(r) + "\n" for r in records))  # ensure_ascii escapes é
     [result] = ingest(store, [path]).files
     assert (result.status, result.records_new) == ("ingested", 2)
+
+
+def test_a_csv_export_with_an_unclosed_quote_fails_alone(store: Store, tmp_path: Path) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(ual_record("fine-1", at(0))) + "\n")
+    audit = json.dumps(ual_record("csv-1", at(0))).replace('"', '""')
+    broken = tmp_path / "broken.csv"
+    broken.write_text(
+        "RecordType,CreationDate,UserIds,Operations,AuditData,ResultIndex,ResultCount\n"
+        f'ExchangeItem,1/1/2024,a@b,Send,"{audit}",1,2\n'
+        'ExchangeItem,1/1/2024,a@b,Send,"{""Id"": never closed,2,2\n'
+        f'ExchangeItem,1/1/2024,a@b,Send,"{audit}",3,2\n'
+    )
+    summary = ingest(store, [tmp_path])
+    statuses = {f.path.name: (f.status, f.records_new) for f in summary.files}
+    assert statuses == {"good.jsonl": ("ingested", 1), "broken.csv": ("failed", 0)}
+    assert store.query("SELECT count(*) FROM events WHERE record_id = 'csv-1'") == [(0,)]
+    [(status, detail)] = store.query(
+        "SELECT status, detail FROM ingest_runs WHERE source_path LIKE '%broken.csv'"
+    )
+    assert status == "failed" and detail and "\n" not in detail

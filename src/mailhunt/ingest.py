@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
 
 from mailhunt.errors import InputError
@@ -239,19 +240,34 @@ def _ingest_file(
         result = FileResult(Path(item.display), None, "skipped", detail=why)
         _record_run(store, summary.run_id, started, result, size=_size(item.physical))
         return result
-    framed, read_path, broken = _frame(item.physical, sniffed, work)
-    if sniffed.format.embedded_json:
-        read_path = work / f"{framed.sha256}.embedded.jsonl"
-        store.export_json_column(item.physical, sniffed.format.embedded_json, read_path)
+    try:
+        framed, read_path, broken = _frame(item.physical, sniffed, work)
+        if sniffed.format.embedded_json:
+            read_path = work / f"{framed.sha256}.embedded.jsonl"
+            store.export_json_column(item.physical, sniffed.format.embedded_json, read_path)
+    except (duckdb.Error, OSError, ArrayScanError) as error:
+        return _failed(store, summary, started, item, sniffed.format, error)
     store.begin()
     try:
         result = _load(store, framed, read_path, sniffed.format, summary, started, item.display)
         if broken:
             result.detail = "; ".join(filter(None, [result.detail, broken]))
         store.commit()
-    except Exception:
+    except (duckdb.Error, OSError) as error:
         store.rollback()
-        raise
+        return _failed(store, summary, started, item, sniffed.format, error)
+    return result
+
+
+def _failed(  # noqa: PLR0917
+    store: Store, summary: IngestSummary, started: datetime, item: InputFile, fmt: Format,
+    error: Exception,
+) -> FileResult:
+    """A file the reader could not take at all: recorded as failed, the run goes on."""
+    first_line = (str(error).splitlines() or [type(error).__name__])[0]
+    log.warning("%s: %s", item.display, first_line)
+    result = FileResult(Path(item.display), fmt.name, "failed", detail=first_line[:300])
+    _record_run(store, summary.run_id, started, result, size=_size(item.physical))
     return result
 
 
@@ -302,7 +318,8 @@ def _load(  # noqa: PLR0917 - one call site, every argument distinct
     if loaded.misaligned or not _pairing_holds(store, fmt, provenance, framed.path):
         store.discard(fmt.table, provenance)
         result = FileResult(shown, fmt.name, "failed", len(framed),
-                            detail="parsed records did not pair with their lines; nothing stored")
+                            detail="parsed records did not pair with their lines (the reader saw "
+                                   "the file differently, e.g. an unclosed quote); nothing stored")
         _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
         return result
     quarantined = _quarantine(store, framed, fmt, loaded.suspects, summary, display)

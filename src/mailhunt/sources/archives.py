@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
 import shutil
 import zipfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,8 @@ def _gunzip(path: Path, work: Path) -> InputFile:
     target = _fresh(work, path) / member
     with gzip.open(path, "rb") as source, target.open("wb") as out:
         shutil.copyfileobj(source, out, 1024 * 1024)
+        stamp = source.mtime  # the member's own time, from the gzip header (0 when absent)
+    _keep_time(target, stamp or path.stat().st_mtime)
     return InputFile(target, f"{path}{SEPARATOR}{member}")
 
 
@@ -67,8 +71,23 @@ def _unzip(path: Path, work: Path) -> list[InputFile]:
             target.parent.mkdir(parents=True, exist_ok=True)
             with archive.open(info) as source, target.open("wb") as out:
                 shutil.copyfileobj(source, out, 1024 * 1024)
+            _keep_time(target, _zip_time(info) or path.stat().st_mtime)
             inputs.append(InputFile(target, f"{path}{SEPARATOR}{info.filename}"))
     return inputs
+
+
+def _keep_time(target: Path, timestamp: float) -> None:
+    """Give an extracted member its original modification time: formats whose timestamps carry
+    no year (syslog) take the year from it."""
+    os.utime(target, (timestamp, timestamp))
+
+
+def _zip_time(info: zipfile.ZipInfo) -> float | None:
+    """A zip entry's date (stored without a zone: read as UTC)."""
+    try:
+        return datetime(*info.date_time, tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 def _fresh(work: Path, path: Path) -> Path:

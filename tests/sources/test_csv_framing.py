@@ -1,0 +1,29 @@
+"""CSV record spans: a record ends at a newline outside quotes (quoted newlines, doubled quotes,
+CRLF, BOM and blank lines handled), the header is not a record."""
+
+from __future__ import annotations
+
+from mailhunt.sources.framing import csv_record_spans
+
+
+def _records(data: bytes) -> list[tuple[int, bytes]]:
+    lines, offsets, lengths = csv_record_spans(data)
+    return [(line, data[o : o + n]) for line, o, n in zip(lines, offsets, lengths, strict=True)]
+
+
+def test_quoted_newlines_and_doubled_quotes_stay_in_one_record() -> None:
+    data = b'a,b\n1,"x\ny"\n2,"say ""hi""\nthere"\n3,z\n'
+    assert _records(data) == [(2, b'1,"x\ny"'), (4, b'2,"say ""hi""\nthere"'), (6, b"3,z")]
+
+
+def test_bom_crlf_and_blank_lines() -> None:
+    data = b'\xef\xbb\xbfa,b\r\n1,2\r\n\r\n"3","x\r\ny"\r\n4,5'
+    assert _records(data) == [(2, b"1,2"), (4, b'"3","x\r\ny"'), (6, b"4,5")]
+
+
+def test_an_unclosed_quote_is_not_a_record_boundary() -> None:
+    """Everything after an unclosed quote belongs to one unfinished record: framing gives no
+    span for it, so a reader that splits it differently fails the pairing check (tested in
+    test_ingest) instead of mislabelling lines."""
+    data = b'a,b\n1,2\n3,"never closed\n4,5\n'
+    assert _records(data) == [(2, b"1,2")]
