@@ -164,4 +164,6 @@ def test_a_csv_export_with_an_unclosed_quote_fails_alone(store: Store, tmp_path:
     [(status, detail)] = store.query(
         "SELECT status, detail FROM ingest_runs WHERE source_path LIKE '%broken.csv'"
     )
-    assert status == "failed" and detail and "\n" not in detail
+    assert status == "failed"
+    assert detail
+    assert "\n" not in detail

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,8 +49,8 @@ def test_members_keep_their_own_modification_time(tmp_path: Path) -> None:
     work.mkdir()
     [from_zip] = expand(zipped, work)
     [from_gz] = expand(gz, work)
-    assert datetime.fromtimestamp(os.stat(from_zip.physical).st_mtime, UTC).year == 2024
-    assert datetime.fromtimestamp(os.stat(from_gz.physical).st_mtime, UTC).year == 2023
+    assert datetime.fromtimestamp(from_zip.physical.stat().st_mtime, UTC).year == 2024
+    assert datetime.fromtimestamp(from_gz.physical.stat().st_mtime, UTC).year == 2023
 
 
 def test_a_corrupt_archive_fails_that_file_only(store: Store, tmp_path: Path) -> None:
