@@ -57,6 +57,7 @@ class FileResult:
     quarantined: int = 0
     detail: str = ""
     warnings: Counter[str] = field(default_factory=Counter)
+    skipped_lines: int = 0  # lines the format recognises as not records (not quarantined)
 
 
 @dataclass
@@ -324,6 +325,7 @@ def _load(  # noqa: PLR0917 - one call site, every argument distinct
         return result
     quarantined = _quarantine(store, framed, fmt, loaded.suspects, summary, display)
     result = FileResult(shown, fmt.name, "ingested", len(framed), loaded.new, quarantined)
+    result.skipped_lines = loaded.skipped
     result.warnings.update(loaded.warnings)
     summary.warnings.update(loaded.warnings)
     notes = [f"{loaded.duplicates} duplicate record(s) dropped"] if loaded.duplicates else []

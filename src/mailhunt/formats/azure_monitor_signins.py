@@ -48,7 +48,7 @@ FORMAT = Format(
     '{"records": [...]} or storage-account JSON lines)',
     table="signins",
     sniff=_sniff,
-    id_field="properties",  # the id is properties.id: a record without properties lacks it
+    id_field="properties.id",
     time_field="time",
     columns={
         "time": "VARCHAR",

@@ -39,8 +39,10 @@ class Format:
     reader: str = "json"
     columns: Mapping[str, str] = field(default_factory=dict)  # json: field -> DuckDB type
     relation: str = "SELECT * FROM {source}"
-    id_field: str = "id"  # source field holding the record id (named in quarantine reasons)
-    time_field: str = "time"  # source field holding the record time
+    # Source fields holding the record id and time, as dotted paths ("properties.id"): they name
+    # what is missing or unreadable in quarantine reasons.
+    id_field: str = "id"
+    time_field: str = "time"
     required: tuple[str, ...] = ("record_id", "time")
     csv_options: Mapping[str, str] = field(default_factory=dict)  # extra read_csv options
     # SQL boolean over the relation's fields marking rows that are legitimately not records

@@ -31,6 +31,6 @@ FORMAT = Format(
     columns=gw.SENTINEL_COLUMNS,
     relation=gw.SENTINEL_RELATION,
     select=gw.EVENTS_SELECT,
-    id_field="id",
-    time_field="id",  # the time is id.time; quarantine reasons can only name top-level fields
+    id_field="id.uniqueQualifier",
+    time_field="id.time",
 )

@@ -24,6 +24,6 @@ FORMAT = Format(
     relation=gw.SENTINEL_RELATION,
     skip=gw.NOT_LOGIN,
     select=gw.SIGNINS_SELECT,
-    id_field="id",
-    time_field="id",  # the time is id.time; quarantine reasons can only name top-level fields
+    id_field="id.uniqueQualifier",
+    time_field="id.time",
 )

@@ -70,13 +70,23 @@ def _judge_json(raw: bytes, id_field: str, time_field: str) -> tuple[str, str]:
     return _missing_field(value, id_field, time_field)
 
 
+def field_value(record: dict[str, Any], path: str) -> Any:
+    """A field by dotted path ("properties.id", "id.time"); None where any step is missing."""
+    value: Any = record
+    for step in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(step)
+    return value
+
+
 def _missing_field(record: dict[str, Any], id_field: str, time_field: str) -> tuple[str, str]:
-    if record.get(id_field) in (None, ""):
+    if field_value(record, id_field) in (None, ""):
         return "missing_id", f"{REASONS['missing_id']} ({id_field})"
-    if record.get(time_field) in (None, ""):
+    time_value = field_value(record, time_field)
+    if time_value in (None, ""):
         return "missing_time", f"{REASONS['missing_time']} ({time_field})"
-    shown = str(record[time_field])[:40]
-    return "bad_time", f"{REASONS['bad_time']}: {shown!r}"
+    return "bad_time", f"{REASONS['bad_time']}: {str(time_value)[:40]!r}"
 
 
 def read_span(path: Path, offset: int, length: int, limit: int = RAW_KEEP_BYTES) -> bytes:
