@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from mailhunt.errors import StoreError
 from mailhunt.formats.base import Format
-from mailhunt.model.schema import TABLES, TABLES_BY_NAME, ddl
+from mailhunt.model.schema import TABLES, TABLES_BY_NAME, Table, ddl
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,13 @@ def _check_is_store(connection: duckdb.DuckDBPyConnection, path: Path | None) ->
     if missing:
         connection.close()
         raise StoreError(f"{path} is not a mailhunt database (no table {sorted(missing)[0]})")
+
+
+def _present(table: Table, column: str) -> str:
+    """SQL: the required column has a value (text must not be empty)."""
+    name = f"r.{quote_identifier(column)}"
+    types = {c.name: c.type for c in table.columns}
+    return f"coalesce({name}, '') <> ''" if types[column] == "VARCHAR" else f"{name} IS NOT NULL"
 
 
 def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -168,9 +175,7 @@ class Store:
             f"{fmt.select[c]} AS {quote_identifier(c)}" for c in columns if c in fmt.select
         )
         values = ", ".join(_PROVENANCE_SQL.get(c, f"r.{quote_identifier(c)}") for c in columns)
-        required = " AND ".join(
-            f"coalesce(CAST(r.{quote_identifier(c)} AS VARCHAR), '') <> ''" for c in fmt.required
-        )
+        required = " AND ".join(_present(table, c) for c in fmt.required)
         relation = fmt.relation.replace("{source}", f"({_reader_sql(fmt)})")
         if fmt.skip:
             mapped += f", ({fmt.skip}) AS _skip"
