@@ -12,6 +12,7 @@ import io
 import logging
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -242,10 +243,7 @@ def _ingest_file(
         _record_run(store, summary.run_id, started, result, size=_size(item.physical))
         return result
     try:
-        framed, read_path, broken = _frame(item.physical, sniffed, work)
-        if sniffed.format.embedded_json:
-            read_path = work / f"{framed.sha256}.embedded.jsonl"
-            store.export_json_column(item.physical, sniffed.format.embedded_json, read_path)
+        framed, read_path, broken = _frame_and_export(store, item.physical, sniffed, work)
     except (duckdb.Error, OSError, ArrayScanError) as error:
         return _failed(store, summary, started, item, sniffed.format, error)
     store.begin()
@@ -277,6 +275,23 @@ def _size(path: Path) -> int | None:
         return path.stat().st_size
     except OSError:
         return None
+
+
+def _frame_and_export(
+    store: Store, path: Path, sniffed: Sniffed, work: Path
+) -> tuple[Framed, Path, str]:
+    """Frame the file; for a CSV export carrying JSON records in a column, DuckDB copies that
+    column out to a JSON Lines work file at the same time (it releases the GIL while Python
+    frames)."""
+    column = sniffed.format.embedded_json
+    if not column:
+        return _frame(path, sniffed, work)
+    target = work / f"{uuid.uuid4().hex}.embedded.jsonl"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        export = pool.submit(store.export_json_column, path, column, target)
+        framed, _, broken = _frame(path, sniffed, work)
+        export.result()
+    return framed, target, broken
 
 
 def _frame(path: Path, sniffed: Sniffed, work: Path) -> tuple[Framed, Path, str]:

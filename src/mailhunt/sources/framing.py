@@ -442,11 +442,15 @@ def csv_record_spans(data: bytes) -> tuple[list[int], list[int], list[int]]:
 
 
 def frame_csv(path: Path, data: bytes) -> Framed:
-    """Spans of the data records of a CSV file (header excluded)."""
-    lines, offsets, lengths = csv_record_spans(data)
+    """Spans of the data records of a CSV file (header excluded); the SHA-256 is computed in a
+    thread beside the scan (hashlib releases the GIL)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        lines, offsets, lengths = csv_record_spans(data)
+        sha256 = digest.result()
     framed = Framed(
         path=path,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         size=len(data),
         lines=np.array(lines, dtype=np.int64),
         offsets=np.array(offsets, dtype=np.int64),
