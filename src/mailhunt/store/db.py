@@ -312,7 +312,7 @@ class Store:
         cell = f"coalesce({quote_identifier(column)}, 'null')"
         destination = str(target).replace("'", "''")  # a path mailhunt made in its work folder
         self.connection.execute(
-            f"COPY (SELECT translate({cell}, chr(13) || chr(10), '  ') "
+            f"COPY (SELECT replace(replace({cell}, chr(13), ' '), chr(10), ' ') "
             f"FROM read_csv($path, header = true, all_varchar = true, "
             f"max_line_size = {READ_OBJECT_LIMIT})) "
             f"TO '{destination}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
