@@ -299,7 +299,7 @@ def _frame(path: Path, sniffed: Sniffed, work: Path) -> tuple[Framed, Path, str]
     if sniffed.container == "lines":
         return frame_lines(path), path, ""
     if sniffed.container == "csv":
-        return frame_csv(path, path.read_bytes()), path, ""
+        return frame_csv(path), path, ""
     if sniffed.container == "text":
         return with_texts(frame_lines(path), path.read_bytes()), path, ""
     data = path.read_bytes()

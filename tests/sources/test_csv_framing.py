@@ -3,7 +3,9 @@ CRLF, BOM and blank lines handled), the header is not a record."""
 
 from __future__ import annotations
 
-from mailhunt.sources.framing import csv_record_spans
+from pathlib import Path
+
+from mailhunt.sources.framing import csv_record_spans, frame_csv
 
 
 def _records(data: bytes) -> list[tuple[int, bytes]]:
@@ -27,3 +29,14 @@ def test_an_unclosed_quote_is_not_a_record_boundary() -> None:
     test_ingest) instead of mislabelling lines."""
     data = b'a,b\n1,2\n3,"never closed\n4,5\n'
     assert _records(data) == [(2, b"1,2")]
+
+
+def test_chunked_framing_gives_the_same_spans(tmp_path: Path) -> None:
+    data = b'\xef\xbb\xbfa,b\r\n1,"x\r\ny"\r\n\r\n2,"say ""hi""\nthere"\n3,z'
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    expected = csv_record_spans(data)
+    for chunk_bytes in (1, 2, 3, 7, 64):
+        framed = frame_csv(path, chunk_bytes=chunk_bytes)
+        got = (framed.lines.tolist(), framed.offsets.tolist(), framed.lengths.tolist())
+        assert got == expected, chunk_bytes

@@ -408,53 +408,86 @@ def with_texts(framed: Framed, data: bytes) -> Framed:
 
 
 def csv_record_spans(data: bytes) -> tuple[list[int], list[int], list[int]]:
-    """(first line, offset, length) of each CSV record after the header.
+    """(first line, offset, length) of each CSV record after the header, from bytes in memory
+    (see `_CsvSplitter` for the rule)."""
+    splitter = _CsvSplitter()
+    splitter.feed(data, final=True)
+    return splitter.lines, splitter.offsets, splitter.lengths
+
+
+class _CsvSplitter:
+    """CSV record spans, fed chunk by chunk (nothing but the current line is held).
 
     A record ends at a newline outside quotes: quotes inside a field are doubled, so a newline
     ends a record exactly when the quotes seen since the record began are even in number.
-    Blank lines between records are skipped (DuckDB's reader skips them too).
+    Blank lines between records are skipped (DuckDB's reader skips them too); the first record
+    is the header.
     """
-    lines: list[int] = []
-    offsets: list[int] = []
-    lengths: list[int] = []
-    find, count = data.find, data.count
-    start = len(BOM) if data.startswith(BOM) else 0
-    record_start, record_line, line_number, quotes, header_done = start, 1, 0, 0, False
-    position = start
-    while position <= len(data):
-        newline = find(b"\n", position)
-        end = len(data) if newline < 0 else newline
-        line_number += 1
-        quotes += count(b'"', position, end)
-        if quotes % 2 == 0:
-            record_end = end - 1 if end > record_start and data[end - 1] == 13 else end
-            if not header_done:
-                header_done = True
-            elif record_end > record_start and data[record_start:record_end].strip():
-                lines.append(record_line)
-                offsets.append(record_start)
-                lengths.append(record_end - record_start)
-            record_start, record_line, quotes = end + 1, line_number + 1, 0
-        if newline < 0:
-            break
-        position = newline + 1
-    return lines, offsets, lengths
+
+    def __init__(self) -> None:
+        self.lines: list[int] = []
+        self.offsets: list[int] = []
+        self.lengths: list[int] = []
+        self._pending = b""  # the unfinished last line
+        self._base = 0  # file offset of _pending's first byte
+        self._record_start = 0
+        self._record_line = 1
+        self._line = 0
+        self._quotes = 0
+        self._header_done = False
+        self._first = True
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> None:
+        """Take the next bytes of the file; `final` ends an unterminated last line."""
+        buffer = self._pending + chunk if self._pending else chunk
+        if self._first and buffer.startswith(BOM):
+            buffer, self._base, self._record_start = buffer[len(BOM) :], len(BOM), len(BOM)
+        self._first = self._first and not buffer
+        find = buffer.find
+        position = 0
+        while (newline := find(b"\n", position)) >= 0 or (final and position < len(buffer)):
+            end = len(buffer) if newline < 0 else newline
+            self._end_of_line(buffer, position, end)
+            position = len(buffer) if newline < 0 else newline + 1
+        self._pending, self._base = buffer[position:], self._base + position
+
+    def _end_of_line(self, buffer: bytes, start: int, end: int) -> None:
+        self._line += 1
+        self._quotes += buffer.count(b'"', start, end)
+        if self._quotes % 2:
+            return  # inside a quoted field: the record goes on
+        stop = end - 1 if end > start and buffer[end - 1] == 13 else end
+        record_end = self._base + stop
+        spans_lines = self._record_start < self._base + start
+        if not self._header_done:
+            self._header_done = True
+        elif record_end > self._record_start and (spans_lines or buffer[start:stop].strip()):
+            self.lines.append(self._record_line)
+            self.offsets.append(self._record_start)
+            self.lengths.append(record_end - self._record_start)
+        self._record_start = self._base + end + 1
+        self._record_line, self._quotes = self._line + 1, 0
 
 
-def frame_csv(path: Path, data: bytes) -> Framed:
-    """Spans of the data records of a CSV file (header excluded); the SHA-256 is computed in a
-    thread beside the scan (hashlib releases the GIL)."""
+def frame_csv(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> Framed:
+    """Spans of the data records of a CSV file (header excluded), read in chunks; the
+    SHA-256 is computed in a thread beside the scan (hashlib releases the GIL)."""
+    splitter = _CsvSplitter()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
-        lines, offsets, lengths = csv_record_spans(data)
+        digest = pool.submit(file_sha256, path)
+        with path.open("rb") as stream:
+            while chunk := stream.read(chunk_bytes):
+                splitter.feed(chunk)
+            splitter.feed(b"", final=True)
+            size = stream.tell()
         sha256 = digest.result()
     framed = Framed(
         path=path,
         sha256=sha256,
-        size=len(data),
-        lines=np.array(lines, dtype=np.int64),
-        offsets=np.array(offsets, dtype=np.int64),
-        lengths=np.array(lengths, dtype=np.int64),
+        size=size,
+        lines=np.array(splitter.lines, dtype=np.int64),
+        offsets=np.array(splitter.offsets, dtype=np.int64),
+        lengths=np.array(splitter.lengths, dtype=np.int64),
     )
     for index in np.flatnonzero(framed.lengths > MAX_RECORD_BYTES):
         framed.errors[int(index)] = "record_too_large"
