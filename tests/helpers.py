@@ -197,7 +197,11 @@ def table_rows(store: Store, table_name: str, order_by: str = "record_id") -> li
 
 def check_golden(name: str, value: object) -> None:
     """Compare with tests/golden/NAME (JSON); MAILHUNT_UPDATE_GOLDEN=1 rewrites it first."""
-    path = GOLDEN / name
+    check_golden_file(GOLDEN / name, value)
+
+
+def check_golden_file(path: Path, value: object) -> None:
+    """Compare with the golden JSON file at path; MAILHUNT_UPDATE_GOLDEN=1 rewrites it first."""
     if UPDATE_GOLDEN:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", "utf-8")

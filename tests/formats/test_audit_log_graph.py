@@ -13,7 +13,14 @@ from mailhunt.formats.audit_log_graph import FORMAT
 from mailhunt.formats.base import Sample
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, TENANT, UPDATE_GOLDEN, Record, table_rows, write_jsonl
+from tests.helpers import (
+    FIXTURES,
+    TENANT,
+    Record,
+    check_golden_file,
+    table_rows,
+    write_jsonl,
+)
 
 HERE = FIXTURES / "formats" / "audit_log_graph"
 PAGE = HERE / "graph_audit_records_page.json"
@@ -32,10 +39,7 @@ def events(store: Store) -> dict[str, Record]:
 
 
 def check_golden(path: Path, rows: list[Record]) -> None:
-    """Compare with a golden JSON file; MAILHUNT_UPDATE_GOLDEN=1 rewrites it first."""
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8")), f"differs from {path}"
+    check_golden_file(path, rows)
 
 
 def page_records() -> list[Record]:

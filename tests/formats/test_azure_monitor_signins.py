@@ -11,7 +11,14 @@ import pytest
 from mailhunt.formats.azure_monitor_signins import FORMAT
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, TENANT, UPDATE_GOLDEN, Record, sniffed_as, table_rows
+from tests.helpers import (
+    FIXTURES,
+    TENANT,
+    Record,
+    check_golden_file,
+    sniffed_as,
+    table_rows,
+)
 
 HERE = FIXTURES / "formats" / "azure_monitor_signins"
 EVENT_HUB = HERE / "azmon_eventhub_signins.json"  # {"records": [...]}, pretty-printed
@@ -21,10 +28,7 @@ ROW = "b06a7b8c-9d0e-4f1a-8b2c-3d4e5f6a{:04d}"
 
 
 def check_golden(rows: list[Record]) -> None:
-    path = HERE / "golden.json"
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps({"rows": rows}, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8"))["rows"]
+    check_golden_file(HERE / "golden.json", {"rows": rows})
 
 
 @pytest.fixture

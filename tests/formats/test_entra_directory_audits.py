@@ -10,7 +10,7 @@ import pytest
 from mailhunt.formats.entra_directory_audits import FORMAT
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, UPDATE_GOLDEN, Record, sniffed_as, table_rows
+from tests.helpers import FIXTURES, Record, check_golden_file, sniffed_as, table_rows
 
 HERE = FIXTURES / "formats" / "entra_directory_audits"
 PAGE = HERE / "graph_directory_audits_page.json"
@@ -24,10 +24,7 @@ FAILED = "Directory_3c4d5e6f-7a8b-4c9d-8e0f-2a3b4c5d6e7f_U1V2W_77778888"
 
 
 def check_golden(rows: list[Record]) -> None:
-    path = HERE / "golden.json"
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps({"rows": rows}, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8"))["rows"]
+    check_golden_file(HERE / "golden.json", {"rows": rows})
 
 
 @pytest.fixture

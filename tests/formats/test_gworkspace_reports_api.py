@@ -10,7 +10,14 @@ import pytest
 from mailhunt.formats.gworkspace_reports_api import FORMAT
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, UPDATE_GOLDEN, Record, sniffed_as, table_rows, write_jsonl
+from tests.helpers import (
+    FIXTURES,
+    Record,
+    check_golden_file,
+    sniffed_as,
+    table_rows,
+    write_jsonl,
+)
 
 HERE = FIXTURES / "formats" / "gworkspace_reports_api"
 LINES, PAGE, ARRAY, MALFORMED = (
@@ -32,10 +39,7 @@ def golden_rows(store: Store, table: str, columns: tuple[str, ...]) -> list[Reco
 
 
 def check_golden(path: Path, rows: list[Record]) -> None:
-    """Compare with a golden JSON file; MAILHUNT_UPDATE_GOLDEN=1 rewrites it first."""
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8")), f"differs from {path}"
+    check_golden_file(path, rows)
 
 
 def activity(app: str, uq: str, time: str, *names: str) -> Record:

@@ -12,7 +12,7 @@ import pytest
 from mailhunt.formats.m365_powershell_json import FORMAT, LOST
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, UPDATE_GOLDEN, Record, table_rows
+from tests.helpers import FIXTURES, Record, check_golden_file, table_rows
 
 HERE = FIXTURES / "formats" / "m365_powershell_json"
 ARRAY = HERE / "ps_search_ual_array.json"
@@ -36,10 +36,7 @@ def events(store: Store) -> dict[str, Record]:
 
 
 def check_golden(path: Path, rows: list[Record]) -> None:
-    """Compare with a golden JSON file; MAILHUNT_UPDATE_GOLDEN=1 rewrites it first."""
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8")), f"differs from {path}"
+    check_golden_file(path, rows)
 
 
 def ps_record(audit_data: object, creation_date: str = "/Date(1728364117000)/") -> Record:

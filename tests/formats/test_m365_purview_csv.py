@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from mailhunt.formats.m365_purview_csv import FORMAT
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, TENANT, UPDATE_GOLDEN, Record, table_rows
+from tests.helpers import FIXTURES, TENANT, Record, check_golden_file, table_rows
 
 HERE = FIXTURES / "formats" / "m365_purview_csv"
 EXPORT = HERE / "purview_audit_export.csv"
@@ -31,10 +30,7 @@ def events(store: Store) -> dict[str, Record]:
 
 
 def check_golden(path: Path, rows: list[Record]) -> None:
-    """Compare with a golden JSON file; MAILHUNT_UPDATE_GOLDEN=1 rewrites it first."""
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8")), f"differs from {path}"
+    check_golden_file(path, rows)
 
 
 def write_csv(path: Path, header: list[str], row: list[str]) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from mailhunt.formats.m365_search_ual_csv import FORMAT
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, TENANT, UPDATE_GOLDEN, Record, table_rows
+from tests.helpers import FIXTURES, TENANT, Record, check_golden_file, table_rows
 
 HERE = FIXTURES / "formats" / "m365_search_ual_csv"
 EXPORT = HERE / "search_ual_export.csv"
@@ -33,10 +32,7 @@ def events(store: Store) -> dict[str, Record]:
 
 
 def check_golden(path: Path, rows: list[Record]) -> None:
-    """Compare with a golden JSON file; MAILHUNT_UPDATE_GOLDEN=1 rewrites it first."""
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8")), f"differs from {path}"
+    check_golden_file(path, rows)
 
 
 def real_files() -> list[Path]:

@@ -13,7 +13,14 @@ from mailhunt.formats import entra_directory_audits
 from mailhunt.formats.sentinel_audit_logs import FORMAT
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, TENANT, UPDATE_GOLDEN, Record, sniffed_as, table_rows
+from tests.helpers import (
+    FIXTURES,
+    TENANT,
+    Record,
+    check_golden_file,
+    sniffed_as,
+    table_rows,
+)
 
 HERE = FIXTURES / "formats" / "sentinel_audit_logs"
 ROWS = HERE / "sentinel_auditlogs.jsonl"
@@ -28,10 +35,7 @@ REAL = Path(
 
 
 def check_golden(rows: list[Record]) -> None:
-    path = HERE / "golden.json"
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps({"rows": rows}, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8"))["rows"]
+    check_golden_file(HERE / "golden.json", {"rows": rows})
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ projected output (no time column) is skipped, not half-read."""
 from __future__ import annotations
 
 import csv
-import json
 import os
 from pathlib import Path
 
@@ -14,7 +13,14 @@ from mailhunt.formats.sentinel_audit_logs import FORMAT as JSON_FORMAT
 from mailhunt.formats.sentinel_audit_logs_csv import FORMAT
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, TENANT, UPDATE_GOLDEN, Record, counts, table_rows
+from tests.helpers import (
+    FIXTURES,
+    TENANT,
+    Record,
+    check_golden_file,
+    counts,
+    table_rows,
+)
 
 HERE = FIXTURES / "formats" / "sentinel_audit_logs_csv"
 PORTAL = HERE / "sentinel_auditlogs_portal.csv"
@@ -28,10 +34,7 @@ REAL = Path(
 
 
 def check_golden(rows: list[Record]) -> None:
-    path = HERE / "golden.json"
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps({"rows": rows}, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8"))["rows"]
+    check_golden_file(HERE / "golden.json", {"rows": rows})
 
 
 @pytest.fixture

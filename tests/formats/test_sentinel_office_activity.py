@@ -3,7 +3,6 @@ RecordType names, and the time fields."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -14,7 +13,14 @@ from mailhunt.formats._ual_shapes import record_type
 from mailhunt.formats.sentinel_office_activity import COLLECTION_TIME, FORMAT
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, TENANT, UPDATE_GOLDEN, Record, sniffed_as, table_rows
+from tests.helpers import (
+    FIXTURES,
+    TENANT,
+    Record,
+    check_golden_file,
+    sniffed_as,
+    table_rows,
+)
 
 HERE = FIXTURES / "formats" / "sentinel_office_activity"
 ROWS = HERE / "office_activity_rows.jsonl"
@@ -37,10 +43,7 @@ def events(store: Store) -> dict[str, Record]:
 
 
 def check_golden(path: Path, rows: list[Record]) -> None:
-    """Compare with a golden JSON file; MAILHUNT_UPDATE_GOLDEN=1 rewrites it first."""
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8")), f"differs from {path}"
+    check_golden_file(path, rows)
 
 
 @pytest.mark.parametrize(

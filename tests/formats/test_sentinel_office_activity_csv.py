@@ -3,7 +3,6 @@ portal times, varying column sets."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from mailhunt.formats.sentinel_office_activity import COLLECTION_TIME
 from mailhunt.formats.sentinel_office_activity_csv import FORMAT
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, TENANT, UPDATE_GOLDEN, Record, table_rows
+from tests.helpers import FIXTURES, TENANT, Record, check_golden_file, table_rows
 
 HERE = FIXTURES / "formats" / "sentinel_office_activity_csv"
 EXPORT = HERE / "office_activity_export.csv"
@@ -36,10 +35,7 @@ def events(store: Store) -> dict[str, Record]:
 
 
 def check_golden(path: Path, rows: list[Record]) -> None:
-    """Compare with a golden JSON file; MAILHUNT_UPDATE_GOLDEN=1 rewrites it first."""
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8")), f"differs from {path}"
+    check_golden_file(path, rows)
 
 
 def real_file(name: str) -> Path:

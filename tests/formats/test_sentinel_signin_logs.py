@@ -10,7 +10,14 @@ import pytest
 from mailhunt.formats.sentinel_signin_logs import FORMAT
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, TENANT, UPDATE_GOLDEN, Record, sniffed_as, table_rows
+from tests.helpers import (
+    FIXTURES,
+    TENANT,
+    Record,
+    check_golden_file,
+    sniffed_as,
+    table_rows,
+)
 
 HERE = FIXTURES / "formats" / "sentinel_signin_logs"
 FILES = [HERE / "sentinel_signinlogs.jsonl", HERE / "sentinel_noninteractive.json"]
@@ -19,10 +26,7 @@ WORKSPACE = "3d9a4b5c-6e7f-4a8b-9c0d-1e2f3a4b5c6d"  # the TenantId column: never
 
 
 def check_golden(rows: list[Record]) -> None:
-    path = HERE / "golden.json"
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps({"rows": rows}, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8"))["rows"]
+    check_golden_file(HERE / "golden.json", {"rows": rows})
 
 
 @pytest.fixture

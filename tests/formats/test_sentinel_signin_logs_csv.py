@@ -14,7 +14,7 @@ import pytest
 from mailhunt.formats.sentinel_signin_logs_csv import FORMAT
 from mailhunt.ingest import ingest, sniff_file
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, TENANT, UPDATE_GOLDEN, Record, table_rows
+from tests.helpers import FIXTURES, TENANT, Record, check_golden_file, table_rows
 
 HERE = FIXTURES / "formats" / "sentinel_signin_logs_csv"
 PORTAL = HERE / "sentinel_signinlogs_portal.csv"
@@ -31,10 +31,7 @@ REAL_WORKSPACE = "7c759f10-811c-4db8-ad6d-f07d8ae3f8ea"  # its TenantId column (
 
 
 def check_golden(rows: list[Record]) -> None:
-    path = HERE / "golden.json"
-    if UPDATE_GOLDEN:
-        path.write_text(json.dumps({"rows": rows}, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    assert rows == json.loads(path.read_text("utf-8"))["rows"]
+    check_golden_file(HERE / "golden.json", {"rows": rows})
 
 
 def real(name: str) -> Path:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mailhunt.formats.m365_ual import COLUMNS
+from mailhunt.formats.base import Format, Sample, csv_sniffer
+from mailhunt.formats.m365_ual import COLUMNS, SELECT
 
 # The UAL record as one DuckDB STRUCT type, built from the typed columns m365_ual reads.
 UAL_STRUCT = "STRUCT(" + ", ".join(f'"{name}" {type_}' for name, type_ in COLUMNS.items()) + ")"
@@ -143,4 +144,28 @@ def unwrap(json_sql: str, keep: Mapping[str, str] | None = None) -> str:
     return (
         f"SELECT _ordinal, {kept}ual.* FROM (SELECT *, "
         f"TRY_CAST(TRY_CAST({json_sql} AS JSON) AS {UAL_STRUCT}) AS ual FROM {{source}})"
+    )
+
+
+def audit_data_csv(
+    name: str, description: str, headers: tuple[str, ...], not_headers: tuple[str, ...]
+) -> Format:
+    """A CSV export whose AuditData column holds the whole UAL record: recognised by its
+    header (with `headers`, without any of `not_headers`), read like the API's JSON."""
+    has_headers = csv_sniffer(*headers)
+
+    def sniff(sample: Sample) -> bool:
+        return has_headers(sample) and not any(h in sample.records[0] for h in not_headers)
+
+    return Format(
+        name=name,
+        description=description,
+        table="events",
+        sniff=sniff,
+        reader="csv",
+        columns=COLUMNS,
+        embedded_json="AuditData",
+        id_field="Id",
+        time_field="CreationTime",
+        select=SELECT,
     )

@@ -15,27 +15,12 @@ https://learn.microsoft.com/purview/audit-log-detailed-properties
 
 from __future__ import annotations
 
-from mailhunt.formats.base import Format, Sample, csv_sniffer
-from mailhunt.formats.m365_ual import COLUMNS, SELECT
+from mailhunt.formats._ual_shapes import audit_data_csv
 
-_HEADERS = ("RecordId", "CreationDate", "Operation", "AuditData")
-_is_purview_csv = csv_sniffer(*_HEADERS)
-
-
-def _sniff(sample: Sample) -> bool:
-    # Search-UnifiedAuditLog's CSV has AuditData too, but no RecordId (and Operations, UserIds).
-    return _is_purview_csv(sample) and "Operations" not in sample.records[0]
-
-
-FORMAT = Format(
-    name="m365-ual-purview-csv",
-    description="Microsoft 365 unified audit log, Purview portal audit search CSV export",
-    table="events",
-    sniff=_sniff,
-    reader="csv",
-    columns=COLUMNS,  # AuditData is read as a UAL record, like the API's JSON
-    embedded_json="AuditData",
-    id_field="Id",
-    time_field="CreationTime",
-    select=SELECT,
+# Search-UnifiedAuditLog's CSV has AuditData too, but no RecordId (and Operations, UserIds).
+FORMAT = audit_data_csv(
+    "m365-ual-purview-csv",
+    "Microsoft 365 unified audit log, Purview portal audit search CSV export",
+    headers=("RecordId", "CreationDate", "Operation", "AuditData"),
+    not_headers=("Operations",),
 )

@@ -14,27 +14,12 @@ https://learn.microsoft.com/office/office-365-management-api/office-365-manageme
 
 from __future__ import annotations
 
-from mailhunt.formats.base import Format, Sample, csv_sniffer
-from mailhunt.formats.m365_ual import COLUMNS, SELECT
+from mailhunt.formats._ual_shapes import audit_data_csv
 
-_HEADERS = ("CreationDate", "UserIds", "Operations", "AuditData")
-_is_search_csv = csv_sniffer(*_HEADERS)
-
-
-def _sniff(sample: Sample) -> bool:
-    # The Purview portal export has AuditData too, but RecordId/Operation/UserId instead.
-    return _is_search_csv(sample) and "RecordId" not in sample.records[0]
-
-
-FORMAT = Format(
-    name="m365-ual-search-csv",
-    description="Microsoft 365 unified audit log, Search-UnifiedAuditLog | Export-Csv output",
-    table="events",
-    sniff=_sniff,
-    reader="csv",
-    columns=COLUMNS,  # AuditData is read as a UAL record, like the API's JSON
-    embedded_json="AuditData",
-    id_field="Id",
-    time_field="CreationTime",
-    select=SELECT,
+# The Purview portal export has AuditData too, but RecordId/Operation/UserId instead.
+FORMAT = audit_data_csv(
+    "m365-ual-search-csv",
+    "Microsoft 365 unified audit log, Search-UnifiedAuditLog | Export-Csv output",
+    headers=("CreationDate", "UserIds", "Operations", "AuditData"),
+    not_headers=("RecordId",),
 )
