@@ -56,6 +56,10 @@ tenant_since AS (
 tenant_signins AS (
     SELECT DISTINCT tenant_id FROM signins
 ),
+app_names AS (  -- what sign-ins call each application (none for a forged token's client)
+    SELECT app_id AS named_app, min(app_name) AS app_name FROM signins
+    WHERE app_id IS NOT NULL AND app_name IS NOT NULL GROUP BY app_id
+),
 marked AS (
     SELECT *,
            lag(time) OVER (PARTITION BY tenant_id, mailbox_upn, app_key
@@ -91,7 +95,9 @@ SELECT
     CASE WHEN bool_or(app_new_in_tenant) OR bool_or(token_not_issued) THEN 'high'
          WHEN bool_and(actor_upn = mailbox_upn) THEN 'low'
          ELSE 'medium' END AS severity,
-    'Application ' || app_key || ' read ' || count(DISTINCT mailbox_upn) ||
+    'Application ' || coalesce('"' || any_value(n.app_name) || '" (' || app_key || ')',
+                              app_key || ' (no sign-in names it)') ||
+      ' read ' || count(DISTINCT mailbox_upn) ||
       ' mailbox(es) it had not read before' ||
       CASE WHEN bool_or(app_new_in_tenant) THEN '; the application is new to the tenant'
            ELSE '' END ||
@@ -107,7 +113,7 @@ SELECT
     min(time) AS first_seen,
     max(time) AS last_seen,
     list_sort(list_distinct(list(record_id))) AS event_ids
-FROM evidence
+FROM evidence LEFT JOIN app_names n ON n.named_app = evidence.app_key
 GROUP BY tenant_id, app_key, bucket
 """
 
