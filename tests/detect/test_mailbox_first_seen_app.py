@@ -76,8 +76,8 @@ def test_app_new_to_the_tenant_is_high(store: Store, tmp_path: Path) -> None:
     assert alert.rule_id == "mailbox-first-seen-app"
     assert alert.technique == "T1114.002"
     assert alert.entity == f"{TENANT}|{ROGUE_APP}"
-    assert alert.summary == (f"Application {ROGUE_APP} (no sign-in names it) read 1 mailbox(es) it had not read before; "
-                             "the application is new to the tenant")
+    assert alert.summary == (f"Application {ROGUE_APP} (no sign-in names it) read 1 mailbox(es) "
+                             "it had not read before; the application is new to the tenant")
     assert (alert.mailboxes, alert.users, alert.tenant_ids) == ([ALICE], [SERVICE_PRINCIPAL],
                                                                 [TENANT])
     assert alert.app_ids == sorted([GRAPH, ROGUE_APP])
@@ -91,8 +91,8 @@ def test_token_no_sign_in_issued_is_high_for_a_known_app(store: Store, tmp_path:
     extra = [mail_access("forged", at(10, 7), ALICE, KNOWN_APP, uti="tok-forged")]
     [alert] = detect(store, tmp_path, extra)
     assert alert.severity == "high"
-    assert alert.summary == (f"Application \"Microsoft Office\" ({KNOWN_APP}) read 1 mailbox(es) it had not read before; "
-                             "1 access(es) used a token no sign-in issued")
+    assert alert.summary == (f'Application "Microsoft Office" ({KNOWN_APP}) read 1 mailbox(es) '
+                             "it had not read before; 1 access(es) used a token no sign-in issued")
 
 
 def test_known_app_owner_and_issued_token_is_low(store: Store, tmp_path: Path) -> None:
