@@ -34,6 +34,7 @@ from mailhunt.report.safe import terminal_text
 from mailhunt.store.db import Store
 
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
 PROGRESS_MIN_BYTES = 50 * 1024 * 1024
 
 app = typer.Typer(
@@ -294,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, MailhuntError, duckdb.Error, OSError) as error:
         err.print(_t(f"mailhunt: {_one_line(error)}"))
         return EXIT_ERROR
+    except KeyboardInterrupt:
+        err.print("mailhunt: interrupted (the file being read was not stored; run again to resume)")
+        return EXIT_INTERRUPTED
     return result if isinstance(result, int) else 0
 
 
