@@ -187,13 +187,26 @@ def sniff_file(path: Path) -> tuple[Sniffed | None, str]:
             head += more
     if not head.removeprefix(BOM).strip():
         return None, "file is empty"
-    for container, sample in _samples(path, head):
+    samples = _samples(path, head)
+    for container, sample in samples:
         for name in sniff(sample):
             fmt = FORMATS[name]
             if fmt.reader == _CONTAINER_READER[container]:
                 return Sniffed(container, fmt), ""
     tried = ", ".join(FORMATS)
-    return None, f"no format matched (tried: {tried})"
+    return None, f"no format matched {_looks_like(samples)} (tried: {tried})"
+
+
+def _looks_like(samples: list[tuple[str, Sample]]) -> str:
+    """What the file seemed to hold, so a reader of the skip reason can tell what it was."""
+    for _, sample in samples:
+        names = list(sample.records[0]) if sample.records else []
+        if sample.kind == "json" or (names and all(len(n) <= 40 for n in names)):
+            shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+            kind = "JSON records with keys" if sample.kind == "json" else "CSV with columns"
+            return f"[{kind} {shown}]"
+    lines = samples[-1][1].lines
+    return f"[text starting {(lines[0][:60] if lines else '')!r}]"
 
 
 # -- loading --------------------------------------------------------------------------------------
