@@ -24,7 +24,6 @@ NOT_SUPPORTED = {
     r"nginx-mail-": "nginx mail proxy logs (not an authentication source mailhunt reads)",
     r"fail2ban-mail-logs/(courier|cyrus|exim|horde|kerio|openwebmail|perdition|qmail|roundcube|"
     r"sendmail|sogo|squirrelmail|uwimap)": "mail servers other than Dovecot and Postfix",
-    r"Microsoft365DefenderEvents": "Defender XDR advanced hunting rows (not yet a format)",
     r"WindowsEvents": "Windows security events (AD FS host), not mail audit",
 }
 
