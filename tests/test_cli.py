@@ -147,7 +147,8 @@ def test_missing_database_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path
 # -- help and simple commands ---------------------------------------------------------------------
 
 def test_every_command_is_listed() -> None:
-    assert COMMANDS == ["alerts", "demo", "detect", "formats", "ingest", "scan", "schema", "show"]
+    assert COMMANDS == ["alerts", "demo", "detect", "formats", "ingest", "quarantine", "scan",
+                        "schema", "show"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -28,8 +28,10 @@ from mailhunt.errors import InputError, MailhuntError
 from mailhunt.formats import FORMATS
 from mailhunt.ingest import FileResult, IngestSummary, discover, ingest
 from mailhunt.investigate.evidence import original_bytes
+from mailhunt.investigate.quarantine import list_quarantine, quarantine_counts
 from mailhunt.model.schema import markdown
 from mailhunt.report.alerts import to_csv, to_jsonl
+from mailhunt.report.quarantine import quarantine_csv, quarantine_jsonl
 from mailhunt.report.safe import terminal_text
 from mailhunt.store.db import Store
 
@@ -196,6 +198,35 @@ def alerts_command(
         sys.stdout.write(to_csv(alerts))
     else:
         _print_alert_table(alerts)
+
+
+@app.command("quarantine")
+def quarantine_command(
+    db: DbOption = Path("mailhunt.duckdb"),
+    reason: Annotated[
+        str | None, typer.Option(help="Only this reason (e.g. invalid_json, bad_time).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many records.")] = 1000,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", help="table for people; jsonl for tools.")
+    ] = OutputFormat.table,
+) -> None:
+    """List the records ingest could not store: file, line, reason and their first bytes."""
+    with Store.open(db, create=False, read_only=True) as store:
+        records = list_quarantine(store, reason=reason, limit=limit)
+        counts = quarantine_counts(store)
+    if output is not OutputFormat.table:
+        sys.stdout.write(quarantine_jsonl(records) if output is OutputFormat.jsonl
+                         else quarantine_csv(records))
+        return
+    table = Table("file", "line", "reason", "detail", "starts with")
+    for record in records:
+        table.add_row(
+            _t(Path(record.source_path).name), str(record.line), _t(record.reason),
+            _t(record.detail), _t(record.raw[:60].decode("utf-8", errors="replace")),
+        )
+    out.print(table)
+    out.print(", ".join(f"{count} {name}" for name, count in counts) or "nothing quarantined")
 
 
 @app.command("show")
