@@ -26,7 +26,7 @@ from mailhunt.demo import run_demo
 from mailhunt.detect.runner import DetectSummary, run_detections
 from mailhunt.errors import InputError, MailhuntError
 from mailhunt.formats import FORMATS
-from mailhunt.ingest import FileResult, IngestSummary, discover, ingest
+from mailhunt.ingest import IngestSummary, discover, ingest
 from mailhunt.investigate.evidence import original_bytes
 from mailhunt.investigate.quarantine import list_quarantine, quarantine_counts
 from mailhunt.model.schema import markdown
@@ -82,24 +82,37 @@ def _t(value: object) -> Text:
 
 def _run_ingest(store: Store, paths: list[Path]) -> IngestSummary:
     files = discover(paths)
-    total = sum(f.stat().st_size for f in files)
-    if total < PROGRESS_MIN_BYTES or not err.is_terminal:
+    sizes = [f.stat().st_size for f in files]
+    if sum(sizes) < PROGRESS_MIN_BYTES or not err.is_terminal:
         return ingest(store, files)
-    columns = (TextColumn("ingesting"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
+    columns = (TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.percentage:>3.0f}%"))
     with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("ingest", total=total)
+        task = progress.add_task("ingesting", total=sum(sizes))
+        done: list[int] = []
 
-        def advance(result: FileResult) -> None:
-            progress.advance(task, result.path.stat().st_size)
+        def starting(path: Path) -> None:
+            progress.update(task, completed=sum(done),
+                            description=f"ingesting {terminal_text(path.name)[:40]}")
+            done.append(sizes[len(done)])
 
-        return ingest(store, files, on_file=advance)
+        return ingest(store, files, on_start=starting)
+
+
+def _shown(path: Path) -> str:
+    """A result's file as a person wants to see it: its name, and its archive for a member."""
+    text = str(path)
+    if "!" in text:
+        archive, member = text.rsplit("!", 1)
+        return f"{Path(archive).name}!{member}"
+    return path.name
 
 
 def _print_ingest(summary: IngestSummary) -> None:
     table = Table("file", "read as", "status", "records", "new", "quarantined", "note")
     for result in summary.files:
         table.add_row(
-            _t(result.path.name), _t(result.format or "-"), _t(result.status),
+            _t(_shown(result.path)), _t(result.format or "-"), _t(result.status),
             str(result.records_read), str(result.records_new), str(result.quarantined),
             _t(result.detail),
         )

@@ -217,14 +217,18 @@ def ingest(
     paths: Iterable[Path],
     *,
     on_file: Callable[[FileResult], None] | None = None,
+    on_start: Callable[[Path], None] | None = None,
 ) -> IngestSummary:
-    """Ingest every file under `paths` into `store`; never stops on a bad file or record."""
+    """Ingest every file under `paths` into `store`; never stops on a bad file or record.
+    `on_start` is told of each input file before it is read, `on_file` of each result."""
     files = discover(paths)
     summary = IngestSummary(run_id=uuid.uuid4().hex)
     started = utc_now()
     with tempfile.TemporaryDirectory(prefix="mailhunt-") as work_dir:
         work = Path(work_dir)
         for path in files:
+            if on_start:
+                on_start(path)
             for result in _ingest_path(store, path.resolve(), summary, work, started):
                 summary.files.append(result)
                 if on_file:
