@@ -109,6 +109,7 @@ class Sniffed:
 
     container: str  # lines | array | csv | text
     format: Format
+    preamble_lines: int = 0  # lines before a CSV header (PowerShell's #TYPE line)
 
 
 def _json_line_records(text: bytes) -> list[object]:
@@ -150,6 +151,15 @@ def _csv_records(text: str) -> list[dict[str, str]]:
     return [dict(zip(header, row, strict=False)) for row in rows if len(row) == len(header)]
 
 
+POWERSHELL_TYPE_LINE = b"#TYPE "
+
+
+def _has_type_line(head: bytes) -> bool:
+    """Windows PowerShell 5.1 Export-Csv (without -NoTypeInformation) writes a `#TYPE ...`
+    line before the header; the CSV starts on the next line."""
+    return head.removeprefix(BOM).startswith(POWERSHELL_TYPE_LINE)
+
+
 def _samples(path: Path, head: bytes) -> list[tuple[str, Sample]]:
     """The ways the file could be laid out, each with its sample, most specific first."""
     text = head.removeprefix(BOM).lstrip()
@@ -165,7 +175,7 @@ def _samples(path: Path, head: bytes) -> list[tuple[str, Sample]]:
         if array_records:
             samples.append(("array", Sample("json", tuple(array_records), name=path.name)))
     decoded = text.decode("utf-8", errors="replace")
-    csv_records = _csv_records(decoded)
+    csv_records = _csv_records(decoded.split("\n", 1)[-1] if _has_type_line(head) else decoded)
     if csv_records:
         samples.append(("csv", Sample("csv", tuple(csv_records), name=path.name)))
     first_lines = tuple(line for line in decoded.splitlines()[:SNIFF_TEXT_LINES] if line.strip())
@@ -192,7 +202,8 @@ def sniff_file(path: Path) -> tuple[Sniffed | None, str]:
         for name in sniff(sample):
             fmt = FORMATS[name]
             if fmt.reader == _CONTAINER_READER[container]:
-                return Sniffed(container, fmt), ""
+                preamble = 1 if container == "csv" and _has_type_line(head) else 0
+                return Sniffed(container, fmt, preamble), ""
     tried = ", ".join(FORMATS)
     return None, f"no format matched {_looks_like(samples)} (tried: {tried})"
 
@@ -265,7 +276,8 @@ def _ingest_file(
         return _failed(store, summary, started, item, sniffed.format, error)
     store.begin()
     try:
-        result = _load(store, framed, read_path, sniffed.format, summary, started, item.display)
+        result = _load(store, framed, read_path, sniffed.format, summary, started, item.display,
+                       csv_skip=sniffed.preamble_lines)
         if broken:
             result.detail = "; ".join(filter(None, [result.detail, broken]))
         store.commit()
@@ -305,7 +317,9 @@ def _frame_and_export(
         return _frame(path, sniffed, work)
     target = work / f"{uuid.uuid4().hex}.embedded.jsonl"
     with ThreadPoolExecutor(max_workers=1) as pool:
-        export = pool.submit(store.export_json_column, path, column, target)
+        export = pool.submit(
+            store.export_json_column, path, column, target, skip=sniffed.preamble_lines
+        )
         framed, _, broken = _frame(path, sniffed, work)
         export.result()
     return framed, target, broken
@@ -316,7 +330,7 @@ def _frame(path: Path, sniffed: Sniffed, work: Path) -> tuple[Framed, Path, str]
     if sniffed.container == "lines":
         return frame_lines(path), path, ""
     if sniffed.container == "csv":
-        return frame_csv(path), path, ""
+        return frame_csv(path, preamble_lines=sniffed.preamble_lines), path, ""
     if sniffed.container == "text":
         return with_texts(frame_lines(path), path.read_bytes()), path, ""
     data = path.read_bytes()
@@ -338,6 +352,8 @@ def _load(  # noqa: PLR0917 - one call site, every argument distinct
     summary: IngestSummary,
     started: datetime,
     display: str,
+    *,
+    csv_skip: int = 0,
 ) -> FileResult:
     shown = Path(display)
     earlier = store.already_ingested(framed.sha256)
@@ -347,7 +363,7 @@ def _load(  # noqa: PLR0917 - one call site, every argument distinct
         _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
         return result
     provenance = Provenance(fmt.name, display, framed.sha256, summary.run_id)
-    loaded = store.load(framed.table(), read_path, fmt, provenance)
+    loaded = store.load(framed.table(), read_path, fmt, provenance, csv_skip=csv_skip)
     if loaded.misaligned or not _pairing_holds(store, fmt, provenance, framed.path):
         store.discard(fmt.table, provenance)
         result = FileResult(shown, fmt.name, "failed", len(framed),

@@ -424,10 +424,11 @@ class _CsvSplitter:
     is the header.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, preamble_lines: int = 0) -> None:
         self.lines: list[int] = []
         self.offsets: list[int] = []
         self.lengths: list[int] = []
+        self._preamble = preamble_lines  # lines before the header (PowerShell's #TYPE line)
         self._pending = b""  # the unfinished last line
         self._base = 0  # file offset of _pending's first byte
         self._record_start = 0
@@ -453,6 +454,10 @@ class _CsvSplitter:
 
     def _end_of_line(self, buffer: bytes, start: int, end: int) -> None:
         self._line += 1
+        if self._preamble:
+            self._preamble -= 1
+            self._record_start, self._record_line = self._base + end + 1, self._line + 1
+            return
         self._quotes += buffer.count(b'"', start, end)
         if self._quotes % 2:
             return  # inside a quoted field: the record goes on
@@ -469,10 +474,10 @@ class _CsvSplitter:
         self._record_line, self._quotes = self._line + 1, 0
 
 
-def frame_csv(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> Framed:
+def frame_csv(path: Path, *, chunk_bytes: int = CHUNK_BYTES, preamble_lines: int = 0) -> Framed:
     """Spans of the data records of a CSV file (header excluded), read in chunks; the
     SHA-256 is computed in a thread beside the scan (hashlib releases the GIL)."""
-    splitter = _CsvSplitter()
+    splitter = _CsvSplitter(preamble_lines)
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(file_sha256, path)
         with path.open("rb") as stream:

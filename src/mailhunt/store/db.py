@@ -102,7 +102,7 @@ def _reader_sql(fmt: Format) -> str:
     if fmt.reader == "csv" and not fmt.embedded_json:
         options = "".join(f", {name} = {value}" for name, value in fmt.csv_options.items())
         reader = (
-            "read_csv($read_path, header = true, all_varchar = true, "
+            "read_csv($read_path, header = true, all_varchar = true, skip = $csv_skip, "
             f"max_line_size = {READ_OBJECT_LIMIT}{options})"
         )
     else:
@@ -160,7 +160,13 @@ class Store:
     # -- loading -------------------------------------------------------------------------------
 
     def load(
-        self, frames: pa.Table, read_path: Path, fmt: Format, provenance: Provenance
+        self,
+        frames: pa.Table,
+        read_path: Path,
+        fmt: Format,
+        provenance: Provenance,
+        *,
+        csv_skip: int = 0,
     ) -> Loaded:
         """Insert a framed file's good records; return what was stored and what was not.
 
@@ -185,7 +191,8 @@ class Store:
             f"SELECT {values} FROM (SELECT _ordinal, {mapped} FROM ({relation})) r "
             f"WHERE {required}"
         )
-        params = {"read_path": str(read_path), **asdict(provenance), **_file_dates(read_path)}
+        params = {"read_path": str(read_path), "csv_skip": csv_skip, **asdict(provenance),
+                  **_file_dates(read_path)}
         self.connection.register("_frames", frames)
         try:
             inserted = self._scalar(sql, _used(sql, params))
@@ -306,18 +313,20 @@ class Store:
             "DELETE FROM record_spans WHERE file_sha256 = ?", [provenance.file_sha256]
         )
 
-    def export_json_column(self, csv_path: Path, column: str, target: Path) -> None:
+    def export_json_column(
+        self, csv_path: Path, column: str, target: Path, *, skip: int = 0
+    ) -> None:
         """Copy one CSV column holding JSON records to a JSON Lines file, a line per CSV row
         (raw newlines, which JSON allows only as white space, become spaces)."""
         cell = f"coalesce({quote_identifier(column)}, 'null')"
         destination = str(target).replace("'", "''")  # a path mailhunt made in its work folder
         self.connection.execute(
             f"COPY (SELECT replace(replace({cell}, chr(13), ' '), chr(10), ' ') "
-            f"FROM read_csv($path, header = true, all_varchar = true, "
+            f"FROM read_csv($path, header = true, all_varchar = true, skip = $skip, "
             f"max_line_size = {READ_OBJECT_LIMIT})) "
             f"TO '{destination}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
             f"DELIMITER '\x01')",
-            {"path": str(csv_path)},
+            {"path": str(csv_path), "skip": skip},
         )
 
     def already_ingested(self, sha256: str) -> str | None:
