@@ -59,3 +59,14 @@ def test_a_corrupt_archive_fails_that_file_only(store: Store, tmp_path: Path) ->
     summary = ingest(store, [tmp_path])
     statuses = {f.path.name: f.status for f in summary.files}
     assert statuses == {"broken.zip": "failed", "good.jsonl": "ingested"}
+
+
+def test_utf16_file_is_read_as_utf8_and_shown_again(store: Store, tmp_path: Path) -> None:
+    """Windows PowerShell 5.1's Out-File and `>` write UTF-16 with a BOM."""
+    path = tmp_path / "ual.jsonl"
+    path.write_bytes(_lines("u16", 2).decode().encode("utf-16"))
+    summary = ingest(store, [path])
+    [result] = summary.files
+    assert (result.status, result.records_new) == ("ingested", 2)
+    assert str(result.path) == f"{path}!(as UTF-8)"
+    assert original_bytes(store, "u16-1").data == _lines("u16", 2).splitlines()[1]

@@ -1,4 +1,5 @@
-"""Inputs inside gzip and zip files: expanded into the work folder, named `archive!member`.
+"""Inputs inside gzip and zip files (and UTF-16 files, re-encoded): expanded into the work
+folder, named `archive!member`.
 
 Each member becomes its own input with its own format, spans and SHA-256 (of the member's
 bytes). Its provenance names the archive and the member, so evidence can be re-read from the
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Windows PowerShell 5.1's Out-File and `>` write these
+UTF8_MEMBER = "(as UTF-8)"  # the member name of a UTF-16 file re-encoded
 SEPARATOR = "!"
 
 
@@ -44,7 +47,9 @@ def expand(path: Path, work: Path) -> list[InputFile]:
             return [_gunzip(path, work)]
         if magic == ZIP_MAGIC:
             return _unzip(path, work)
-    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as error:
+        if magic[:2] in UTF16_BOMS:
+            return [_as_utf8(path, work)]
+    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, UnicodeError) as error:
         raise ArchiveError(f"cannot read archive {path.name}: {error}") from None
     return [InputFile(path, str(path))]
 
@@ -57,6 +62,18 @@ def _gunzip(path: Path, work: Path) -> InputFile:
         stamp = source.mtime  # the member's own time, from the gzip header (0 when absent)
     _keep_time(target, stamp or path.stat().st_mtime)
     return InputFile(target, f"{path}{SEPARATOR}{member}")
+
+
+def _as_utf8(path: Path, work: Path) -> InputFile:
+    """A UTF-16 file re-encoded as UTF-8 (every reader and offset works on UTF-8)."""
+    target = _fresh(work, path) / path.name
+    target.write_bytes(_utf8_of(path.read_bytes()))
+    _keep_time(target, path.stat().st_mtime)
+    return InputFile(target, f"{path}{SEPARATOR}{UTF8_MEMBER}")
+
+
+def _utf8_of(data: bytes) -> bytes:
+    return data.decode("utf-16").encode("utf-8")
 
 
 def _unzip(path: Path, work: Path) -> list[InputFile]:
@@ -100,6 +117,8 @@ def read_member(display: str) -> bytes:
     """The bytes of `archive!member` (for evidence retrieval)."""
     archive, member = display.rsplit(SEPARATOR, 1)
     path = Path(archive)
+    if member == UTF8_MEMBER:
+        return _utf8_of(path.read_bytes())
     with path.open("rb") as stream:
         magic = stream.read(4)
     if magic.startswith(GZIP_MAGIC):
