@@ -87,6 +87,16 @@ def test_app_new_to_the_tenant_is_high(store: Store, tmp_path: Path) -> None:
     assert alert.event_count == 2
 
 
+def test_app_new_to_the_tenant_read_by_its_owner_is_medium(store: Store, tmp_path: Path) -> None:
+    """An administrator trying a new tool on their own mailbox: worth a look, not an intrusion
+    alarm (no forged token, no one else's mailbox)."""
+    extra = [mail_access("own-1", at(10, 9), ALICE, ROGUE_APP, resource=GRAPH)]
+    [alert] = detect(store, tmp_path, extra)
+    assert alert.severity == "medium"
+    assert alert.users == [ALICE]
+    assert alert.mailboxes == [ALICE]
+
+
 def test_token_no_sign_in_issued_is_high_for_a_known_app(store: Store, tmp_path: Path) -> None:
     extra = [mail_access("forged", at(10, 7), ALICE, KNOWN_APP, uti="tok-forged")]
     [alert] = detect(store, tmp_path, extra)

@@ -10,10 +10,12 @@ Outlook mail through an application that had never touched those mailboxes; a cu
 on exactly that (MailItemsAccessed with an unexpected AppId/ClientAppId) revealed a month-long
 intrusion.
 
-Severity: high when the application is new to the whole tenant that day, or when the access
-carried a token that no stored sign-in issued (a forged or stolen token); low when the
-application is known in the tenant and every token was issued by a sign-in (typically a user
-adding a new device or client); medium otherwise.
+Severity: high when an access carried a token that no stored sign-in issued (a forged or stolen
+token: the Storm-0558 signature), or when an application new to the whole tenant reads a mailbox
+as someone other than its owner; medium when an application new to the tenant reads only its
+own users' mailboxes with tokens sign-ins issued (an administrator trying a new tool, or a
+consented app: worth a look); low when the application is known in the tenant and the owner
+reads with issued tokens (typically a new device or client); medium otherwise.
 
 History: a mailbox is only judged once it has at least ``min_history_days`` (default 7) of
 stored activity before the access. Without that, every application would be "first seen" in the
@@ -92,7 +94,9 @@ evidence AS (
 SELECT
     tenant_id || '|' || app_key AS entity,
     bucket,
-    CASE WHEN bool_or(app_new_in_tenant) OR bool_or(token_not_issued) THEN 'high'
+    CASE WHEN bool_or(token_not_issued) THEN 'high'
+         WHEN bool_or(app_new_in_tenant) AND NOT bool_and(actor_upn = mailbox_upn) THEN 'high'
+         WHEN bool_or(app_new_in_tenant) THEN 'medium'
          WHEN bool_and(actor_upn = mailbox_upn) THEN 'low'
          ELSE 'medium' END AS severity,
     'Application ' || coalesce('"' || any_value(n.app_name) || '" (' || app_key || ')',
