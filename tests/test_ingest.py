@@ -168,3 +168,13 @@ def test_a_csv_export_with_an_unclosed_quote_fails_alone(store: Store, tmp_path:
     assert status == "failed"
     assert detail
     assert "\n" not in detail
+
+
+def test_empty_arrays_and_pages_are_skipped_as_empty(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text("[]\n")
+    (tmp_path / "b.json").write_text('{"@odata.context": "x", "value": []}')
+    summary = ingest(store, [tmp_path])
+    assert {(f.path.name, f.status, f.detail) for f in summary.files} == {
+        ("a.json", "skipped", "no records: an empty JSON array or page"),
+        ("b.json", "skipped", "no records: an empty JSON array or page"),
+    }

@@ -204,8 +204,21 @@ def sniff_file(path: Path) -> tuple[Sniffed | None, str]:
             if fmt.reader == _CONTAINER_READER[container]:
                 preamble = 1 if container == "csv" and _has_type_line(head) else 0
                 return Sniffed(container, fmt, preamble), ""
+    if _empty_container(path, head):
+        return None, "no records: an empty JSON array or page"
     tried = ", ".join(FORMATS)
     return None, f"no format matched {_looks_like(samples)} (tried: {tried})"
+
+
+def _empty_container(path: Path, head: bytes) -> bool:
+    """An empty array or page (`[]`, `{"value": []}`): common as the last page of an API."""
+    if head.removeprefix(BOM).lstrip()[:1] not in (b"[", b"{"):
+        return False
+    try:
+        framed, broken_at = frame_array(path, head)
+    except ArrayScanError:
+        return False
+    return len(framed) == 0 and broken_at is None
 
 
 def _looks_like(samples: list[tuple[str, Sample]]) -> str:
