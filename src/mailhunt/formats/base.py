@@ -5,6 +5,8 @@ columns; ``csv``: ``read_csv``, every cell text; ``text``: one row per line, the
 ``line``), an optional relation (SQL over ``{source}``, the reader's rows, that reshapes them
 without dropping or reordering any: unnesting a JSON string column, renaming), and one SQL
 expression per schema column over the relation's fields. ``store/`` turns that into one query.
+A relation that turns one record into several rows (one per event of a Google activity) says
+so with ``one_row_per_record=False``: its rows are then numbered by the reader.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ class Format:
     # copied out by DuckDB to a JSON Lines work file, one record per CSV row, and read with
     # `columns` like any JSON Lines file (much faster than from_json over each cell).
     embedded_json: str | None = None
+    # Does the relation give exactly one row per reader row, in the reader's order? Then a row's
+    # position among the inserted rows is its record's ordinal and DuckDB reads the file on
+    # every core; otherwise the reader numbers its rows with row_number(), on one core.
+    one_row_per_record: bool = True
 
     def __post_init__(self) -> None:
         if self.reader not in READERS:

@@ -32,6 +32,7 @@ FORMAT = Format(
     sniff=gw.sniffer("api", login=False),
     columns=gw.COLUMNS,
     relation=gw.API_RELATION,
+    one_row_per_record=False,  # one row per event of an activity
     select=gw.EVENTS_SELECT,
     id_field="id.uniqueQualifier",
     time_field="id.time",

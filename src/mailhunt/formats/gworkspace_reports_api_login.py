@@ -32,6 +32,7 @@ FORMAT = Format(
     sniff=gw.sniffer("api", login=True),
     columns=gw.COLUMNS,
     relation=gw.API_RELATION,
+    one_row_per_record=False,  # one row per event of an activity
     skip=gw.NOT_LOGIN,
     select=gw.SIGNINS_SELECT,
     id_field="id.uniqueQualifier",

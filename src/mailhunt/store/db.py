@@ -29,12 +29,18 @@ log = logging.getLogger(__name__)
 READ_OBJECT_LIMIT = 32 * 1024 * 1024
 
 # Provenance columns: named parameters bound from Provenance.
+# Rows the format skips get a negative ordinal, to be counted and deleted after the INSERT.
 _PROVENANCE_SQL = {
     "source": "$source",
     "source_ref": "$source_ref || ':' || r._ordinal",  # corrected below where line != ordinal
     "file_sha256": "$file_sha256",
-    "record_ordinal": "r._ordinal",
+    "record_ordinal": "CASE WHEN r._skip THEN -r._ordinal ELSE r._ordinal END",
     "ingest_run_id": "$run_id",
+}
+# Rows numbered by position (see Store._number_by_position): 0, or -1 when skipped, until then.
+_POSITIONAL_SQL = {
+    "source_ref": "$source_ref",
+    "record_ordinal": "CASE WHEN r._skip THEN -1 ELSE 0 END",
 }
 
 
@@ -78,7 +84,7 @@ def _check_is_store(connection: duckdb.DuckDBPyConnection, path: Path | None) ->
 
 def _present(table: Table, column: str) -> str:
     """SQL: the required column has a value (text must not be empty)."""
-    name = f"r.{quote_identifier(column)}"
+    name = quote_identifier(column)
     types = {c.name: c.type for c in table.columns}
     return f"coalesce({name}, '') <> ''" if types[column] == "VARCHAR" else f"{name} IS NOT NULL"
 
@@ -94,9 +100,15 @@ def _file_dates(path: Path) -> dict[str, int]:
     return {"ingest_year": modified.year, "ingest_month": modified.month}
 
 
+def _positional(fmt: Format) -> bool:
+    """Are the format's rows numbered by their position once inserted (see Format)?"""
+    return fmt.reader != "text" and fmt.one_row_per_record
+
+
 def _reader_sql(fmt: Format) -> str:
-    """The rows of the file, numbered in file order as `_ordinal`, as the format's reader
-    gives them (a text reader's lines come from the frames themselves)."""
+    """The rows of the file as the format's reader gives them, with `_ordinal`: the frame's
+    ordinal for a text reader (its lines come from the frames themselves), NULL where rows are
+    numbered by position once inserted, else row_number() in file order (one core)."""
     if fmt.reader == "text":
         return "SELECT ordinal AS _ordinal, text AS line FROM _frames"
     if fmt.reader == "csv" and not fmt.embedded_json:
@@ -111,6 +123,8 @@ def _reader_sql(fmt: Format) -> str:
             f"maximum_object_size = {READ_OBJECT_LIMIT}, "
             f"columns = {_columns_literal(fmt.columns)})"
         )
+    if _positional(fmt):
+        return f"SELECT NULL::BIGINT AS _ordinal, * FROM {reader}"
     return f"SELECT row_number() OVER () AS _ordinal, * FROM {reader}"
 
 
@@ -138,6 +152,8 @@ class Store:
         try:
             connection = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
             connection.execute("SET TimeZone = 'UTC'")
+            # Loading numbers rows by the order DuckDB appends them (DuckDB's default, relied on).
+            connection.execute("SET preserve_insertion_order = true")
             if create and not read_only:
                 for table in TABLES:
                     connection.execute(ddl(table))
@@ -170,39 +186,41 @@ class Store:
     ) -> Loaded:
         """Insert a framed file's good records; return what was stored and what was not.
 
-        One INSERT: DuckDB parses `read_path` in parallel, numbers its rows in file order,
-        pairs them with the frames by that ordinal, maps them with the format's SQL and writes
-        them once. Duplicates (of stored records, or within the file) are then deleted; the
-        frames that produced no row are the suspects the caller quarantines.
+        One INSERT: DuckDB parses `read_path` in parallel, maps every row with the format's SQL
+        and writes it once. The rows are then numbered by their position (or carry the
+        reader's numbers, see `_reader_sql`), which pairs them with the frames; rows the format
+        skips or that lack a required value, and duplicates (of stored records, or within the
+        file), are deleted again. The frames that kept no row are the suspects the caller
+        quarantines.
         """
         table = TABLES_BY_NAME[fmt.table]
+        positional = _positional(fmt)
         columns = [c for c in table.column_names if c in fmt.select or c in _PROVENANCE_SQL]
         mapped = ", ".join(
             f"{fmt.select[c]} AS {quote_identifier(c)}" for c in columns if c in fmt.select
         )
-        values = ", ".join(_PROVENANCE_SQL.get(c, f"r.{quote_identifier(c)}") for c in columns)
-        required = " AND ".join(_present(table, c) for c in fmt.required)
+        mapped += f", coalesce(({fmt.skip}), false) AS _skip" if fmt.skip else ", false AS _skip"
+        provenance_sql = _PROVENANCE_SQL | (_POSITIONAL_SQL if positional else {})
+        values = ", ".join(provenance_sql.get(c, f"r.{quote_identifier(c)}") for c in columns)
         relation = fmt.relation.replace("{source}", f"({_reader_sql(fmt)})")
-        if fmt.skip:
-            mapped += f", ({fmt.skip}) AS _skip"
-            required += " AND NOT coalesce(r._skip, false)"
         sql = (
             f"INSERT INTO {quote_identifier(table.name)} ({', '.join(columns)}) "
-            f"SELECT {values} FROM (SELECT _ordinal, {mapped} FROM ({relation})) r "
-            f"WHERE {required}"
+            f"SELECT {values} FROM (SELECT _ordinal, {mapped} FROM ({relation})) r"
         )
         params = {"read_path": str(read_path), "csv_skip": csv_skip, **asdict(provenance),
                   **_file_dates(read_path)}
         self.connection.register("_frames", frames)
         try:
             inserted = self._scalar(sql, _used(sql, params))
+            if positional:
+                self._number_by_position(table.name, provenance)
             self._write_spans(provenance)
             if self._misaligned(table.name, provenance, frames.num_rows):
                 return Loaded(inserted, 0, 0, [], {}, misaligned=True)
+            skipped_count = self._note_skipped(table.name, provenance)
+            inserted -= self._drop_not_records(table, fmt, provenance)
             inserted -= self._fix_up(table.name, provenance)
-            self._skipped(fmt, relation, params)
             suspects = self._suspects(table.name, provenance)
-            skipped_count = self._scalar("SELECT count(*) FROM _skipped")
             self.connection.execute("DROP TABLE _skipped")
         finally:
             self.connection.unregister("_frames")
@@ -210,6 +228,30 @@ class Store:
         return Loaded(
             inserted, inserted - duplicates, duplicates, suspects,
             self._warnings(table.name, provenance), skipped_count,
+        )
+
+    def _number_by_position(self, table_name: str, provenance: Provenance) -> None:
+        """Give the rows one INSERT just appended their ordinals: their positions.
+
+        DuckDB appends an INSERT's rows under consecutive row ids in the order the query gives
+        them, and keeps the reader's order (preserve_insertion_order, set in `open`), so the
+        n-th row appended is the n-th record of the file. Rows inserted with ordinal -1 (the
+        format skips them) keep the sign, for `_note_skipped`.
+        """
+        table = quote_identifier(table_name)
+        keys = [provenance.run_id, provenance.file_sha256]
+        fresh = "ingest_run_id = ? AND file_sha256 = ? AND record_ordinal <= 0"
+        row = self.connection.execute(
+            f"SELECT min(rowid) FROM {table} WHERE {fresh}", keys
+        ).fetchone()
+        if not row or row[0] is None:
+            return
+        position = f"(rowid - {int(row[0])} + 1)"
+        self.connection.execute(
+            f"UPDATE {table} SET record_ordinal = "
+            f"CASE WHEN record_ordinal < 0 THEN -{position} ELSE {position} END, "
+            f"source_ref = source_ref || ':' || {position} WHERE {fresh}",
+            keys,
         )
 
     def _write_spans(self, provenance: Provenance) -> None:
@@ -266,28 +308,48 @@ class Store:
         ).fetchall()
         return {str(name): int(count) for name, count in rows}
 
-    def _skipped(self, fmt: Format, relation: str, params: dict[str, Any]) -> None:
-        """Note the ordinals of rows the format marks as not records (temp table _skipped)."""
-        if not fmt.skip:
-            self.connection.execute("CREATE OR REPLACE TEMP TABLE _skipped (_ordinal BIGINT)")
-            return
-        sql = (
-            f"CREATE OR REPLACE TEMP TABLE _skipped AS SELECT DISTINCT _ordinal "
-            f"FROM ({relation}) WHERE coalesce(({fmt.skip}), false)"
+    def _note_skipped(self, table_name: str, provenance: Provenance) -> int:
+        """Note the ordinals of rows the format marks as not records (negative ordinals) in
+        the temp table _skipped; return how many there are."""
+        self.connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE _skipped AS SELECT DISTINCT -record_ordinal AS "
+            f"_ordinal FROM {quote_identifier(table_name)} WHERE ingest_run_id = ? "
+            f"AND file_sha256 = ? AND record_ordinal < 0",
+            [provenance.run_id, provenance.file_sha256],
         )
-        self.connection.execute(sql, _used(sql, params))
+        return self._scalar("SELECT count(*) FROM _skipped")
+
+    def _drop_not_records(self, table: Table, fmt: Format, provenance: Provenance) -> int:
+        """Delete this file's rows the format skips or that lack a required value (the latter
+        are quarantined as suspects); return how many were deleted."""
+        required = " AND ".join(_present(table, c) for c in fmt.required)
+        return self._scalar(
+            f"DELETE FROM {quote_identifier(table.name)} WHERE ingest_run_id = ? "
+            f"AND file_sha256 = ? AND (record_ordinal < 0 OR NOT ({required}))",
+            [provenance.run_id, provenance.file_sha256],
+        )
 
     def _delete_duplicates(self, table_name: str, provenance: Provenance) -> int:
-        """Delete this file's rows whose record id is already stored, or repeats in the file."""
+        """Delete this file's rows whose record id is already stored, or repeats in the file.
+        (A cheap count first: most files hold no duplicate, and the delete's window is dear.)"""
         table = quote_identifier(table_name)
+        keys = [provenance.run_id, provenance.file_sha256]
+        this_file = "ingest_run_id = ? AND file_sha256 = ?"
+        others = "ingest_run_id <> ? OR file_sha256 <> ?"
+        if not self._scalar(
+            f"SELECT (SELECT count(record_id) - count(DISTINCT record_id) FROM {table} "
+            f"WHERE {this_file}) + (SELECT count(*) FROM {table} WHERE {this_file} AND "
+            f"record_id IN (SELECT record_id FROM {table} WHERE {others}))",
+            keys * 3,
+        ):
+            return 0
         return self._scalar(
             f"DELETE FROM {table} WHERE rowid IN ("
             f"SELECT rowid FROM (SELECT rowid, record_id, row_number() OVER "
             f"(PARTITION BY record_id ORDER BY record_ordinal) AS repeat FROM {table} "
-            f"WHERE ingest_run_id = ? AND file_sha256 = ?) n "
-            f"WHERE repeat > 1 OR record_id IN (SELECT record_id FROM {table} "
-            f"WHERE ingest_run_id <> ? OR file_sha256 <> ?))",
-            [provenance.run_id, provenance.file_sha256] * 2,
+            f"WHERE {this_file}) n "
+            f"WHERE repeat > 1 OR record_id IN (SELECT record_id FROM {table} WHERE {others}))",
+            keys * 2,
         )
 
     def sample_spans(self, table_name: str, provenance: Provenance, limit: int) -> list[Any]:
