@@ -14,7 +14,7 @@ import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from mailhunt.sources.framing import (
     MAX_RECORD_BYTES,
     ArrayScanError,
     Framed,
+    file_sha256,
     frame_array,
     frame_csv,
     frame_lines,
@@ -283,20 +284,23 @@ def _ingest_file(
         result = FileResult(Path(item.display), None, "skipped", detail=why)
         _record_run(store, summary.run_id, started, result, size=_size(item.physical))
         return result
-    try:
-        framed, read_path, broken = _frame_and_export(store, item.physical, sniffed, work)
-    except (duckdb.Error, OSError, ArrayScanError) as error:
-        return _failed(store, summary, started, item, sniffed.format, error)
-    store.begin()
-    try:
-        result = _load(store, framed, read_path, sniffed.format, summary, started, item.display,
-                       csv_skip=sniffed.preamble_lines)
-        if broken:
-            result.detail = "; ".join(filter(None, [result.detail, broken]))
-        store.commit()
-    except (duckdb.Error, OSError) as error:
-        store.rollback()
-        return _failed(store, summary, started, item, sniffed.format, error)
+    with ThreadPoolExecutor(max_workers=1) as framing:
+        try:
+            frames, read_path, broken = _frame_and_export(
+                framing, store, item.physical, sniffed, work
+            )
+        except (duckdb.Error, OSError, ArrayScanError) as error:
+            return _failed(store, summary, started, item, sniffed.format, error)
+        store.begin()
+        try:
+            result = _load(store, frames, read_path, sniffed.format, summary, started,
+                           item.display, csv_skip=sniffed.preamble_lines)
+            if broken:
+                result.detail = "; ".join(filter(None, [result.detail, broken]))
+            store.commit()
+        except (duckdb.Error, OSError) as error:
+            store.rollback()
+            return _failed(store, summary, started, item, sniffed.format, error)
     return result
 
 
@@ -319,23 +323,45 @@ def _size(path: Path) -> int | None:
         return None
 
 
+@dataclass(frozen=True)
+class _Frames:
+    """A file's frames, possibly still being computed in a thread, and its SHA-256 (known
+    before: it decides whether the file was ingested already)."""
+
+    sha256: str
+    pending: Future[Framed]
+
+    def result(self) -> Framed:
+        return self.pending.result()
+
+
+def _done(framed: Framed) -> _Frames:
+    future: Future[Framed] = Future()
+    future.set_result(framed)
+    return _Frames(framed.sha256, future)
+
+
 def _frame_and_export(
-    store: Store, path: Path, sniffed: Sniffed, work: Path
-) -> tuple[Framed, Path, str]:
-    """Frame the file; for a CSV export carrying JSON records in a column, DuckDB copies that
-    column out to a JSON Lines work file at the same time (it releases the GIL while Python
-    frames)."""
+    framing: ThreadPoolExecutor, store: Store, path: Path, sniffed: Sniffed, work: Path
+) -> tuple[_Frames, Path, str]:
+    """Frame the file. JSON Lines (the bulk of any audit-log export) are framed in a thread
+    while DuckDB reads the same file, once its SHA-256 is known. For a CSV export carrying
+    JSON records in a column, DuckDB copies that column out to a JSON Lines work file while
+    Python frames (DuckDB releases the GIL)."""
+    if sniffed.container == "lines" and sniffed.format.reader == "json":
+        sha256 = file_sha256(path)
+        return _Frames(sha256, framing.submit(frame_lines, path, sha256=sha256)), path, ""
     column = sniffed.format.embedded_json
     if not column:
-        return _frame(path, sniffed, work)
+        framed, read_path, broken = _frame(path, sniffed, work)
+        return _done(framed), read_path, broken
     target = work / f"{uuid.uuid4().hex}.embedded.jsonl"
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        export = pool.submit(
-            store.export_json_column, path, column, target, skip=sniffed.preamble_lines
-        )
-        framed, _, broken = _frame(path, sniffed, work)
-        export.result()
-    return framed, target, broken
+    export = framing.submit(
+        store.export_json_column, path, column, target, skip=sniffed.preamble_lines
+    )
+    framed, _, broken = _frame(path, sniffed, work)
+    export.result()
+    return _done(framed), target, broken
 
 
 def _frame(path: Path, sniffed: Sniffed, work: Path) -> tuple[Framed, Path, str]:
@@ -359,7 +385,7 @@ def _frame(path: Path, sniffed: Sniffed, work: Path) -> tuple[Framed, Path, str]
 
 def _load(  # noqa: PLR0917 - one call site, every argument distinct
     store: Store,
-    framed: Framed,
+    frames: _Frames,
     read_path: Path,
     fmt: Format,
     summary: IngestSummary,
@@ -369,14 +395,17 @@ def _load(  # noqa: PLR0917 - one call site, every argument distinct
     csv_skip: int = 0,
 ) -> FileResult:
     shown = Path(display)
-    earlier = store.already_ingested(framed.sha256)
+    earlier = store.already_ingested(frames.sha256)
     if earlier is not None:
+        framed = frames.result()
         note = f"same content already ingested from {earlier}"
         result = FileResult(shown, fmt.name, "duplicate", len(framed), detail=note)
         _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
         return result
-    provenance = Provenance(fmt.name, display, framed.sha256, summary.run_id)
-    loaded = store.load(framed.table(), read_path, fmt, provenance, csv_skip=csv_skip)
+    provenance = Provenance(fmt.name, display, frames.sha256, summary.run_id)
+    loaded = store.load(lambda: frames.result().table(), read_path, fmt, provenance,
+                        csv_skip=csv_skip)
+    framed = frames.result()
     if loaded.misaligned or not _pairing_holds(store, fmt, provenance, framed.path):
         store.discard(fmt.table, provenance)
         result = FileResult(shown, fmt.name, "failed", len(framed),

@@ -131,12 +131,18 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def frame_lines(path: Path, *, chunk_bytes: int = CHUNK_BYTES) -> Framed:
-    """Spans of the non-blank lines of a file, with its SHA-256 and size."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(file_sha256, path)
+def frame_lines(
+    path: Path, *, chunk_bytes: int = CHUNK_BYTES, sha256: str | None = None
+) -> Framed:
+    """Spans of the non-blank lines of a file, with its SHA-256 (computed beside the scan
+    unless the caller already knows it) and size."""
+    if sha256 is None:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digest = pool.submit(file_sha256, path)
+            splitter, size = _split_file(path, chunk_bytes)
+            sha256 = digest.result()
+    else:
         splitter, size = _split_file(path, chunk_bytes)
-        sha256 = digest.result()
     lines, offsets, lengths = splitter.arrays()
     return Framed(path, sha256, size, lines, offsets, lengths, splitter.errors)
 

@@ -9,7 +9,7 @@ already stored, and written in one transaction with the file's ``ingest_runs`` r
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,7 +177,7 @@ class Store:
 
     def load(
         self,
-        frames: pa.Table,
+        frames: Callable[[], pa.Table],
         read_path: Path,
         fmt: Format,
         provenance: Provenance,
@@ -186,9 +186,11 @@ class Store:
     ) -> Loaded:
         """Insert a framed file's good records; return what was stored and what was not.
 
-        One INSERT: DuckDB parses `read_path` in parallel, maps every row with the format's SQL
-        and writes it once. The rows are then numbered by their position (or carry the
-        reader's numbers, see `_reader_sql`), which pairs them with the frames; rows the format
+        `frames` gives the file's spans; it is called once the rows are in (framing may still
+        be running in a thread while DuckDB reads), or first for a text reader, whose rows are
+        the frames. One INSERT: DuckDB parses `read_path` in parallel, maps every row with the
+        format's SQL and writes it once. The rows are then numbered by their position (or carry
+        the reader's numbers, see `_reader_sql`), which pairs them with the frames; rows the format
         skips or that lack a required value, and duplicates (of stored records, or within the
         file), are deleted again. The frames that kept no row are the suspects the caller
         quarantines.
@@ -209,13 +211,18 @@ class Store:
         )
         params = {"read_path": str(read_path), "csv_skip": csv_skip, **asdict(provenance),
                   **_file_dates(read_path)}
-        self.connection.register("_frames", frames)
+        spans = frames() if fmt.reader == "text" else None
+        if spans is not None:
+            self.connection.register("_frames", spans)
         try:
             inserted = self._scalar(sql, _used(sql, params))
             if positional:
                 self._number_by_position(table.name, provenance)
+            if spans is None:
+                spans = frames()
+                self.connection.register("_frames", spans)
             self._write_spans(provenance)
-            if self._misaligned(table.name, provenance, frames.num_rows):
+            if self._misaligned(table.name, provenance, spans.num_rows):
                 return Loaded(inserted, 0, 0, [], {}, misaligned=True)
             skipped_count = self._note_skipped(table.name, provenance)
             inserted -= self._drop_not_records(table, fmt, provenance)
@@ -223,7 +230,8 @@ class Store:
             suspects = self._suspects(table.name, provenance)
             self.connection.execute("DROP TABLE _skipped")
         finally:
-            self.connection.unregister("_frames")
+            if spans is not None:
+                self.connection.unregister("_frames")
         duplicates = self._delete_duplicates(table.name, provenance)
         return Loaded(
             inserted, inserted - duplicates, duplicates, suspects,
