@@ -19,7 +19,7 @@ BAD_EVERY = 997  # an invalid line, a blank line and a line that is not an objec
 def write_file(path: Path) -> tuple[int, set[int]]:
     """~40 MB of UAL records of varied size (so DuckDB splits the file into several buffers)
     with bad lines in between; return (records, the line numbers of the bad lines)."""
-    rng = random.Random(5)
+    rng = random.Random(5)  # noqa: S311 - test data, not secrets
     bad_lines: set[int] = set()
     line = 0
     with path.open("wb") as out:
