@@ -339,15 +339,19 @@ class Store:
 
     def _delete_duplicates(self, table_name: str, provenance: Provenance) -> int:
         """Delete this file's rows whose record id is already stored, or repeats in the file.
-        (A cheap count first: most files hold no duplicate, and the delete's window is dear.)"""
+        A cheap count first: most files hold no duplicate, and the delete's window is dear.
+        The stored rows are probed against this file's ids (hashed), not the other way round:
+        a small file into a large store must not hash the whole store."""
         table = quote_identifier(table_name)
         keys = [provenance.run_id, provenance.file_sha256]
         this_file = "ingest_run_id = ? AND file_sha256 = ?"
-        others = "ingest_run_id <> ? OR file_sha256 <> ?"
+        stored_again = (
+            f"SELECT record_id FROM {table} WHERE (ingest_run_id <> ? OR file_sha256 <> ?) "
+            f"AND record_id IN (SELECT record_id FROM {table} WHERE {this_file})"
+        )
         if not self._scalar(
             f"SELECT (SELECT count(record_id) - count(DISTINCT record_id) FROM {table} "
-            f"WHERE {this_file}) + (SELECT count(*) FROM {table} WHERE {this_file} AND "
-            f"record_id IN (SELECT record_id FROM {table} WHERE {others}))",
+            f"WHERE {this_file}) + (SELECT count(*) FROM ({stored_again}))",
             keys * 3,
         ):
             return 0
@@ -355,9 +359,8 @@ class Store:
             f"DELETE FROM {table} WHERE rowid IN ("
             f"SELECT rowid FROM (SELECT rowid, record_id, row_number() OVER "
             f"(PARTITION BY record_id ORDER BY record_ordinal) AS repeat FROM {table} "
-            f"WHERE {this_file}) n "
-            f"WHERE repeat > 1 OR record_id IN (SELECT record_id FROM {table} WHERE {others}))",
-            keys * 2,
+            f"WHERE {this_file}) n WHERE repeat > 1 OR record_id IN ({stored_again}))",
+            keys * 3,
         )
 
     def sample_spans(self, table_name: str, provenance: Provenance, limit: int) -> list[Any]:
