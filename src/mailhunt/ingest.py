@@ -403,24 +403,25 @@ def _load(  # noqa: PLR0917 - one call site, every argument distinct
         _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
         return result
     provenance = Provenance(fmt.name, display, frames.sha256, summary.run_id)
-    loaded = store.load(lambda: frames.result().table(), read_path, fmt, provenance,
-                        csv_skip=csv_skip)
+    staged = store.stage(lambda: frames.result().table(), read_path, fmt, csv_skip=csv_skip)
     framed = frames.result()
-    if loaded.misaligned or not _pairing_holds(store, fmt, provenance, framed.path):
-        store.discard(fmt.table, provenance)
+    if staged.misaligned or not _pairing_holds(store, framed.path):
+        store.drop_staged()
         result = FileResult(shown, fmt.name, "failed", len(framed),
                             detail="parsed records did not pair with their lines (the reader saw "
                                    "the file differently, e.g. an unclosed quote); nothing stored")
         _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
         return result
-    quarantined = _quarantine(store, framed, fmt, loaded.suspects, summary, display)
-    result = FileResult(shown, fmt.name, "ingested", len(framed), loaded.new, quarantined)
-    result.skipped_lines = loaded.skipped
-    result.warnings.update(loaded.warnings)
-    summary.warnings.update(loaded.warnings)
-    notes = [f"{loaded.duplicates} duplicate record(s) dropped"] if loaded.duplicates else []
-    notes += [f"{loaded.skipped} line(s) that are not records skipped"] if loaded.skipped else []
-    notes += [f"{count} record(s) with warning {name}" for name, count in loaded.warnings.items()]
+    new = store.append_staged(fmt, provenance)
+    store.drop_staged()
+    quarantined = _quarantine(store, framed, fmt, staged.suspects, summary, display)
+    result = FileResult(shown, fmt.name, "ingested", len(framed), new, quarantined)
+    result.skipped_lines = staged.skipped
+    result.warnings.update(staged.warnings)
+    summary.warnings.update(staged.warnings)
+    notes = [f"{staged.duplicates} duplicate record(s) dropped"] if staged.duplicates else []
+    notes += [f"{staged.skipped} line(s) that are not records skipped"] if staged.skipped else []
+    notes += [f"{count} record(s) with warning {name}" for name, count in staged.warnings.items()]
     result.detail = "; ".join(notes)
     _record_run(store, summary.run_id, started, result, framed.sha256, framed.size)
     return result
@@ -429,14 +430,14 @@ def _load(  # noqa: PLR0917 - one call site, every argument distinct
 PAIRING_SAMPLE = 32
 
 
-def _pairing_holds(store: Store, fmt: Format, provenance: Provenance, path: Path) -> bool:
-    """Check, on a spread of stored rows, that each row's span holds that row's record id.
+def _pairing_holds(store: Store, path: Path) -> bool:
+    """Check, on a spread of staged rows, that each row's span holds that row's record id.
 
     DuckDB's rows are paired with framing's spans by ordinal; a reader that skipped or split a
     line would shift every later pairing, and this check refuses such a file. A composite id
     ("<source id>|<suffix>") is checked by its source id."""
     with path.open("rb") as stream:
-        for record_id, offset, length in store.sample_spans(fmt.table, provenance, PAIRING_SAMPLE):
+        for record_id, offset, length in store.staged_sample(PAIRING_SAMPLE):
             stream.seek(offset)
             if not _holds_id(stream.read(length), str(record_id).split("|", 1)[0]):
                 return False

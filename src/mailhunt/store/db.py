@@ -1,9 +1,12 @@
 """The DuckDB store: the one place that opens connections and runs the schema's SQL.
 
-Records are loaded file by file: DuckDB parses the file in parallel (``read_json`` with the
-format's typed columns), the rows are paired positionally with framing's spans (line, offset,
-length), mapped onto the schema by the format's SQL, deduplicated by record id against what is
-already stored, and written in one transaction with the file's ``ingest_runs`` row.
+Records are loaded file by file, in two steps. ``stage``: DuckDB parses the file on every core
+(``read_json`` with the format's typed columns), maps it onto the schema with the format's SQL
+into a temp table, numbers the rows by position, pairs them with framing's spans (line,
+offset, length) and drops what is not to be stored (skipped, incomplete, rejected by framing,
+duplicates). ``append_staged``: one append of what is left to the store's table. Every check
+works on the file's own rows, so a small file costs little however large the store; the only
+look at the stored rows is one probe of their record ids.
 """
 
 from __future__ import annotations
@@ -28,21 +31,9 @@ log = logging.getLogger(__name__)
 # (A limit far above what is needed made DuckDB's scan 3x slower here.)
 READ_OBJECT_LIMIT = 32 * 1024 * 1024
 
-# Provenance columns: named parameters bound from Provenance.
-# Rows the format skips get a negative ordinal, to be counted and deleted after the INSERT.
-_PROVENANCE_SQL = {
-    "source": "$source",
-    "source_ref": "$source_ref || ':' || r._ordinal",  # corrected below where line != ordinal
-    "file_sha256": "$file_sha256",
-    "record_ordinal": "CASE WHEN r._skip THEN -r._ordinal ELSE r._ordinal END",
-    "ingest_run_id": "$run_id",
-}
-# Rows numbered by position (see Store._number_by_position): 0, or -1 when skipped, until then.
-_POSITIONAL_SQL = {
-    "source_ref": "$source_ref",
-    "record_ordinal": "CASE WHEN r._skip THEN -1 ELSE 0 END",
-}
-
+# Temp tables of a staged file: its rows (schema columns, `_ordinal`, `_skip`) and the ordinals
+# of rows the format skips; `_frames` is the file's spans, registered from Arrow.
+_STAGED = ("_new", "_skipped")
 
 @dataclass(frozen=True)
 class Provenance:
@@ -55,15 +46,14 @@ class Provenance:
 
 
 @dataclass(frozen=True)
-class Loaded:
-    """What loading one framed file did."""
+class Staged:
+    """A file's rows staged for storing, and what will not be stored."""
 
-    inserted: int  # rows written
-    new: int  # rows kept: inserted minus duplicates
-    duplicates: int  # rows deleted again as duplicates
+    rows: int  # rows kept, to be appended
+    duplicates: int  # rows dropped as already stored, or repeated in the file
     suspects: list[tuple[Any, ...]]  # frames with no row: (line, offset, length, framing error)
     warnings: dict[str, int]  # data-quality warning -> records of this file carrying it
-    skipped: int = 0  # rows the format marks as legitimately not records
+    skipped: int = 0  # records the format marks as legitimately not records
     misaligned: bool = False  # the reader's rows did not pair with the framed records
 
 
@@ -101,14 +91,14 @@ def _file_dates(path: Path) -> dict[str, int]:
 
 
 def _positional(fmt: Format) -> bool:
-    """Are the format's rows numbered by their position once inserted (see Format)?"""
+    """Are the format's rows numbered by their position once staged (see Format)?"""
     return fmt.reader != "text" and fmt.one_row_per_record
 
 
 def _reader_sql(fmt: Format) -> str:
     """The rows of the file as the format's reader gives them, with `_ordinal`: the frame's
     ordinal for a text reader (its lines come from the frames themselves), NULL where rows are
-    numbered by position once inserted, else row_number() in file order (one core)."""
+    numbered by position once staged, else row_number() in file order (one core)."""
     if fmt.reader == "text":
         return "SELECT ordinal AS _ordinal, text AS line FROM _frames"
     if fmt.reader == "csv" and not fmt.embedded_json:
@@ -175,216 +165,143 @@ class Store:
 
     # -- loading -------------------------------------------------------------------------------
 
-    def load(
+    def stage(
         self,
         frames: Callable[[], pa.Table],
         read_path: Path,
         fmt: Format,
-        provenance: Provenance,
         *,
         csv_skip: int = 0,
-    ) -> Loaded:
-        """Insert a framed file's good records; return what was stored and what was not.
+    ) -> Staged:
+        """Read, map and check a framed file's records into the temp table `_new`.
 
-        `frames` gives the file's spans; it is called once the rows are in (framing may still
+        `frames` gives the file's spans; it is called once the rows are read (framing may still
         be running in a thread while DuckDB reads), or first for a text reader, whose rows are
-        the frames. One INSERT: DuckDB parses `read_path` in parallel, maps every row with the
-        format's SQL and writes it once. The rows are then numbered by their position (or carry
-        the reader's numbers, see `_reader_sql`), which pairs them with the frames; rows the format
-        skips or that lack a required value, and duplicates (of stored records, or within the
-        file), are deleted again. The frames that kept no row are the suspects the caller
-        quarantines.
+        the frames. DuckDB reads `read_path` on every core, keeping the reader's order
+        (preserve_insertion_order), so the n-th row of the fresh temp table is the file's n-th
+        record: its ordinal pairs it with its frame. Then rows the format skips, rows without
+        a required value, rows framing rejected and duplicates (of stored records, or within
+        the file) are deleted; the frames that kept no row are the suspects the caller
+        quarantines. Nothing is stored until `append_staged`.
         """
         table = TABLES_BY_NAME[fmt.table]
-        positional = _positional(fmt)
-        columns = [c for c in table.column_names if c in fmt.select or c in _PROVENANCE_SQL]
         mapped = ", ".join(
-            f"{fmt.select[c]} AS {quote_identifier(c)}" for c in columns if c in fmt.select
+            f"{fmt.select[c]} AS {quote_identifier(c)}"
+            for c in table.column_names if c in fmt.select
         )
-        mapped += f", coalesce(({fmt.skip}), false) AS _skip" if fmt.skip else ", false AS _skip"
-        provenance_sql = _PROVENANCE_SQL | (_POSITIONAL_SQL if positional else {})
-        values = ", ".join(provenance_sql.get(c, f"r.{quote_identifier(c)}") for c in columns)
+        skip = f"coalesce(({fmt.skip}), false)" if fmt.skip else "false"
         relation = fmt.relation.replace("{source}", f"({_reader_sql(fmt)})")
         sql = (
-            f"INSERT INTO {quote_identifier(table.name)} ({', '.join(columns)}) "
-            f"SELECT {values} FROM (SELECT _ordinal, {mapped} FROM ({relation})) r"
+            f"CREATE OR REPLACE TEMP TABLE _new AS "
+            f"SELECT _ordinal, {mapped}, {skip} AS _skip FROM ({relation})"
         )
-        params = {"read_path": str(read_path), "csv_skip": csv_skip, **asdict(provenance),
-                  **_file_dates(read_path)}
-        spans = frames() if fmt.reader == "text" else None
-        if spans is not None:
+        params = {"read_path": str(read_path), "csv_skip": csv_skip, **_file_dates(read_path)}
+        if fmt.reader == "text":
+            spans = frames()
             self.connection.register("_frames", spans)
-        try:
-            inserted = self._scalar(sql, _used(sql, params))
-            if positional:
-                self._number_by_position(table.name, provenance)
-            if spans is None:
-                spans = frames()
-                self.connection.register("_frames", spans)
-            self._write_spans(provenance)
-            if self._misaligned(table.name, provenance, spans.num_rows):
-                return Loaded(inserted, 0, 0, [], {}, misaligned=True)
-            skipped_count = self._note_skipped(table.name, provenance)
-            inserted -= self._drop_not_records(table, fmt, provenance)
-            inserted -= self._fix_up(table.name, provenance)
-            suspects = self._suspects(table.name, provenance)
-            self.connection.execute("DROP TABLE _skipped")
-        finally:
-            if spans is not None:
-                self.connection.unregister("_frames")
-        duplicates = self._delete_duplicates(table.name, provenance)
-        return Loaded(
-            inserted, inserted - duplicates, duplicates, suspects,
-            self._warnings(table.name, provenance), skipped_count,
-        )
-
-    def _number_by_position(self, table_name: str, provenance: Provenance) -> None:
-        """Give the rows one INSERT just appended their ordinals: their positions.
-
-        DuckDB appends an INSERT's rows under consecutive row ids in the order the query gives
-        them, and keeps the reader's order (preserve_insertion_order, set in `open`), so the
-        n-th row appended is the n-th record of the file. Rows inserted with ordinal -1 (the
-        format skips them) keep the sign, for `_note_skipped`.
-        """
-        table = quote_identifier(table_name)
-        keys = [provenance.run_id, provenance.file_sha256]
-        fresh = "ingest_run_id = ? AND file_sha256 = ? AND record_ordinal <= 0"
-        row = self.connection.execute(
-            f"SELECT min(rowid) FROM {table} WHERE {fresh}", keys
-        ).fetchone()
-        if not row or row[0] is None:
-            return
-        position = f"(rowid - {int(row[0])} + 1)"
+        self.connection.execute(sql, _used(sql, params))
+        if _positional(fmt):
+            # Row ids of a table created in an open transaction start at a large base.
+            self.connection.execute(
+                "UPDATE _new SET _ordinal = rowid - (SELECT min(rowid) FROM _new) + 1"
+            )
+        if fmt.reader != "text":
+            spans = frames()
+            self.connection.register("_frames", spans)
+        if self._scalar("SELECT count(*) FROM _new WHERE _ordinal > ?", [spans.num_rows]):
+            return Staged(0, 0, [], {}, misaligned=True)
         self.connection.execute(
-            f"UPDATE {table} SET record_ordinal = "
-            f"CASE WHEN record_ordinal < 0 THEN -{position} ELSE {position} END, "
-            f"source_ref = source_ref || ':' || {position} WHERE {fresh}",
-            keys,
+            "CREATE OR REPLACE TEMP TABLE _skipped AS SELECT DISTINCT _ordinal FROM _new "
+            "WHERE _skip"
+        )
+        required = " AND ".join(_present(table, c) for c in fmt.required)
+        self.connection.execute(
+            f"DELETE FROM _new WHERE _skip OR NOT ({required}) OR _ordinal IN "
+            f"(SELECT ordinal FROM _frames WHERE framing_error IS NOT NULL)"
+        )
+        suspects = self._suspects()
+        duplicates = self._drop_duplicates(table.name)
+        return Staged(
+            self._scalar("SELECT count(*) FROM _new"), duplicates, suspects,
+            self._staged_warnings() if "warnings" in fmt.select else {},
+            self._scalar("SELECT count(*) FROM _skipped"),
         )
 
-    def _write_spans(self, provenance: Provenance) -> None:
+    def staged_sample(self, limit: int) -> list[Any]:
+        """A spread of staged rows as (record_id, byte_offset, byte_length)."""
+        return self.connection.execute(
+            f"SELECT n.record_id, f.byte_offset, f.byte_length FROM _new n "
+            f"JOIN _frames f ON f.ordinal = n._ordinal "
+            f"USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)"
+        ).fetchall()
+
+    def append_staged(self, fmt: Format, provenance: Provenance) -> int:
+        """Append the staged rows, with their provenance, to the format's table and the file's
+        spans to record_spans (one append each); return the rows appended."""
+        table = TABLES_BY_NAME[fmt.table]
+        columns = [c for c in table.column_names if c in fmt.select]
+        line, spans = "n._ordinal", ""
+        if self._scalar("SELECT count(*) FROM _frames WHERE line <> ordinal"):
+            line, spans = "f.line", " JOIN _frames f ON f.ordinal = n._ordinal"
+        provenance_sql = {
+            "source": "$source",
+            "source_ref": f"$source_ref || ':' || {line}",
+            "file_sha256": "$file_sha256",
+            "record_ordinal": "n._ordinal",
+            "ingest_run_id": "$run_id",
+        }
+        names = [*columns, *provenance_sql]
+        values = [f"n.{quote_identifier(c)}" for c in columns] + list(provenance_sql.values())
+        appended = self._scalar(
+            f"INSERT INTO {quote_identifier(table.name)} ({', '.join(names)}) "
+            f"SELECT {', '.join(values)} FROM _new n{spans}",
+            asdict(provenance),
+        )
         self.connection.execute(
             "INSERT INTO record_spans SELECT ?, ordinal, line, byte_offset, byte_length "
             "FROM _frames",
             [provenance.file_sha256],
         )
+        return appended
 
-    def _misaligned(self, table_name: str, provenance: Provenance, frames: int) -> bool:
-        """More parsed rows than framed records: the reader saw the file differently."""
-        return self._scalar(
-            f"SELECT count(*) FROM {quote_identifier(table_name)} WHERE ingest_run_id = ? "
-            f"AND file_sha256 = ? AND record_ordinal > ?",
-            [provenance.run_id, provenance.file_sha256, frames],
-        ) > 0
+    def drop_staged(self) -> None:
+        """Free a staged file's temp tables and spans (after appending, or instead of it)."""
+        for name in _STAGED:
+            self.connection.execute(f"DROP TABLE IF EXISTS {name}")
+        self.connection.unregister("_frames")
 
-    def _fix_up(self, table_name: str, provenance: Provenance) -> int:
-        """Drop rows framing rejected (too large, too deep); point source_ref at the real line
-        where blank lines made it differ from the ordinal. Returns the rows dropped."""
-        table = quote_identifier(table_name)
-        keys = [provenance.run_id, provenance.file_sha256]
-        dropped = self._scalar(
-            f"DELETE FROM {table} WHERE ingest_run_id = ? AND file_sha256 = ? AND record_ordinal "
-            f"IN (SELECT ordinal FROM _frames WHERE framing_error IS NOT NULL)",
-            keys,
-        )
-        if self._scalar("SELECT count(*) FROM _frames WHERE line <> ordinal"):
-            self.connection.execute(
-                f"UPDATE {table} SET source_ref = ? || ':' || f.line FROM _frames f "
-                f"WHERE ingest_run_id = ? AND file_sha256 = ? AND f.ordinal = record_ordinal "
-                f"AND f.line <> f.ordinal",
-                [provenance.source_ref, *keys],
+    def _suspects(self) -> list[tuple[Any, ...]]:
+        """Frames that kept no staged row and were not skipped on purpose."""
+        return self.connection.execute(
+            "SELECT f.line, f.byte_offset, f.byte_length, f.framing_error FROM _frames f "
+            "WHERE f.ordinal NOT IN (SELECT _ordinal FROM _new) "
+            "AND (f.framing_error IS NOT NULL OR f.ordinal NOT IN (SELECT _ordinal FROM _skipped)) "
+            "ORDER BY f.line"
+        ).fetchall()
+
+    def _drop_duplicates(self, table_name: str) -> int:
+        """Delete staged rows whose record id is already stored, or repeats an earlier row of
+        the file; return how many. The stored ids are probed against the file's (hashed), so
+        a small file into a large store reads one column of it once."""
+        dropped = 0
+        if self._scalar("SELECT count(record_id) - count(DISTINCT record_id) FROM _new"):
+            dropped += self._scalar(
+                "DELETE FROM _new WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() "
+                "OVER (PARTITION BY record_id ORDER BY _ordinal) AS repeat FROM _new) "
+                "WHERE repeat > 1)"
             )
+        dropped += self._scalar(
+            f"DELETE FROM _new WHERE record_id IN (SELECT record_id FROM "
+            f"{quote_identifier(table_name)} WHERE record_id IN (SELECT record_id FROM _new))"
+        )
         return dropped
 
-    def _suspects(self, table_name: str, provenance: Provenance) -> list[tuple[Any, ...]]:
-        """Frames that produced no stored row and were not skipped on purpose."""
-        return self.connection.execute(
-            f"SELECT f.line, f.byte_offset, f.byte_length, f.framing_error FROM _frames f "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {quote_identifier(table_name)} e "
-            f"WHERE e.ingest_run_id = ? AND e.file_sha256 = ? AND e.record_ordinal = f.ordinal) "
-            f"AND (f.framing_error IS NOT NULL OR f.ordinal NOT IN "
-            f"(SELECT _ordinal FROM _skipped)) ORDER BY f.line",
-            [provenance.run_id, provenance.file_sha256],
-        ).fetchall()
-
-    def _warnings(self, table_name: str, provenance: Provenance) -> dict[str, int]:
+    def _staged_warnings(self) -> dict[str, int]:
         rows = self.connection.execute(
-            f"SELECT warning, count(*) FROM (SELECT unnest(warnings) AS warning "
-            f"FROM {quote_identifier(table_name)} WHERE ingest_run_id = ? AND file_sha256 = ? "
-            f"AND warnings IS NOT NULL) GROUP BY warning ORDER BY warning",
-            [provenance.run_id, provenance.file_sha256],
+            "SELECT warning, count(*) FROM (SELECT unnest(warnings) AS warning FROM _new "
+            "WHERE warnings IS NOT NULL) GROUP BY warning ORDER BY warning"
         ).fetchall()
         return {str(name): int(count) for name, count in rows}
-
-    def _note_skipped(self, table_name: str, provenance: Provenance) -> int:
-        """Note the ordinals of rows the format marks as not records (negative ordinals) in
-        the temp table _skipped; return how many there are."""
-        self.connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE _skipped AS SELECT DISTINCT -record_ordinal AS "
-            f"_ordinal FROM {quote_identifier(table_name)} WHERE ingest_run_id = ? "
-            f"AND file_sha256 = ? AND record_ordinal < 0",
-            [provenance.run_id, provenance.file_sha256],
-        )
-        return self._scalar("SELECT count(*) FROM _skipped")
-
-    def _drop_not_records(self, table: Table, fmt: Format, provenance: Provenance) -> int:
-        """Delete this file's rows the format skips or that lack a required value (the latter
-        are quarantined as suspects); return how many were deleted."""
-        required = " AND ".join(_present(table, c) for c in fmt.required)
-        return self._scalar(
-            f"DELETE FROM {quote_identifier(table.name)} WHERE ingest_run_id = ? "
-            f"AND file_sha256 = ? AND (record_ordinal < 0 OR NOT ({required}))",
-            [provenance.run_id, provenance.file_sha256],
-        )
-
-    def _delete_duplicates(self, table_name: str, provenance: Provenance) -> int:
-        """Delete this file's rows whose record id is already stored, or repeats in the file.
-        A cheap count first: most files hold no duplicate, and the delete's window is dear.
-        The stored rows are probed against this file's ids (hashed), not the other way round:
-        a small file into a large store must not hash the whole store."""
-        table = quote_identifier(table_name)
-        keys = [provenance.run_id, provenance.file_sha256]
-        this_file = "ingest_run_id = ? AND file_sha256 = ?"
-        stored_again = (
-            f"SELECT record_id FROM {table} WHERE (ingest_run_id <> ? OR file_sha256 <> ?) "
-            f"AND record_id IN (SELECT record_id FROM {table} WHERE {this_file})"
-        )
-        if not self._scalar(
-            f"SELECT (SELECT count(record_id) - count(DISTINCT record_id) FROM {table} "
-            f"WHERE {this_file}) + (SELECT count(*) FROM ({stored_again}))",
-            keys * 3,
-        ):
-            return 0
-        return self._scalar(
-            f"DELETE FROM {table} WHERE rowid IN ("
-            f"SELECT rowid FROM (SELECT rowid, record_id, row_number() OVER "
-            f"(PARTITION BY record_id ORDER BY record_ordinal) AS repeat FROM {table} "
-            f"WHERE {this_file}) n WHERE repeat > 1 OR record_id IN ({stored_again}))",
-            keys * 3,
-        )
-
-    def sample_spans(self, table_name: str, provenance: Provenance, limit: int) -> list[Any]:
-        """A spread of (record_id, byte_offset, byte_length) of a file's stored rows."""
-        table = quote_identifier(TABLES_BY_NAME[table_name].name)
-        return self.connection.execute(
-            f"SELECT e.record_id, s.byte_offset, s.byte_length FROM {table} e "
-            f"JOIN record_spans s "
-            f"ON s.file_sha256 = e.file_sha256 AND s.ordinal = e.record_ordinal "
-            f"WHERE e.ingest_run_id = ? AND e.file_sha256 = ? "
-            f"USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)",
-            [provenance.run_id, provenance.file_sha256],
-        ).fetchall()
-
-    def discard(self, table_name: str, provenance: Provenance) -> None:
-        """Remove every row a file's load stored (used when its pairing cannot be trusted)."""
-        table = quote_identifier(TABLES_BY_NAME[table_name].name)
-        self.connection.execute(
-            f"DELETE FROM {table} WHERE ingest_run_id = ? AND file_sha256 = ?",
-            [provenance.run_id, provenance.file_sha256],
-        )
-        self.connection.execute(
-            "DELETE FROM record_spans WHERE file_sha256 = ?", [provenance.file_sha256]
-        )
 
     def export_json_column(
         self, csv_path: Path, column: str, target: Path, *, skip: int = 0
