@@ -60,6 +60,12 @@ class Format:
     # every core; otherwise the reader numbers its rows with row_number(), on one core.
     one_row_per_record: bool = True
 
+    @property
+    def numbered_by_position(self) -> bool:
+        """Are rows numbered by their place in the file once read (several files can then be
+        read at once, on every core), rather than by the reader's row_number()?"""
+        return self.reader != "text" and self.one_row_per_record
+
     def __post_init__(self) -> None:
         if self.reader not in READERS:
             raise ValueError(f"{self.name}: unknown reader {self.reader!r}")

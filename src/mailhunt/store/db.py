@@ -12,13 +12,15 @@ look at the stored rows is one probe of their record ids.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from mailhunt.errors import StoreError
@@ -31,9 +33,10 @@ log = logging.getLogger(__name__)
 # (A limit far above what is needed made DuckDB's scan 3x slower here.)
 READ_OBJECT_LIMIT = 32 * 1024 * 1024
 
-# Temp tables of a staged file: its rows (schema columns, `_ordinal`, `_skip`) and the ordinals
-# of rows the format skips; `_frames` is the file's spans, registered from Arrow.
-_STAGED = ("_new", "_skipped")
+# Temp tables of staged files: their rows (schema columns, `_file`, `_ordinal`, `_skip`), the
+# (file, ordinal) of rows the format skips, rows dropped as duplicates; `_frames` (the files'
+# spans, with the file's place) is registered from Arrow.
+_STAGED = ("_new", "_skipped", "_dropped")
 
 @dataclass(frozen=True)
 class Provenance:
@@ -46,13 +49,23 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class StageInput:
+    """One file to stage: where DuckDB reads it, and its frames (a callable: framing may
+    still be running in a thread while DuckDB reads)."""
+
+    read_path: Path
+    frames: Callable[[], pa.Table]
+
+
+@dataclass
 class Staged:
     """A file's rows staged for storing, and what will not be stored."""
 
-    rows: int  # rows kept, to be appended
-    duplicates: int  # rows dropped as already stored, or repeated in the file
-    suspects: list[tuple[Any, ...]]  # frames with no row: (line, offset, length, framing error)
-    warnings: dict[str, int]  # data-quality warning -> records of this file carrying it
+    rows: int = 0  # rows kept, to be appended
+    duplicates: int = 0  # rows dropped as already stored, or repeated in the file or batch
+    suspects: list[tuple[Any, ...]] = field(default_factory=list)  # frames with no row:
+    # (line, offset, length, framing error)
+    warnings: dict[str, int] = field(default_factory=dict)  # warning -> records carrying it
     skipped: int = 0  # records the format marks as legitimately not records
     misaligned: bool = False  # the reader's rows did not pair with the framed records
 
@@ -81,7 +94,8 @@ def _present(table: Table, column: str) -> str:
 
 def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     """The named parameters a statement uses (DuckDB refuses unused ones)."""
-    return {name: value for name, value in params.items() if f"${name}" in sql}
+    used = set(re.findall(r"\$(\w+)", sql))
+    return {name: value for name, value in params.items() if name in used}
 
 
 def _file_dates(path: Path) -> dict[str, int]:
@@ -90,32 +104,32 @@ def _file_dates(path: Path) -> dict[str, int]:
     return {"ingest_year": modified.year, "ingest_month": modified.month}
 
 
-def _positional(fmt: Format) -> bool:
-    """Are the format's rows numbered by their position once staged (see Format)?"""
-    return fmt.reader != "text" and fmt.one_row_per_record
-
-
 def _reader_sql(fmt: Format) -> str:
-    """The rows of the file as the format's reader gives them, with `_ordinal`: the frame's
-    ordinal for a text reader (its lines come from the frames themselves), NULL where rows are
-    numbered by position once staged, else row_number() in file order (one core)."""
+    """The rows of the files as the format's reader gives them, with `_ordinal`: the frame's
+    ordinal for a text reader (its lines come from the frames themselves); where rows are
+    numbered by position once staged, the file's place in $read_paths (relations carry
+    `_ordinal` through, so it carries the file until then); else row_number() in file order
+    (one core, one file)."""
     if fmt.reader == "text":
         return "SELECT ordinal AS _ordinal, text AS line FROM _frames"
-    if fmt.reader == "csv" and not fmt.embedded_json:
+    if fmt.reader == "csv" and not fmt.embedded_json:  # one file: $read_path
         options = "".join(f", {name} = {value}" for name, value in fmt.csv_options.items())
         reader = (
             "read_csv($read_path, header = true, all_varchar = true, skip = $csv_skip, "
             f"max_line_size = {READ_OBJECT_LIMIT}{options})"
         )
-    else:
-        reader = (
-            "read_json($read_path, format = 'newline_delimited', ignore_errors = true, "
-            f"maximum_object_size = {READ_OBJECT_LIMIT}, "
-            f"columns = {_columns_literal(fmt.columns)})"
-        )
-    if _positional(fmt):
-        return f"SELECT NULL::BIGINT AS _ordinal, * FROM {reader}"
-    return f"SELECT row_number() OVER () AS _ordinal, * FROM {reader}"
+        file = "1::BIGINT" if fmt.numbered_by_position else "row_number() OVER ()"
+        return f"SELECT {file} AS _ordinal, * FROM {reader}"
+    reader = (
+        "read_json($read_paths, format = 'newline_delimited', ignore_errors = true, "
+        f"maximum_object_size = {READ_OBJECT_LIMIT}, "
+        f"columns = {_columns_literal(fmt.columns)}, filename = '_path')"
+    )
+    file = (
+        "list_position($read_paths, _path)::BIGINT" if fmt.numbered_by_position
+        else "row_number() OVER ()"
+    )
+    return f"SELECT {file} AS _ordinal, * EXCLUDE (_path) FROM {reader}"
 
 
 def _columns_literal(columns: dict[str, str] | Any) -> str:
@@ -166,142 +180,194 @@ class Store:
     # -- loading -------------------------------------------------------------------------------
 
     def stage(
-        self,
-        frames: Callable[[], pa.Table],
-        read_path: Path,
-        fmt: Format,
-        *,
-        csv_skip: int = 0,
-    ) -> Staged:
-        """Read, map and check a framed file's records into the temp table `_new`.
+        self, inputs: Sequence[StageInput], fmt: Format, *, csv_skip: int = 0
+    ) -> list[Staged]:
+        """Read, map and check files' records into the temp table `_new`; one Staged per file.
 
-        `frames` gives the file's spans; it is called once the rows are read (framing may still
-        be running in a thread while DuckDB reads), or first for a text reader, whose rows are
-        the frames. DuckDB reads `read_path` on every core, keeping the reader's order
-        (preserve_insertion_order), so the n-th row of the fresh temp table is the file's n-th
-        record: its ordinal pairs it with its frame. Then rows the format skips, rows without
-        a required value, rows framing rejected and duplicates (of stored records, or within
-        the file) are deleted; the frames that kept no row are the suspects the caller
-        quarantines. Nothing is stored until `append_staged`.
+        Several files are staged together only for formats whose rows are numbered by position
+        (`Format.numbered_by_position`): DuckDB reads them on every core, keeping the readers'
+        order (preserve_insertion_order), so the rows of the fresh temp table come file by
+        file, record by record, and a row's ordinal is its place among its file's rows. Other
+        formats stage one file at a time. `frames` are called once the rows are read (first for
+        a text reader, whose rows are the frames). Then rows the format skips, rows without a
+        required value, rows framing rejected and duplicates (of stored records, or of an
+        earlier row of the batch) are deleted; the frames that kept no row are the suspects the
+        caller quarantines. Nothing is stored until `append_staged`.
         """
+        if len(inputs) > 1 and not fmt.numbered_by_position:
+            raise ValueError(f"{fmt.name}: one file at a time")
         table = TABLES_BY_NAME[fmt.table]
         mapped = ", ".join(
             f"{fmt.select[c]} AS {quote_identifier(c)}"
             for c in table.column_names if c in fmt.select
         )
         skip = f"coalesce(({fmt.skip}), false)" if fmt.skip else "false"
+        file_and_ordinal = (
+            "_ordinal AS _file, NULL::BIGINT AS _ordinal" if fmt.numbered_by_position
+            else "1 AS _file, _ordinal"
+        )
         relation = fmt.relation.replace("{source}", f"({_reader_sql(fmt)})")
         sql = (
             f"CREATE OR REPLACE TEMP TABLE _new AS "
-            f"SELECT _ordinal, {mapped}, {skip} AS _skip FROM ({relation})"
+            f"SELECT {file_and_ordinal}, {mapped}, {skip} AS _skip FROM ({relation})"
         )
-        params = {"read_path": str(read_path), "csv_skip": csv_skip, **_file_dates(read_path)}
+        params = {
+            "read_paths": [str(i.read_path) for i in inputs],
+            "read_path": str(inputs[0].read_path), "csv_skip": csv_skip,
+            **_file_dates(inputs[0].read_path),
+        }
         if fmt.reader == "text":
-            spans = frames()
-            self.connection.register("_frames", spans)
+            self._register_frames(inputs)
         self.connection.execute(sql, _used(sql, params))
-        if _positional(fmt):
+        if fmt.numbered_by_position:
             # Row ids of a table created in an open transaction start at a large base.
             self.connection.execute(
-                "UPDATE _new SET _ordinal = rowid - (SELECT min(rowid) FROM _new) + 1"
+                "UPDATE _new SET _ordinal = _new.rowid - f.first + 1 FROM (SELECT _file, "
+                "min(rowid) AS first FROM _new GROUP BY _file) f WHERE f._file = _new._file"
             )
         if fmt.reader != "text":
-            spans = frames()
-            self.connection.register("_frames", spans)
-        if self._scalar("SELECT count(*) FROM _new WHERE _ordinal > ?", [spans.num_rows]):
-            return Staged(0, 0, [], {}, misaligned=True)
+            self._register_frames(inputs)
+        staged = [Staged() for _ in inputs]
+        for (file,) in self.connection.execute(
+            "SELECT DISTINCT n._file FROM _new n LEFT JOIN (SELECT file, count(*) AS frames "
+            "FROM _frames GROUP BY file) k ON k.file = n._file "
+            "WHERE n._ordinal > coalesce(k.frames, 0)"
+        ).fetchall():
+            staged[file - 1].misaligned = True
+        self._drop_files([n + 1 for n, s in enumerate(staged) if s.misaligned])
         self.connection.execute(
-            "CREATE OR REPLACE TEMP TABLE _skipped AS SELECT DISTINCT _ordinal FROM _new "
+            "CREATE OR REPLACE TEMP TABLE _skipped AS SELECT DISTINCT _file, _ordinal FROM _new "
             "WHERE _skip"
         )
         required = " AND ".join(_present(table, c) for c in fmt.required)
         self.connection.execute(
-            f"DELETE FROM _new WHERE _skip OR NOT ({required}) OR _ordinal IN "
-            f"(SELECT ordinal FROM _frames WHERE framing_error IS NOT NULL)"
+            f"DELETE FROM _new WHERE _skip OR NOT ({required}) OR EXISTS (SELECT 1 FROM _frames "
+            f"f WHERE f.framing_error IS NOT NULL AND f.file = _new._file "
+            f"AND f.ordinal = _new._ordinal)"
         )
-        suspects = self._suspects()
-        duplicates = self._drop_duplicates(table.name)
-        return Staged(
-            self._scalar("SELECT count(*) FROM _new"), duplicates, suspects,
-            self._staged_warnings() if "warnings" in fmt.select else {},
-            self._scalar("SELECT count(*) FROM _skipped"),
+        self._count_by_file(
+            staged, "skipped", "SELECT _file, count(*) FROM _skipped GROUP BY _file"
         )
+        for file, *suspect in self._suspects():
+            staged[file - 1].suspects.append(tuple(suspect))
+        self._drop_duplicates(table.name, staged)
+        self._count_by_file(staged, "rows", "SELECT _file, count(*) FROM _new GROUP BY _file")
+        if "warnings" in fmt.select:
+            for file, warning, count in self.connection.execute(
+                "SELECT _file, warning, count(*) FROM (SELECT _file, unnest(warnings) AS warning "
+                "FROM _new WHERE warnings IS NOT NULL) GROUP BY ALL ORDER BY ALL"
+            ).fetchall():
+                staged[file - 1].warnings[str(warning)] = int(count)
+        return staged
 
-    def staged_sample(self, limit: int) -> list[Any]:
-        """A spread of staged rows as (record_id, byte_offset, byte_length)."""
+    def _register_frames(self, inputs: Sequence[StageInput]) -> None:
+        """The inputs' frames as one Arrow table `_frames`, with the file's place (1-based)."""
+        tables = [i.frames() for i in inputs]
+        tables = [
+            t.append_column("file", pa.array(np.full(t.num_rows, n, dtype=np.int64)))
+            for n, t in enumerate(tables, start=1)
+        ]
+        self.connection.register("_frames", pa.concat_tables(tables))
+
+    def _count_by_file(self, staged: list[Staged], name: str, sql: str) -> None:
+        for file, count in self.connection.execute(sql).fetchall():
+            setattr(staged[file - 1], name, int(count))
+
+    def _suspects(self) -> list[tuple[Any, ...]]:
+        """Frames that kept no staged row and were not skipped on purpose:
+        (file, line, offset, length, framing error)."""
         return self.connection.execute(
-            f"SELECT n.record_id, f.byte_offset, f.byte_length FROM _new n "
-            f"JOIN _frames f ON f.ordinal = n._ordinal "
-            f"USING SAMPLE reservoir({int(limit)} ROWS) REPEATABLE (7)"
+            "SELECT f.file, f.line, f.byte_offset, f.byte_length, f.framing_error FROM _frames f "
+            "WHERE NOT EXISTS (SELECT 1 FROM _new n WHERE n._file = f.file "
+            "AND n._ordinal = f.ordinal) AND (f.framing_error IS NOT NULL OR NOT EXISTS "
+            "(SELECT 1 FROM _skipped k WHERE k._file = f.file AND k._ordinal = f.ordinal)) "
+            "ORDER BY f.file, f.line"
         ).fetchall()
 
-    def append_staged(self, fmt: Format, provenance: Provenance) -> int:
-        """Append the staged rows, with their provenance, to the format's table and the file's
-        spans to record_spans (one append each); return the rows appended."""
+    def _drop_duplicates(self, table_name: str, staged: list[Staged]) -> None:
+        """Delete staged rows whose record id is already stored, or repeats an earlier row of
+        the batch (file by file, record by record). The stored ids are probed against the
+        batch's (hashed), so a small batch into a large store reads one column of it once."""
+        repeats = (
+            "SELECT rowid, _file FROM (SELECT rowid, _file, row_number() OVER (PARTITION BY "
+            "record_id ORDER BY _file, _ordinal) AS repeat FROM _new) WHERE repeat > 1"
+            if self._scalar("SELECT count(record_id) - count(DISTINCT record_id) FROM _new")
+            else "SELECT rowid, _file FROM _new WHERE false"
+        )
+        self.connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE _dropped AS {repeats} UNION ALL "
+            f"SELECT rowid, _file FROM _new WHERE record_id IN (SELECT record_id FROM "
+            f"{quote_identifier(table_name)} WHERE record_id IN (SELECT record_id FROM _new))"
+        )
+        self._count_by_file(
+            staged, "duplicates", "SELECT _file, count(DISTINCT rowid) FROM _dropped GROUP BY _file"
+        )
+        self.connection.execute("DELETE FROM _new WHERE rowid IN (SELECT rowid FROM _dropped)")
+
+    def _drop_files(self, files: Sequence[int]) -> None:
+        if files:
+            self.connection.execute("DELETE FROM _new WHERE list_contains(?, _file)", [list(files)])
+
+    def staged_sample(self, file: int, ordinals: Sequence[int]) -> list[Any]:
+        """(record_id, byte_offset, byte_length) of the staged rows of `file` (1-based place
+        in the staged inputs) at these ordinals (those that kept a row)."""
+        return self.connection.execute(
+            "SELECT n.record_id, f.byte_offset, f.byte_length FROM _new n JOIN _frames f "
+            "ON f.file = n._file AND f.ordinal = n._ordinal "
+            "WHERE n._file = ? AND list_contains(?, n._ordinal) ORDER BY n._ordinal",
+            [file, list(ordinals)],
+        ).fetchall()
+
+    def append_staged(self, fmt: Format, provenances: dict[int, Provenance]) -> None:
+        """Append the staged rows of these files (1-based place -> provenance) to the format's
+        table, and their spans to record_spans: one append each. Files not named are dropped."""
         table = TABLES_BY_NAME[fmt.table]
+        kept = sorted(provenances)
+        self.connection.execute(
+            "DELETE FROM _new WHERE NOT list_contains(?, _file)", [kept]
+        )
+        files = pa.table({
+            "file": pa.array(kept, pa.int64()),
+            "source_ref": pa.array([provenances[f].source_ref for f in kept], pa.string()),
+            "file_sha256": pa.array([provenances[f].file_sha256 for f in kept], pa.string()),
+        })
+        self.connection.register("_files", files)
+        try:
+            self._append(table, fmt, provenances[kept[0]] if kept else None)
+        finally:
+            self.connection.unregister("_files")
+
+    def _append(self, table: Table, fmt: Format, first: Provenance | None) -> None:
+        if first is None:
+            return
         columns = [c for c in table.column_names if c in fmt.select]
         line, spans = "n._ordinal", ""
         if self._scalar("SELECT count(*) FROM _frames WHERE line <> ordinal"):
-            line, spans = "f.line", " JOIN _frames f ON f.ordinal = n._ordinal"
+            line, spans = "f.line", " JOIN _frames f ON f.file = n._file AND f.ordinal = n._ordinal"
         provenance_sql = {
             "source": "$source",
-            "source_ref": f"$source_ref || ':' || {line}",
-            "file_sha256": "$file_sha256",
+            "source_ref": f"b.source_ref || ':' || {line}",
+            "file_sha256": "b.file_sha256",
             "record_ordinal": "n._ordinal",
             "ingest_run_id": "$run_id",
         }
         names = [*columns, *provenance_sql]
         values = [f"n.{quote_identifier(c)}" for c in columns] + list(provenance_sql.values())
-        appended = self._scalar(
+        self.connection.execute(
             f"INSERT INTO {quote_identifier(table.name)} ({', '.join(names)}) "
-            f"SELECT {', '.join(values)} FROM _new n{spans}",
-            asdict(provenance),
+            f"SELECT {', '.join(values)} FROM _new n JOIN _files b ON b.file = n._file{spans}",
+            {"source": first.source, "run_id": first.run_id},
         )
         self.connection.execute(
-            "INSERT INTO record_spans SELECT ?, ordinal, line, byte_offset, byte_length "
-            "FROM _frames",
-            [provenance.file_sha256],
+            "INSERT INTO record_spans SELECT b.file_sha256, f.ordinal, f.line, f.byte_offset, "
+            "f.byte_length FROM _frames f JOIN _files b ON b.file = f.file"
         )
-        return appended
 
     def drop_staged(self) -> None:
-        """Free a staged file's temp tables and spans (after appending, or instead of it)."""
+        """Free staged files' temp tables and spans (after appending, or instead of it)."""
         for name in _STAGED:
             self.connection.execute(f"DROP TABLE IF EXISTS {name}")
         self.connection.unregister("_frames")
-
-    def _suspects(self) -> list[tuple[Any, ...]]:
-        """Frames that kept no staged row and were not skipped on purpose."""
-        return self.connection.execute(
-            "SELECT f.line, f.byte_offset, f.byte_length, f.framing_error FROM _frames f "
-            "WHERE f.ordinal NOT IN (SELECT _ordinal FROM _new) "
-            "AND (f.framing_error IS NOT NULL OR f.ordinal NOT IN (SELECT _ordinal FROM _skipped)) "
-            "ORDER BY f.line"
-        ).fetchall()
-
-    def _drop_duplicates(self, table_name: str) -> int:
-        """Delete staged rows whose record id is already stored, or repeats an earlier row of
-        the file; return how many. The stored ids are probed against the file's (hashed), so
-        a small file into a large store reads one column of it once."""
-        dropped = 0
-        if self._scalar("SELECT count(record_id) - count(DISTINCT record_id) FROM _new"):
-            dropped += self._scalar(
-                "DELETE FROM _new WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() "
-                "OVER (PARTITION BY record_id ORDER BY _ordinal) AS repeat FROM _new) "
-                "WHERE repeat > 1)"
-            )
-        dropped += self._scalar(
-            f"DELETE FROM _new WHERE record_id IN (SELECT record_id FROM "
-            f"{quote_identifier(table_name)} WHERE record_id IN (SELECT record_id FROM _new))"
-        )
-        return dropped
-
-    def _staged_warnings(self) -> dict[str, int]:
-        rows = self.connection.execute(
-            "SELECT warning, count(*) FROM (SELECT unnest(warnings) AS warning FROM _new "
-            "WHERE warnings IS NOT NULL) GROUP BY warning ORDER BY warning"
-        ).fetchall()
-        return {str(name): int(count) for name, count in rows}
 
     def export_json_column(
         self, csv_path: Path, column: str, target: Path, *, skip: int = 0
