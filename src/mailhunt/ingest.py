@@ -358,7 +358,7 @@ def _ingest_batch(
         for n, entry in enumerate(batch):
             try:
                 frames, read_path, broken = _frame_and_export(
-                    framing, store, entry.item.physical, entry.sniffed, work
+                    framing, store, entry.item.physical, entry.sniffed, work, len(batch) == 1
                 )
             except (duckdb.Error, OSError, ArrayScanError) as error:
                 results[n] = _failed(store, summary, started, entry.item,
@@ -405,11 +405,16 @@ def _size(path: Path) -> int | None:
 
 @dataclass(frozen=True)
 class _Frames:
-    """A file's frames, possibly still being computed in a thread, and its SHA-256 (known
-    before: it decides whether the file was ingested already)."""
+    """A file's frames, possibly still being computed in a thread, and its SHA-256 when it
+    was known first (it decides whether the file was ingested already). Unknown means the
+    file cannot be a copy of a stored one: no ingested file has its size."""
 
-    sha256: str
+    known_sha256: str | None
     pending: Future[Framed]
+
+    @property
+    def sha256(self) -> str:
+        return self.known_sha256 or self.result().sha256
 
     def result(self) -> Framed:
         return self.pending.result()
@@ -424,14 +429,19 @@ def _done(framed: Framed) -> _Frames:
     return _Frames(framed.sha256, future)
 
 
-def _frame_and_export(
-    framing: ThreadPoolExecutor, store: Store, path: Path, sniffed: Sniffed, work: Path
+def _frame_and_export(  # noqa: PLR0917
+    framing: ThreadPoolExecutor, store: Store, path: Path, sniffed: Sniffed, work: Path,
+    alone: bool,
 ) -> tuple[_Frames, Path, str]:
     """Frame the file. JSON Lines (the bulk of any audit-log export) are framed in a thread
-    while DuckDB reads the same file, once its SHA-256 is known. For a CSV export carrying
-    JSON records in a column, DuckDB copies that column out to a JSON Lines work file while
-    Python frames (DuckDB releases the GIL)."""
+    while DuckDB reads the same file; a file read `alone` (not in a batch) whose size no
+    ingested file has is hashed in that thread too (it cannot be a copy of a stored file),
+    otherwise the SHA-256 comes first. For a CSV export carrying JSON records in a column,
+    DuckDB copies that column out to a JSON Lines work file while Python frames (DuckDB
+    releases the GIL)."""
     if sniffed.container == "lines" and sniffed.format.reader == "json":
+        if alone and not store.ingested_size(path.stat().st_size):
+            return _Frames(None, framing.submit(frame_lines, path)), path, ""
         sha256 = file_sha256(path)
         return _Frames(sha256, framing.submit(frame_lines, path, sha256=sha256)), path, ""
     column = sniffed.format.embedded_json
@@ -476,6 +486,9 @@ def _load(
     to_stage: list[int] = []
     seen: dict[str, str] = {}
     for n, one in prepared.items():
+        if one.frames.known_sha256 is None:  # cannot be a copy (see _Frames)
+            to_stage.append(n)
+            continue
         earlier = store.already_ingested(one.frames.sha256) or seen.get(one.frames.sha256)
         if earlier is not None:
             framed = one.frames.result()

@@ -394,6 +394,13 @@ class Store:
         ).fetchone()
         return str(row[0]) if row else None
 
+    def ingested_size(self, size: int) -> bool:
+        """Was a file of this size ingested before (so the same content may be stored)?"""
+        return bool(self._scalar(
+            "SELECT count(*) FROM ingest_runs WHERE file_size = ? AND status = 'ingested'",
+            [size],
+        ))
+
     def _scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         row = self.connection.execute(
             sql, params if isinstance(params, dict) else list(params)
