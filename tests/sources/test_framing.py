@@ -13,6 +13,7 @@ from mailhunt.sources.framing import (
     ArrayScanError,
     array_element_spans,
     frame_array,
+    frame_csv,
     frame_lines,
     nesting_depth,
 )
@@ -173,3 +174,13 @@ def test_nesting_depth_counts_brackets_outside_strings() -> None:
     assert nesting_depth(b'{"a":"[[[[{{{{"}') == 1
     assert nesting_depth(b'{"a":' + b"[" * 100 + b"]" * 100 + b"}") == 101
     assert nesting_depth(b"42") == 0
+
+
+def test_sha256_of_a_file_read_in_many_chunks_is_the_whole_file_s(tmp_path: Path) -> None:
+    data = b"".join(b'{"Id": "%d", "pad": "%s"}\n' % (n, b"x" * (n % 97)) for n in range(3000))
+    lines, table = tmp_path / "many.jsonl", tmp_path / "many.csv"
+    lines.write_bytes(data)
+    table.write_bytes(b"a,b\n" + b"".join(b"%d,%s\n" % (n, b"y" * (n % 89)) for n in range(3000)))
+    assert frame_lines(lines, chunk_bytes=997).sha256 == hashlib.sha256(data).hexdigest()
+    table_sha256 = hashlib.sha256(table.read_bytes()).hexdigest()
+    assert frame_csv(table, chunk_bytes=997).sha256 == table_sha256

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,23 +138,29 @@ def frame_lines(
     """Spans of the non-blank lines of a file, with its SHA-256 (computed beside the scan
     unless the caller already knows it) and size."""
     if sha256 is None:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            digest = pool.submit(file_sha256, path)
-            splitter, size = _split_file(path, chunk_bytes)
-            sha256 = digest.result()
+        digest = hashlib.sha256()
+        with ThreadPoolExecutor(max_workers=1) as pool:  # one worker: chunks hashed in order
+            splitter, size = _split_file(path, chunk_bytes, lambda c: pool.submit(digest.update, c))
+        sha256 = digest.hexdigest()
     else:
         splitter, size = _split_file(path, chunk_bytes)
     lines, offsets, lengths = splitter.arrays()
     return Framed(path, sha256, size, lines, offsets, lengths, splitter.errors)
 
 
-def _split_file(path: Path, chunk_bytes: int) -> tuple[_LineSplitter, int]:
+def _split_file(
+    path: Path, chunk_bytes: int, on_chunk: Callable[[bytes], object] | None = None
+) -> tuple[_LineSplitter, int]:
+    """Split the file's lines chunk by chunk; `on_chunk` sees every chunk read, in order
+    (the SHA-256 is computed from them in a thread: hashlib releases the GIL)."""
     splitter = _LineSplitter()
     with path.open("rb") as stream:
         base = 0
         pending = b""
         long_start: int | None = None  # file offset where an over-long line began
         while chunk := stream.read(chunk_bytes):
+            if on_chunk:
+                on_chunk(chunk)
             buffer = pending + chunk if pending else chunk
             if base == 0 and buffer.startswith(BOM):
                 buffer, base = buffer[len(BOM) :], len(BOM)
@@ -482,16 +489,17 @@ class _CsvSplitter:
 
 def frame_csv(path: Path, *, chunk_bytes: int = CHUNK_BYTES, preamble_lines: int = 0) -> Framed:
     """Spans of the data records of a CSV file (header excluded), read in chunks; the
-    SHA-256 is computed in a thread beside the scan (hashlib releases the GIL)."""
+    SHA-256 is computed from the same chunks in a thread (hashlib releases the GIL)."""
     splitter = _CsvSplitter(preamble_lines)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(file_sha256, path)
-        with path.open("rb") as stream:
-            while chunk := stream.read(chunk_bytes):
-                splitter.feed(chunk)
-            splitter.feed(b"", final=True)
-            size = stream.tell()
-        sha256 = digest.result()
+    digest = hashlib.sha256()
+    # One worker: the chunks are hashed in order; leaving the block waits for the last.
+    with ThreadPoolExecutor(max_workers=1) as pool, path.open("rb") as stream:
+        while chunk := stream.read(chunk_bytes):
+            pool.submit(digest.update, chunk)
+            splitter.feed(chunk)
+        splitter.feed(b"", final=True)
+        size = stream.tell()
+    sha256 = digest.hexdigest()
     framed = Framed(
         path=path,
         sha256=sha256,
