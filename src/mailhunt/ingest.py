@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -357,7 +358,7 @@ def _ingest_batch(
     with ThreadPoolExecutor(max_workers=1) as framing:
         for n, entry in enumerate(batch):
             try:
-                frames, read_path, broken = _frame_and_export(
+                frames, read_path, broken = _start_framing(
                     framing, store, entry.item.physical, entry.sniffed, work, len(batch) == 1
                 )
             except (duckdb.Error, OSError, ArrayScanError) as error:
@@ -429,42 +430,26 @@ def _done(framed: Framed) -> _Frames:
     return _Frames(framed.sha256, future)
 
 
-def _frame_and_export(  # noqa: PLR0917
+def _start_framing(  # noqa: PLR0917
     framing: ThreadPoolExecutor, store: Store, path: Path, sniffed: Sniffed, work: Path,
     alone: bool,
 ) -> tuple[_Frames, Path, str]:
-    """Frame the file. JSON Lines (the bulk of any audit-log export) are framed in a thread
-    while DuckDB reads the same file; a file read `alone` (not in a batch) whose size no
-    ingested file has is hashed in that thread too (it cannot be a copy of a stored file),
-    otherwise the SHA-256 comes first. For a CSV export carrying JSON records in a column,
-    DuckDB copies that column out to a JSON Lines work file while Python frames (DuckDB
-    releases the GIL)."""
-    if sniffed.container == "lines" and sniffed.format.reader == "json":
+    """Frame the file; return its frames, the path DuckDB reads and, for a JSON array that was
+    not closed properly, why. JSON Lines and CSV exports (the bulk of audit-log exports) are
+    framed in a thread while DuckDB reads the same file: a file read `alone` (not in a batch)
+    whose size no ingested file has is hashed in that thread too (it cannot be a copy of a
+    stored file); otherwise the SHA-256 comes first, as it decides whether to read at all."""
+    if sniffed.container in ("lines", "csv"):
+        frame = (
+            partial(frame_lines, path) if sniffed.container == "lines"
+            else partial(frame_csv, path, preamble_lines=sniffed.preamble_lines)
+        )
         if alone and not store.ingested_size(path.stat().st_size):
-            return _Frames(None, framing.submit(frame_lines, path)), path, ""
+            return _Frames(None, framing.submit(frame)), path, ""
         sha256 = file_sha256(path)
-        return _Frames(sha256, framing.submit(frame_lines, path, sha256=sha256)), path, ""
-    column = sniffed.format.embedded_json
-    if not column:
-        framed, read_path, broken = _frame(path, sniffed, work)
-        return _done(framed), read_path, broken
-    target = work / f"{uuid.uuid4().hex}.embedded.jsonl"
-    export = framing.submit(
-        store.export_json_column, path, column, target, skip=sniffed.preamble_lines
-    )
-    framed, _, broken = _frame(path, sniffed, work)
-    export.result()
-    return _done(framed), target, broken
-
-
-def _frame(path: Path, sniffed: Sniffed, work: Path) -> tuple[Framed, Path, str]:
-    """Spans of the file's records and the path DuckDB should read them from."""
-    if sniffed.container == "lines":
-        return frame_lines(path), path, ""
-    if sniffed.container == "csv":
-        return frame_csv(path, preamble_lines=sniffed.preamble_lines), path, ""
+        return _Frames(sha256, framing.submit(frame, sha256=sha256)), path, ""
     if sniffed.container == "text":
-        return with_texts(frame_lines(path), path.read_bytes()), path, ""
+        return _done(with_texts(frame_lines(path), path.read_bytes())), path, ""
     data = path.read_bytes()
     framed, broken_at = frame_array(path, data)
     read_path = work / f"{framed.sha256}.jsonl"
@@ -473,7 +458,7 @@ def _frame(path: Path, sniffed: Sniffed, work: Path) -> tuple[Framed, Path, str]
             element = data[offset : offset + length]
             out.write(element.replace(b"\r", b" ").replace(b"\n", b" ") + b"\n")
     broken = "" if broken_at is None else f"array not closed properly after byte {broken_at}"
-    return framed, read_path, broken
+    return _done(framed), read_path, broken
 
 
 def _load(

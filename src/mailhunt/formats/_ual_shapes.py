@@ -163,7 +163,8 @@ def audit_data_csv(
         table="events",
         sniff=sniff,
         reader="csv",
-        columns=COLUMNS,
+        columns=COLUMNS,  # the fields of the record in AuditData (quarantine names them)
+        relation=unwrap("AuditData"),
         embedded_json="AuditData",
         id_field="Id",
         time_field="CreationTime",

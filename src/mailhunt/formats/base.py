@@ -51,9 +51,8 @@ class Format:
     # (a syslog line that is not an authentication event): neither stored nor quarantined,
     # only counted as skipped.
     skip: str | None = None
-    # For CSV exports whose record is JSON in one column (Purview's AuditData): the column is
-    # copied out by DuckDB to a JSON Lines work file, one record per CSV row, and read with
-    # `columns` like any JSON Lines file (much faster than from_json over each cell).
+    # For CSV exports whose record is JSON in one column (Purview's AuditData): the relation
+    # parses it; quarantine judges that cell (what is missing or malformed in the record).
     embedded_json: str | None = None
     # Does the relation give exactly one row per reader row, in the reader's order? Then a row's
     # position among the inserted rows is its record's ordinal and DuckDB reads the file on

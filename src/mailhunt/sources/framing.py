@@ -487,19 +487,24 @@ class _CsvSplitter:
         self._record_line, self._quotes = self._line + 1, 0
 
 
-def frame_csv(path: Path, *, chunk_bytes: int = CHUNK_BYTES, preamble_lines: int = 0) -> Framed:
+def frame_csv(
+    path: Path, *, chunk_bytes: int = CHUNK_BYTES, preamble_lines: int = 0,
+    sha256: str | None = None,
+) -> Framed:
     """Spans of the data records of a CSV file (header excluded), read in chunks; the
-    SHA-256 is computed from the same chunks in a thread (hashlib releases the GIL)."""
+    SHA-256 (unless the caller knows it) is computed from the same chunks in a thread
+    (hashlib releases the GIL)."""
     splitter = _CsvSplitter(preamble_lines)
     digest = hashlib.sha256()
     # One worker: the chunks are hashed in order; leaving the block waits for the last.
     with ThreadPoolExecutor(max_workers=1) as pool, path.open("rb") as stream:
         while chunk := stream.read(chunk_bytes):
-            pool.submit(digest.update, chunk)
+            if sha256 is None:
+                pool.submit(digest.update, chunk)
             splitter.feed(chunk)
         splitter.feed(b"", final=True)
         size = stream.tell()
-    sha256 = digest.hexdigest()
+    sha256 = sha256 or digest.hexdigest()
     framed = Framed(
         path=path,
         sha256=sha256,

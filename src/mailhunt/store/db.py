@@ -112,7 +112,7 @@ def _reader_sql(fmt: Format) -> str:
     (one core, one file)."""
     if fmt.reader == "text":
         return "SELECT ordinal AS _ordinal, text AS line FROM _frames"
-    if fmt.reader == "csv" and not fmt.embedded_json:  # one file: $read_path
+    if fmt.reader == "csv":  # one file: $read_path
         options = "".join(f", {name} = {value}" for name, value in fmt.csv_options.items())
         reader = (
             "read_csv($read_path, header = true, all_varchar = true, skip = $csv_skip, "
@@ -368,22 +368,6 @@ class Store:
         for name in _STAGED:
             self.connection.execute(f"DROP TABLE IF EXISTS {name}")
         self.connection.unregister("_frames")
-
-    def export_json_column(
-        self, csv_path: Path, column: str, target: Path, *, skip: int = 0
-    ) -> None:
-        """Copy one CSV column holding JSON records to a JSON Lines file, a line per CSV row
-        (raw newlines, which JSON allows only as white space, become spaces)."""
-        cell = f"coalesce({quote_identifier(column)}, 'null')"
-        destination = str(target).replace("'", "''")  # a path mailhunt made in its work folder
-        self.connection.execute(
-            f"COPY (SELECT replace(replace({cell}, chr(13), ' '), chr(10), ' ') "
-            f"FROM read_csv($path, header = true, all_varchar = true, skip = $skip, "
-            f"max_line_size = {READ_OBJECT_LIMIT})) "
-            f"TO '{destination}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', "
-            f"DELIMITER '\x01')",
-            {"path": str(csv_path), "skip": skip},
-        )
 
     def already_ingested(self, sha256: str) -> str | None:
         """Path of an earlier input with the same content that was ingested, if any."""
