@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import duckdb
 import numpy as np
@@ -118,7 +118,7 @@ class Sniffed:
 
 def _json_line_records(text: bytes) -> list[object]:
     records = []
-    for line in text.splitlines()[:SNIFF_LINES]:
+    for line in text.split(b"\n", SNIFF_LINES)[:SNIFF_LINES]:  # not the whole head
         try:
             records.append(orjson.loads(line))
         except orjson.JSONDecodeError:
@@ -182,7 +182,10 @@ def _samples(path: Path, head: bytes) -> list[tuple[str, Sample]]:
     csv_records = _csv_records(decoded.split("\n", 1)[-1] if _has_type_line(head) else decoded)
     if csv_records:
         samples.append(("csv", Sample("csv", tuple(csv_records), name=path.name)))
-    first_lines = tuple(line for line in decoded.splitlines()[:SNIFF_TEXT_LINES] if line.strip())
+    first_lines = tuple(
+        line.rstrip("\r") for line in decoded.split("\n", SNIFF_TEXT_LINES)[:SNIFF_TEXT_LINES]
+        if line.strip()
+    )
     samples.append(("text", Sample("text", lines=first_lines, name=path.name)))
     return samples
 
@@ -491,9 +494,11 @@ def _load(
         csv_skip=prepared[to_stage[0]].entry.sniffed.preamble_lines,
     )
     provenances: dict[int, Provenance] = {}
+    framed_files = {place: prepared[n].frames.result() for place, n in enumerate(to_stage, 1)}
+    paired = _pairing_holds(store, framed_files)
     for place, n in enumerate(to_stage, start=1):
-        framed = prepared[n].frames.result()
-        if staged[place - 1].misaligned or not _pairing_holds(store, place, framed):
+        framed = framed_files[place]
+        if staged[place - 1].misaligned or place not in paired:
             detail = ("parsed records did not pair with their lines (the reader saw the file "
                       "differently, e.g. an unclosed quote); nothing stored")
             results[n] = FileResult(Path(prepared[n].entry.item.display), fmt.name, "failed",
@@ -533,21 +538,31 @@ def _stored(
 PAIRING_SAMPLE = 32
 
 
-def _pairing_holds(store: Store, place: int, framed: Framed) -> bool:
-    """Check, on staged rows spread evenly over the file, that each row's span holds that
-    row's record id.
+def _pairing_holds(store: Store, framed_files: dict[int, Framed]) -> set[int]:
+    """The staged files (by place) whose rows, checked on a few spread evenly over each file,
+    hold their own record ids at their spans.
 
     DuckDB's rows are paired with framing's spans by ordinal; a reader that skipped or split a
     line would shift every later pairing, and this check refuses such a file. A composite id
     ("<source id>|<suffix>") is checked by its source id."""
-    count = len(framed)
-    ordinals = sorted({round(x) for x in np.linspace(1, count, min(PAIRING_SAMPLE, count))})
-    with framed.path.open("rb") as stream:
-        for record_id, offset, length in store.staged_sample(place, ordinals):
-            stream.seek(offset)
-            if not _holds_id(stream.read(length), str(record_id).split("|", 1)[0]):
-                return False
-    return True
+    picks = {
+        place: sorted({round(x) for x in np.linspace(1, len(framed), min(PAIRING_SAMPLE,
+                                                                         len(framed)))})
+        for place, framed in framed_files.items() if len(framed)
+    }
+    paired = set(framed_files)
+    streams: dict[int, BinaryIO] = {}
+    try:
+        for place, record_id, offset, length in store.staged_sample(picks):
+            if place not in streams:
+                streams[place] = framed_files[place].path.open("rb")
+            streams[place].seek(offset)
+            if not _holds_id(streams[place].read(length), str(record_id).split("|", 1)[0]):
+                paired.discard(place)
+    finally:
+        for stream in streams.values():
+            stream.close()
+    return paired
 
 
 def _holds_id(raw: bytes, source_id: str) -> bool:

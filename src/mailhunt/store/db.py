@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -308,15 +308,23 @@ class Store:
         if files:
             self.connection.execute("DELETE FROM _new WHERE list_contains(?, _file)", [list(files)])
 
-    def staged_sample(self, file: int, ordinals: Sequence[int]) -> list[Any]:
-        """(record_id, byte_offset, byte_length) of the staged rows of `file` (1-based place
-        in the staged inputs) at these ordinals (those that kept a row)."""
-        return self.connection.execute(
-            "SELECT n.record_id, f.byte_offset, f.byte_length FROM _new n JOIN _frames f "
-            "ON f.file = n._file AND f.ordinal = n._ordinal "
-            "WHERE n._file = ? AND list_contains(?, n._ordinal) ORDER BY n._ordinal",
-            [file, list(ordinals)],
-        ).fetchall()
+    def staged_sample(self, picks: Mapping[int, Sequence[int]]) -> list[Any]:
+        """(file, record_id, byte_offset, byte_length) of the staged rows at these ordinals
+        (file: 1-based place in the staged inputs -> ordinals), those that kept a row."""
+        wanted = pa.table({
+            "file": pa.array([f for f, ords in picks.items() for _ in ords], pa.int64()),
+            "ordinal": pa.array([o for ords in picks.values() for o in ords], pa.int64()),
+        })
+        self.connection.register("_picks", wanted)
+        try:
+            return self.connection.execute(
+                "SELECT n._file, n.record_id, f.byte_offset, f.byte_length FROM _picks p "
+                "JOIN _new n ON n._file = p.file AND n._ordinal = p.ordinal "
+                "JOIN _frames f ON f.file = p.file AND f.ordinal = p.ordinal "
+                "ORDER BY n._file, n._ordinal"
+            ).fetchall()
+        finally:
+            self.connection.unregister("_picks")
 
     def append_staged(self, fmt: Format, provenances: dict[int, Provenance]) -> None:
         """Append the staged rows of these files (1-based place -> provenance) to the format's
