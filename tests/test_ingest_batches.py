@@ -124,3 +124,28 @@ def test_batches_stop_at_a_change_of_format_and_keep_the_order_of_files(
     assert [f.status for f in summary.files].count("ingested") == 6
     assert store.count("events") == 60
     check_every_row_holds_its_record(store, tmp_path)
+
+
+def test_a_file_of_a_batch_that_does_not_pair_fails_alone(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As if DuckDB had read blob-02 differently from its framing (the check then finds
+    another record's bytes at a row's span): that file stores nothing, the others all."""
+    holds_id = ingest_module._holds_id
+    monkeypatch.setattr(ingest_module, "_holds_id",
+                        lambda raw, source_id: holds_id(raw, source_id) and b'"rec-006' not in raw)
+    blob_folder(tmp_path)
+    summary = ingest(store, [tmp_path])
+    results = {f.path.name: (f.status, f.records_new) for f in summary.files}
+    assert results == {
+        "blob-01.json": ("ingested", 40), "blob-02.jsonl": ("failed", 0),
+        "blob-03.json": ("ingested", 35), "blob-04.jsonl": ("ingested", 28),
+        "blob-05.jsonl": ("duplicate", 0),
+    }
+    assert "did not pair" in summary.files[1].detail
+    assert store.count("events") == 103
+    assert store.query(
+        "SELECT count(*) FROM record_spans WHERE file_sha256 IN (SELECT file_sha256 FROM "
+        "ingest_runs WHERE status = 'failed')"
+    ) == [(0,)]
+    check_every_row_holds_its_record(store, tmp_path)

@@ -508,7 +508,7 @@ def _load(
             provenances[place] = Provenance(
                 fmt.name, prepared[n].entry.item.display, framed.sha256, summary.run_id
             )
-    store.append_staged(fmt, provenances)
+    store.append_staged(fmt, provenances, staged)
     store.drop_staged()
     for place, n in enumerate(to_stage, start=1):
         if place in provenances:

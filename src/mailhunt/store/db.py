@@ -190,9 +190,9 @@ class Store:
         file, record by record, and a row's ordinal is its place among its file's rows. Other
         formats stage one file at a time. `frames` are called once the rows are read (first for
         a text reader, whose rows are the frames). Then rows the format skips, rows without a
-        required value, rows framing rejected and duplicates (of stored records, or of an
-        earlier row of the batch) are deleted; the frames that kept no row are the suspects the
-        caller quarantines. Nothing is stored until `append_staged`.
+        required value and rows framing rejected are deleted; the frames that kept no row are
+        the suspects the caller quarantines. Nothing is stored until `append_staged`, which
+        also drops duplicates.
         """
         if len(inputs) > 1 and not fmt.numbered_by_position:
             raise ValueError(f"{fmt.name}: one file at a time")
@@ -250,14 +250,6 @@ class Store:
         )
         for file, *suspect in self._suspects():
             staged[file - 1].suspects.append(tuple(suspect))
-        self._drop_duplicates(table.name, staged)
-        self._count_by_file(staged, "rows", "SELECT _file, count(*) FROM _new GROUP BY _file")
-        if "warnings" in fmt.select:
-            for file, warning, count in self.connection.execute(
-                "SELECT _file, warning, count(*) FROM (SELECT _file, unnest(warnings) AS warning "
-                "FROM _new WHERE warnings IS NOT NULL) GROUP BY ALL ORDER BY ALL"
-            ).fetchall():
-                staged[file - 1].warnings[str(warning)] = int(count)
         return staged
 
     def _register_frames(self, inputs: Sequence[StageInput]) -> None:
@@ -326,14 +318,27 @@ class Store:
         finally:
             self.connection.unregister("_picks")
 
-    def append_staged(self, fmt: Format, provenances: dict[int, Provenance]) -> None:
+    def append_staged(
+        self, fmt: Format, provenances: dict[int, Provenance], staged: list[Staged]
+    ) -> None:
         """Append the staged rows of these files (1-based place -> provenance) to the format's
-        table, and their spans to record_spans: one append each. Files not named are dropped."""
+        table, and their spans to record_spans: one append each. Files not named are dropped
+        first (before duplicates are looked for: a dropped file's rows must not make another
+        file's rows duplicates); each kept file's Staged gets its rows, duplicates and
+        warnings."""
         table = TABLES_BY_NAME[fmt.table]
         kept = sorted(provenances)
         self.connection.execute(
             "DELETE FROM _new WHERE NOT list_contains(?, _file)", [kept]
         )
+        self._drop_duplicates(table.name, staged)
+        self._count_by_file(staged, "rows", "SELECT _file, count(*) FROM _new GROUP BY _file")
+        if "warnings" in fmt.select:
+            for file, warning, count in self.connection.execute(
+                "SELECT _file, warning, count(*) FROM (SELECT _file, unnest(warnings) AS warning "
+                "FROM _new WHERE warnings IS NOT NULL) GROUP BY ALL ORDER BY ALL"
+            ).fetchall():
+                staged[file - 1].warnings[str(warning)] = int(count)
         files = pa.table({
             "file": pa.array(kept, pa.int64()),
             "source_ref": pa.array([provenances[f].source_ref for f in kept], pa.string()),
