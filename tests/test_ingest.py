@@ -178,3 +178,17 @@ def test_empty_arrays_and_pages_are_skipped_as_empty(store: Store, tmp_path: Pat
         ("a.json", "skipped", "no records: an empty JSON array or page"),
         ("b.json", "skipped", "no records: an empty JSON array or page"),
     }
+
+
+@pytest.mark.parametrize("name", ["audit[1].jsonl", "audit*.jsonl", "audit?.jsonl"])
+def test_a_file_whose_name_looks_like_a_glob_is_read_as_itself(
+    store: Store, tmp_path: Path, name: str
+) -> None:
+    """DuckDB expands *, ? and [...] in paths: `audit[1].jsonl` would read `audit1.jsonl`."""
+    write_jsonl(tmp_path / name, [ual_record("mine", at(0))])
+    write_jsonl(tmp_path / "audit1.jsonl", [ual_record("other", at(0))])
+    summary = ingest(store, [tmp_path / name])
+    assert [(f.status, f.records_new) for f in summary.files] == [("ingested", 1)]
+    assert store.query("SELECT record_id, source_ref FROM events") == [
+        ("mine", f"{(tmp_path / name).resolve()}:1")
+    ]

@@ -26,7 +26,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from mailhunt.errors import InputError
+from mailhunt.errors import InputError, StoreError
 from mailhunt.formats import FORMATS, Format, Sample, sniff
 from mailhunt.sources.archives import ArchiveError, InputFile, expand
 from mailhunt.sources.framing import (
@@ -375,7 +375,7 @@ def _ingest_batch(
             try:
                 results |= _load(store, prepared, summary, started)
                 store.commit()
-            except (duckdb.Error, OSError) as error:
+            except (duckdb.Error, OSError, StoreError) as error:
                 store.rollback()
                 summary.reasons, summary.warnings = counted
                 for n, one in prepared.items():
@@ -433,6 +433,20 @@ def _done(framed: Framed) -> _Frames:
     return _Frames(framed.sha256, future)
 
 
+_GLOB_CHARACTERS = frozenset("*?[")
+
+
+def _readable(path: Path, work: Path) -> Path:
+    """A path DuckDB reads as exactly this file: DuckDB expands `*`, `?` and `[...]` in the
+    paths it is given, so a file named `audit[1].json` would be read as `audit1.json`; such a
+    file is read through a link in the work folder."""
+    if not _GLOB_CHARACTERS & set(str(path)):
+        return path
+    link = work / f"{uuid.uuid4().hex}{''.join(path.suffixes[-1:])}"
+    link.symlink_to(path)
+    return link
+
+
 def _start_framing(  # noqa: PLR0917
     framing: ThreadPoolExecutor, store: Store, path: Path, sniffed: Sniffed, work: Path,
     alone: bool,
@@ -448,9 +462,9 @@ def _start_framing(  # noqa: PLR0917
             else partial(frame_csv, path, preamble_lines=sniffed.preamble_lines)
         )
         if alone and not store.ingested_size(path.stat().st_size):
-            return _Frames(None, framing.submit(frame)), path, ""
+            return _Frames(None, framing.submit(frame)), _readable(path, work), ""
         sha256 = file_sha256(path)
-        return _Frames(sha256, framing.submit(frame, sha256=sha256)), path, ""
+        return _Frames(sha256, framing.submit(frame, sha256=sha256)), _readable(path, work), ""
     if sniffed.container == "text":
         return _done(with_texts(frame_lines(path), path.read_bytes())), path, ""
     data = path.read_bytes()

@@ -227,6 +227,8 @@ class Store:
             )
         if fmt.reader != "text":
             self._register_frames(inputs)
+        if self._scalar("SELECT count(*) FROM _new WHERE _file IS NULL"):
+            raise StoreError("DuckDB read a file it was not given (a path it expanded as a glob?)")
         staged = [Staged() for _ in inputs]
         for (file,) in self.connection.execute(
             "SELECT DISTINCT n._file FROM _new n LEFT JOIN (SELECT file, count(*) AS frames "
