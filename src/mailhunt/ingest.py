@@ -1,8 +1,9 @@
 """Ingest: files -> sniffed format -> framed spans -> DuckDB -> schema tables.
 
-One file at a time, one transaction per file: its rows, its quarantined records and its
-``ingest_runs`` row land together or not at all. A file that matches no format is skipped with
-the formats tried; a malformed record is quarantined and the run goes on.
+One file at a time, or a batch of small files of one format, in one transaction: the rows,
+quarantined records and ``ingest_runs`` rows land together or not at all (a batch DuckDB cannot
+take is retried file by file). A file that matches no format is skipped with the formats
+tried; a malformed record is quarantined and the run goes on.
 """
 
 from __future__ import annotations
