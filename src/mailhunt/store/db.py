@@ -196,6 +196,29 @@ class Store:
         """
         if len(inputs) > 1 and not fmt.numbered_by_position:
             raise ValueError(f"{fmt.name}: one file at a time")
+        if fmt.reader == "text":
+            self._register_frames(inputs)
+        self._read(inputs, fmt, csv_skip)
+        if fmt.reader != "text":
+            self._register_frames(inputs)
+        staged = [Staged() for _ in inputs]
+        for (file,) in self.connection.execute(
+            "SELECT DISTINCT n._file FROM _new n LEFT JOIN (SELECT file, count(*) AS frames "
+            "FROM _frames GROUP BY file) k ON k.file = n._file "
+            "WHERE n._ordinal > coalesce(k.frames, 0)"
+        ).fetchall():
+            staged[file - 1].misaligned = True
+        self._drop_files([n + 1 for n, s in enumerate(staged) if s.misaligned])
+        self._drop_not_records(fmt)
+        self._count_by_file(
+            staged, "skipped", "SELECT _file, count(*) FROM _skipped GROUP BY _file"
+        )
+        for file, *suspect in self._suspects():
+            staged[file - 1].suspects.append(tuple(suspect))
+        return staged
+
+    def _read(self, inputs: Sequence[StageInput], fmt: Format, csv_skip: int) -> None:
+        """Read and map the inputs into `_new` (schema columns, `_file`, `_ordinal`, `_skip`)."""
         table = TABLES_BY_NAME[fmt.table]
         mapped = ", ".join(
             f"{fmt.select[c]} AS {quote_identifier(c)}"
@@ -216,43 +239,30 @@ class Store:
             "read_path": str(inputs[0].read_path), "csv_skip": csv_skip,
             **_file_dates(inputs[0].read_path),
         }
-        if fmt.reader == "text":
-            self._register_frames(inputs)
-        self.connection.execute(sql, _used(sql, params))
+        self._run(sql, _used(sql, params))
         if fmt.numbered_by_position:
             # Row ids of a table created in an open transaction start at a large base.
-            self.connection.execute(
+            self._run(
                 "UPDATE _new SET _ordinal = _new.rowid - f.first + 1 FROM (SELECT _file, "
                 "min(rowid) AS first FROM _new GROUP BY _file) f WHERE f._file = _new._file"
             )
-        if fmt.reader != "text":
-            self._register_frames(inputs)
         if self._scalar("SELECT count(*) FROM _new WHERE _file IS NULL"):
             raise StoreError("DuckDB read a file it was not given (a path it expanded as a glob?)")
-        staged = [Staged() for _ in inputs]
-        for (file,) in self.connection.execute(
-            "SELECT DISTINCT n._file FROM _new n LEFT JOIN (SELECT file, count(*) AS frames "
-            "FROM _frames GROUP BY file) k ON k.file = n._file "
-            "WHERE n._ordinal > coalesce(k.frames, 0)"
-        ).fetchall():
-            staged[file - 1].misaligned = True
-        self._drop_files([n + 1 for n, s in enumerate(staged) if s.misaligned])
-        self.connection.execute(
+
+    def _drop_not_records(self, fmt: Format) -> None:
+        """Note the rows the format skips (`_skipped`), then delete them, the rows without a
+        required value and the rows framing rejected."""
+        self._run(
             "CREATE OR REPLACE TEMP TABLE _skipped AS SELECT DISTINCT _file, _ordinal FROM _new "
             "WHERE _skip"
         )
+        table = TABLES_BY_NAME[fmt.table]
         required = " AND ".join(_present(table, c) for c in fmt.required)
-        self.connection.execute(
+        self._run(
             f"DELETE FROM _new WHERE _skip OR NOT ({required}) OR EXISTS (SELECT 1 FROM _frames "
             f"f WHERE f.framing_error IS NOT NULL AND f.file = _new._file "
             f"AND f.ordinal = _new._ordinal)"
         )
-        self._count_by_file(
-            staged, "skipped", "SELECT _file, count(*) FROM _skipped GROUP BY _file"
-        )
-        for file, *suspect in self._suspects():
-            staged[file - 1].suspects.append(tuple(suspect))
-        return staged
 
     def _register_frames(self, inputs: Sequence[StageInput]) -> None:
         """The inputs' frames as one Arrow table `_frames`, with the file's place (1-based)."""
@@ -288,7 +298,7 @@ class Store:
             if self._scalar("SELECT count(record_id) - count(DISTINCT record_id) FROM _new")
             else "SELECT rowid, _file FROM _new WHERE false"
         )
-        self.connection.execute(
+        self._run(
             f"CREATE OR REPLACE TEMP TABLE _dropped AS {repeats} UNION ALL "
             f"SELECT rowid, _file FROM _new WHERE record_id IN (SELECT record_id FROM "
             f"{quote_identifier(table_name)} WHERE record_id IN (SELECT record_id FROM _new))"
@@ -296,11 +306,11 @@ class Store:
         self._count_by_file(
             staged, "duplicates", "SELECT _file, count(DISTINCT rowid) FROM _dropped GROUP BY _file"
         )
-        self.connection.execute("DELETE FROM _new WHERE rowid IN (SELECT rowid FROM _dropped)")
+        self._run("DELETE FROM _new WHERE rowid IN (SELECT rowid FROM _dropped)")
 
     def _drop_files(self, files: Sequence[int]) -> None:
         if files:
-            self.connection.execute("DELETE FROM _new WHERE list_contains(?, _file)", [list(files)])
+            self._run("DELETE FROM _new WHERE list_contains(?, _file)", [list(files)])
 
     def staged_sample(self, picks: Mapping[int, Sequence[int]]) -> list[Any]:
         """(file, record_id, byte_offset, byte_length) of the staged rows at these ordinals
@@ -330,7 +340,7 @@ class Store:
         warnings."""
         table = TABLES_BY_NAME[fmt.table]
         kept = sorted(provenances)
-        self.connection.execute(
+        self._run(
             "DELETE FROM _new WHERE NOT list_contains(?, _file)", [kept]
         )
         self._drop_duplicates(table.name, staged)
@@ -368,12 +378,12 @@ class Store:
         }
         names = [*columns, *provenance_sql]
         values = [f"n.{quote_identifier(c)}" for c in columns] + list(provenance_sql.values())
-        self.connection.execute(
+        self._run(
             f"INSERT INTO {quote_identifier(table.name)} ({', '.join(names)}) "
             f"SELECT {', '.join(values)} FROM _new n JOIN _files b ON b.file = n._file{spans}",
             {"source": first.source, "run_id": first.run_id},
         )
-        self.connection.execute(
+        self._run(
             "INSERT INTO record_spans SELECT b.file_sha256, f.ordinal, f.line, f.byte_offset, "
             "f.byte_length FROM _frames f JOIN _files b ON b.file = f.file"
         )
@@ -381,7 +391,7 @@ class Store:
     def drop_staged(self) -> None:
         """Free staged files' temp tables and spans (after appending, or instead of it)."""
         for name in _STAGED:
-            self.connection.execute(f"DROP TABLE IF EXISTS {name}")
+            self._run(f"DROP TABLE IF EXISTS {name}")
         self.connection.unregister("_frames")
 
     def already_ingested(self, sha256: str) -> str | None:
@@ -400,11 +410,18 @@ class Store:
             [size],
         ))
 
+    def _run(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> None:
+        """Run a statement to its end (DuckDB refuses new work while a result is unread)."""
+        self.connection.execute(sql, params if isinstance(params, dict) else list(params))
+        self.connection.fetchall()
+
     def _scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        row = self.connection.execute(
+        """The integer a statement returns (0 for none). The result is read to its end: DuckDB
+        refuses other work on the connection (registering a table) while one is unread."""
+        rows = self.connection.execute(
             sql, params if isinstance(params, dict) else list(params)
-        ).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        ).fetchall()
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
     def insert_rows(self, table_name: str, rows: Sequence[Sequence[Any]]) -> None:
         """Append plain rows (quarantine, ingest_runs) with bound values."""
