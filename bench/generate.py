@@ -124,11 +124,30 @@ def write_purview_csv(source: Path, path: Path) -> int:
 
     with source.open("rb") as lines, path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["RecordId", "CreationDate", "RecordType", "Operation", "UserId",
-                         "AuditData", "AssociatedAdminUnits", "AssociatedAdminUnitsNames"])
+        writer.writerow(
+            [
+                "RecordId",
+                "CreationDate",
+                "RecordType",
+                "Operation",
+                "UserId",
+                "AuditData",
+                "AssociatedAdminUnits",
+                "AssociatedAdminUnitsNames",
+            ]
+        )
         for line in lines:
             record = orjson.loads(line)
-            writer.writerow([record["Id"], record["CreationTime"] + ".0000000Z",
-                             "ExchangeItemAggregated", record["Operation"], record["UserId"],
-                             line.decode().rstrip("\n"), "", ""])
+            writer.writerow(
+                [
+                    record["Id"],
+                    record["CreationTime"] + ".0000000Z",
+                    "ExchangeItemAggregated",
+                    record["Operation"],
+                    record["UserId"],
+                    line.decode().rstrip("\n"),
+                    "",
+                    "",
+                ]
+            )
     return path.stat().st_size

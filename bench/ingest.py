@@ -67,7 +67,9 @@ def timed_cli(*args: str) -> tuple[float, int, float]:
     start = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, "-m", "mailhunt.cli", *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
     )
     elapsed = time.perf_counter() - start
     if completed.returncode != 0:
@@ -84,9 +86,11 @@ def csv_run(source: Path, work: Path, records: int) -> dict[str, object]:
         print("writing the Purview CSV shape ...", flush=True)
         write_purview_csv(source, csv_path)
     seconds, rss, cpu = timed_cli("ingest", str(csv_path), "--db", str(work / "csv.duckdb"))
-    stored = duckdb.connect(str(work / "csv.duckdb"), read_only=True).execute(
-        "SELECT count(*) FROM events"
-    ).fetchone()
+    stored = (
+        duckdb.connect(str(work / "csv.duckdb"), read_only=True)
+        .execute("SELECT count(*) FROM events")
+        .fetchone()
+    )
     return {
         "csv_file_mb": round(csv_path.stat().st_size / 1e6, 1),
         "csv_ingest_s": round(seconds, 2),
@@ -145,10 +149,14 @@ def main() -> None:
         bare_again, bare_cpu_again = bare_scan(source)
         csv_figures = csv_run(source, work, args.records) if args.csv else {}
         blob_figures = blobs_run(source, work) if args.records >= 100_000 else {}
-        counts = duckdb.connect(str(database), read_only=True).execute(
-            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM mail_items), "
-            "(SELECT count(*) FROM alerts)"
-        ).fetchone()
+        counts = (
+            duckdb.connect(str(database), read_only=True)
+            .execute(
+                "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM mail_items), "
+                "(SELECT count(*) FROM alerts)"
+            )
+            .fetchone()
+        )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -175,7 +183,8 @@ def main() -> None:
         **csv_figures,
         **blob_figures,
         "stored": {"events": counts[0], "mail_items": counts[1], "alerts": counts[2]}
-        if counts else {},
+        if counts
+        else {},
     }
     if "csv_ingest_s" in results:
         results["csv_vs_jsonl_throughput"] = round(ingest_s / float(results["csv_ingest_s"]), 3)

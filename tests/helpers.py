@@ -82,8 +82,15 @@ def mail_access(
 ) -> Record:
     """A MailItemsAccessed (Bind) record: `app` is the ClientAppId (None: no app at all);
     `uti` is the presented token's unique identifier (AppAccessContext.UniqueTokenId)."""
-    context = {"UniqueTokenId": uti, "AADSessionId": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-               "IssuedAtTime": ual_time(moment - timedelta(minutes=5))} if uti else None
+    context = (
+        {
+            "UniqueTokenId": uti,
+            "AADSessionId": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+            "IssuedAtTime": ual_time(moment - timedelta(minutes=5)),
+        }
+        if uti
+        else None
+    )
     return ual_record(
         record_id,
         moment,
@@ -101,9 +108,17 @@ def mail_access(
             {"Name": "IsThrottled", "Value": "False"},
         ],
         AppAccessContext=context,
-        Folders=[{"Path": "\\Inbox", "FolderItems": [
-            {"InternetMessageId": f"<{record_id}@contoso.onmicrosoft.com>", "SizeInBytes": 2048},
-        ]}],
+        Folders=[
+            {
+                "Path": "\\Inbox",
+                "FolderItems": [
+                    {
+                        "InternetMessageId": f"<{record_id}@contoso.onmicrosoft.com>",
+                        "SizeInBytes": 2048,
+                    },
+                ],
+            }
+        ],
         OperationCount=1,
     )
 
@@ -211,5 +226,7 @@ def check_golden_file(path: Path, value: object) -> None:
 
 def counts(store: Store) -> dict[str, int]:
     """Row count of every table holding source data or alerts."""
-    return {name: store.count(name)
-            for name in ("events", "signins", "mail_items", "alerts", "alert_evidence")}
+    return {
+        name: store.count(name)
+        for name in ("events", "signins", "mail_items", "alerts", "alert_evidence")
+    }

@@ -29,8 +29,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, list[
 
 
 def run_process(*argv: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "mailhunt.cli", *argv], capture_output=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mailhunt.cli", *argv], capture_output=True, timeout=60, check=False
+    )
 
 
 def assert_one_error_line(err: list[str], *parts: str) -> None:
@@ -59,8 +60,11 @@ def scanned_db(tmp_path: Path) -> Path:
 
 def hostile_db(tmp_path: Path, mailboxes: list[str], app_id: str) -> Path:
     """A store with one alert: app_id reading each mailbox on day 10, after 10 days of Outlook."""
-    records = [mail_access(f"h-{n}-{d}", at(d), mb, OUTLOOK)
-               for n, mb in enumerate(mailboxes) for d in range(10)]
+    records = [
+        mail_access(f"h-{n}-{d}", at(d), mb, OUTLOOK)
+        for n, mb in enumerate(mailboxes)
+        for d in range(10)
+    ]
     records += [mail_access(f"x-{n}", at(10), mb, app_id) for n, mb in enumerate(mailboxes)]
     write_jsonl(tmp_path / "logs" / "ual.jsonl", records)
     path = tmp_path / "hostile.duckdb"
@@ -72,8 +76,10 @@ def hostile_db(tmp_path: Path, mailboxes: list[str], app_id: str) -> Path:
 
 # -- errors ---------------------------------------------------------------------------------------
 
-def test_missing_path_is_exit_2_and_one_line(capsys: pytest.CaptureFixture[str],
-                                             tmp_path: Path) -> None:
+
+def test_missing_path_is_exit_2_and_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     code, _, err = run(capsys, "ingest", str(tmp_path / "nope"), "--db", str(tmp_path / "d.duckdb"))
     assert code == 2
     assert_one_error_line(err, "no such file or folder", "nope")
@@ -85,22 +91,25 @@ def test_missing_path_from_a_real_process(tmp_path: Path) -> None:
     assert_one_error_line(done.stderr.decode().splitlines(), "no such file or folder")
 
 
-def test_nothing_recognisable_is_an_error(capsys: pytest.CaptureFixture[str],
-                                         tmp_path: Path) -> None:
+def test_nothing_recognisable_is_an_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "notes.txt").write_text("hello\n")
     (tmp_path / "in" / "other.json").write_text('{"kind": "something else"}\n')
     for command in ("ingest", "scan"):
-        code, out, err = run(capsys, command, str(tmp_path / "in"), "--db",
-                             str(tmp_path / "d.duckdb"))
+        code, out, err = run(
+            capsys, command, str(tmp_path / "in"), "--db", str(tmp_path / "d.duckdb")
+        )
         assert code != 0
         assert_one_error_line(err, "nothing recognisable")
         assert "no format matched" in out
 
 
 @pytest.mark.parametrize("command", ["ingest", "alerts", "show", "detect"])
-def test_unknown_option_is_exit_2_and_one_line(capsys: pytest.CaptureFixture[str],
-                                               command: str) -> None:
+def test_unknown_option_is_exit_2_and_one_line(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
     code, _, err = run(capsys, command, "--no-such-option")
     assert code == 2
     assert_one_error_line(err, "No such option: --no-such-option")
@@ -117,8 +126,13 @@ def test_bad_option_value_is_exit_2(capsys: pytest.CaptureFixture[str], scanned_
 
 @pytest.mark.parametrize(
     "argv",
-    [["alerts"], ["detect"], ["show", "some-id"], ["ingest", str(FIXTURES / "scenario")],
-     ["scan", str(FIXTURES / "scenario")]],
+    [
+        ["alerts"],
+        ["detect"],
+        ["show", "some-id"],
+        ["ingest", str(FIXTURES / "scenario")],
+        ["scan", str(FIXTURES / "scenario")],
+    ],
 )
 def test_corrupt_database_is_exit_2_and_one_line(
     capsys: pytest.CaptureFixture[str], corrupt_db: Path, argv: list[str]
@@ -136,8 +150,9 @@ def test_corrupt_database_from_a_real_process(corrupt_db: Path) -> None:
 
 
 @pytest.mark.parametrize("argv", [["alerts"], ["detect"], ["show", "some-id"]])
-def test_missing_database_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                    argv: list[str]) -> None:
+def test_missing_database_is_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str]
+) -> None:
     code, _, err = run(capsys, *argv, "--db", str(tmp_path / "missing.duckdb"))
     assert code == 2
     assert_one_error_line(err, "no database at")
@@ -146,9 +161,19 @@ def test_missing_database_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path
 
 # -- help and simple commands ---------------------------------------------------------------------
 
+
 def test_every_command_is_listed() -> None:
-    assert COMMANDS == ["alerts", "demo", "detect", "formats", "ingest", "quarantine", "scan",
-                        "schema", "show"]
+    assert COMMANDS == [
+        "alerts",
+        "demo",
+        "detect",
+        "formats",
+        "ingest",
+        "quarantine",
+        "scan",
+        "schema",
+        "show",
+    ]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -177,6 +202,7 @@ def test_schema_prints_the_reference(capsys: pytest.CaptureFixture[str]) -> None
 
 # -- scan, alerts, show ---------------------------------------------------------------------------
 
+
 def test_scan_prints_the_alert_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, err = run(capsys, "scan", str(SCENARIO), "--db", str(tmp_path / "s.duckdb"))
     assert code == 0, err
@@ -188,8 +214,9 @@ def test_scan_prints_the_alert_table(capsys: pytest.CaptureFixture[str], tmp_pat
     assert out.rstrip().endswith("1 alert(s)")
 
 
-def test_ingest_reports_quarantine_reasons(capsys: pytest.CaptureFixture[str],
-                                           tmp_path: Path) -> None:
+def test_ingest_reports_quarantine_reasons(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     path = tmp_path / "ual.jsonl"
     path.write_bytes((SCENARIO / "ual.jsonl").read_bytes() + b"{broken\n")
     code, out, _ = run(capsys, "ingest", str(path), "--db", str(tmp_path / "d.duckdb"))
@@ -198,8 +225,9 @@ def test_ingest_reports_quarantine_reasons(capsys: pytest.CaptureFixture[str],
     assert "quarantined 1: invalid_json" in out
 
 
-def test_alerts_jsonl_is_the_golden_contract(capsys: pytest.CaptureFixture[str],
-                                             scanned_db: Path) -> None:
+def test_alerts_jsonl_is_the_golden_contract(
+    capsys: pytest.CaptureFixture[str], scanned_db: Path
+) -> None:
     code, out, _ = run(capsys, "alerts", "--db", str(scanned_db), "--format", "jsonl")
     assert code == 0
     records = [json.loads(line) for line in out.splitlines()]
@@ -208,16 +236,19 @@ def test_alerts_jsonl_is_the_golden_contract(capsys: pytest.CaptureFixture[str],
 
 
 def test_alerts_min_severity_filters(capsys: pytest.CaptureFixture[str], scanned_db: Path) -> None:
-    _, out, _ = run(capsys, "alerts", "--db", str(scanned_db), "--format", "jsonl",
-                    "--min-severity", "high")
+    _, out, _ = run(
+        capsys, "alerts", "--db", str(scanned_db), "--format", "jsonl", "--min-severity", "high"
+    )
     assert len(out.splitlines()) == 1
-    _, out, _ = run(capsys, "alerts", "--db", str(scanned_db), "--format", "jsonl",
-                    "--min-severity", "critical")
+    _, out, _ = run(
+        capsys, "alerts", "--db", str(scanned_db), "--format", "jsonl", "--min-severity", "critical"
+    )
     assert out == ""
 
 
-def test_alerts_csv_has_header_and_row(capsys: pytest.CaptureFixture[str],
-                                       scanned_db: Path) -> None:
+def test_alerts_csv_has_header_and_row(
+    capsys: pytest.CaptureFixture[str], scanned_db: Path
+) -> None:
     code, out, _ = run(capsys, "alerts", "--db", str(scanned_db), "--format", "csv")
     assert code == 0
     lines = out.splitlines()
@@ -242,6 +273,7 @@ def test_show_unknown_id_is_exit_2(capsys: pytest.CaptureFixture[str], scanned_d
 
 
 # -- attacker-controlled text in the table --------------------------------------------------------
+
 
 def test_table_prints_markup_literally_and_escapes_controls(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
@@ -274,8 +306,9 @@ def test_table_lists_every_mailbox_of_an_alert(
     assert all(mailbox in out for mailbox in ("a@c.io", "b@c.io", "c@c.io"))
 
 
-def test_scan_twice_still_lists_the_alerts(capsys: pytest.CaptureFixture[str],
-                                           tmp_path: Path) -> None:
+def test_scan_twice_still_lists_the_alerts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     db = str(tmp_path / "s.duckdb")
     assert run(capsys, "scan", str(SCENARIO), "--db", db)[0] == 0
     code, out, err = run(capsys, "scan", str(SCENARIO), "--db", db)

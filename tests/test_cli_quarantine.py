@@ -38,15 +38,16 @@ def test_table_lists_each_record_with_its_reason(
     assert "2 invalid_json, 1 bad_time, 1 invalid_utf8" in out
 
 
-def test_jsonl_is_one_object_per_record(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_jsonl_is_one_object_per_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     database = _ingest(tmp_path)
     capsys.readouterr()
     assert main(["quarantine", "--db", str(database), "--format", "jsonl"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["line"], r["reason"]) for r in records] == [
-        (2, "invalid_json"), (3, "bad_time"), (4, "invalid_utf8"), (5, "invalid_json"),
+        (2, "invalid_json"),
+        (3, "bad_time"),
+        (4, "invalid_utf8"),
+        (5, "invalid_json"),
     ]
     assert records[2]["raw"] == "\\xff\\xfe"
     assert "\x1b" in records[3]["raw"]  # JSON escapes it: the data, intact, for tools
@@ -56,7 +57,9 @@ def test_jsonl_is_one_object_per_record(
 def test_one_reason_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     database = _ingest(tmp_path)
     capsys.readouterr()
-    assert main(["quarantine", "--db", str(database), "--format", "jsonl",
-                 "--reason", "bad_time"]) == 0
+    assert (
+        main(["quarantine", "--db", str(database), "--format", "jsonl", "--reason", "bad_time"])
+        == 0
+    )
     [line] = capsys.readouterr().out.splitlines()
     assert json.loads(line)["line"] == 3

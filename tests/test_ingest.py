@@ -40,8 +40,10 @@ def test_fixtures_cover_bom_and_page_shapes() -> None:
 
 def test_graph_page_on_one_line_is_read_as_an_array(tmp_path: Path) -> None:
     path = tmp_path / "page.json"
-    page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns",
-            "value": [{"id": "s1", "createdDateTime": "2024-03-04T09:10:01Z", "appId": "a"}]}
+    page = {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns",
+        "value": [{"id": "s1", "createdDateTime": "2024-03-04T09:10:01Z", "appId": "a"}],
+    }
     write_jsonl(path, [page])
     sniffed, _ = sniff_file(path)
     assert sniffed is not None
@@ -82,8 +84,9 @@ def test_shape_parses_to_golden_rows(store: Store, name: str) -> None:
     rows = {
         "events": table_rows(store, "events"),
         "signins": table_rows(store, "signins"),
-        "mail_items": table_rows(store, "mail_items",
-                                 "record_id, folder_path, internet_message_id"),
+        "mail_items": table_rows(
+            store, "mail_items", "record_id, folder_path, internet_message_id"
+        ),
         "quarantine": store.query("SELECT line, reason FROM quarantine"),
     }
     assert rows["quarantine"] == []  # a clean sample raises no warning
@@ -98,7 +101,12 @@ def test_ingest_run_row_per_file(store: Store) -> None:
     )
     by_name = {Path(r[0]).name: r[1:] for r in runs}
     assert by_name["ual_lines.jsonl"] == (
-        "m365-ual-json", 5, 5, 0, "ingested", (FORMATS_DIR / "ual_lines.jsonl").stat().st_size,
+        "m365-ual-json",
+        5,
+        5,
+        0,
+        "ingested",
+        (FORMATS_DIR / "ual_lines.jsonl").stat().st_size,
     )
     assert by_name["signins_page.json"][:5] == ("entra-signins-graph", 2, 2, 0, "ingested")
     assert by_name["unknown_shape.jsonl"][4] == "skipped"

@@ -67,8 +67,9 @@ def test_a_folder_of_blobs_is_one_batch_with_results_per_file(
     summary = ingest(store, [tmp_path])
     results = {f.path.name: f for f in summary.files}
     assert batches == [4]  # blob-05 is a copy of blob-02: recognised, not read
-    assert {n: (r.status, r.records_read, r.records_new, r.quarantined)
-            for n, r in results.items()} == {
+    assert {
+        n: (r.status, r.records_read, r.records_new, r.quarantined) for n, r in results.items()
+    } == {
         "blob-01.json": ("ingested", 40, 40, 0),
         "blob-02.jsonl": ("ingested", 50, 50, 0),
         "blob-03.json": ("ingested", 35, 30, 0),
@@ -99,7 +100,11 @@ def test_a_batch_duckdb_cannot_take_is_taken_again_file_by_file(
     blob_folder(tmp_path)
     summary = ingest(store, [tmp_path])
     assert [f.status for f in summary.files] == [
-        "ingested", "ingested", "ingested", "ingested", "duplicate"
+        "ingested",
+        "ingested",
+        "ingested",
+        "ingested",
+        "duplicate",
     ]
     assert summary.records_new == 148
     assert summary.quarantined == 2
@@ -118,7 +123,12 @@ def test_batches_stop_at_a_change_of_format_and_keep_the_order_of_files(
     write_jsonl(tmp_path / "c-0.jsonl", [record(100 + k) for k in range(10)])
     summary = ingest(store, [tmp_path])
     assert [f.path.name for f in summary.files] == [
-        "a-0.jsonl", "a-1.jsonl", "a-2.jsonl", "a-3.jsonl", "a-4.jsonl", "b-notes.txt",
+        "a-0.jsonl",
+        "a-1.jsonl",
+        "a-2.jsonl",
+        "a-3.jsonl",
+        "a-4.jsonl",
+        "b-notes.txt",
         "c-0.jsonl",
     ]
     assert [f.status for f in summary.files].count("ingested") == 6
@@ -132,14 +142,19 @@ def test_a_file_of_a_batch_that_does_not_pair_fails_alone(
     """As if DuckDB had read blob-02 differently from its framing (the check then finds
     another record's bytes at a row's span): that file stores nothing, the others all."""
     holds_id = ingest_module._holds_id
-    monkeypatch.setattr(ingest_module, "_holds_id",
-                        lambda raw, source_id: holds_id(raw, source_id) and b'"rec-006' not in raw)
+    monkeypatch.setattr(
+        ingest_module,
+        "_holds_id",
+        lambda raw, source_id: holds_id(raw, source_id) and b'"rec-006' not in raw,
+    )
     blob_folder(tmp_path)
     summary = ingest(store, [tmp_path])
     results = {f.path.name: (f.status, f.records_new) for f in summary.files}
     assert results == {
-        "blob-01.json": ("ingested", 40), "blob-02.jsonl": ("failed", 0),
-        "blob-03.json": ("ingested", 35), "blob-04.jsonl": ("ingested", 28),
+        "blob-01.json": ("ingested", 40),
+        "blob-02.jsonl": ("failed", 0),
+        "blob-03.json": ("ingested", 35),
+        "blob-04.jsonl": ("ingested", 28),
         "blob-05.jsonl": ("duplicate", 0),
     }
     assert "did not pair" in summary.files[1].detail

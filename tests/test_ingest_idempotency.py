@@ -69,7 +69,8 @@ def test_duplicate_id_inside_one_file_is_stored_once_first_occurrence(
     assert (summary.records_read, summary.records_new, summary.quarantined) == (3, 2, 0)
     assert "1 duplicate record(s)" in summary.files[0].detail
     assert store.query("SELECT record_id, source_ref FROM events ORDER BY record_id")[0] == (
-        "dup-1", f"{(tmp_path / 'ual.jsonl').resolve()}:1",
+        "dup-1",
+        f"{(tmp_path / 'ual.jsonl').resolve()}:1",
     )
     assert store.count("mail_items") == 2
 

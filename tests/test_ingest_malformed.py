@@ -23,8 +23,10 @@ def good(record_id: str) -> bytes:
 def mixed_lines() -> list[tuple[bytes, str | None]]:
     return [
         (good("g1"), None),
-        (b'{"Id": "bad-json", "CreationTime": ' + b'"2024-03-04T09:15:22", Operation: Send}',
-         "invalid_json"),
+        (
+            b'{"Id": "bad-json", "CreationTime": ' + b'"2024-03-04T09:15:22", Operation: Send}',
+            "invalid_json",
+        ),
         (b'[{"Id": "in-array", "CreationTime": "2024-03-04T09:15:22"}]', "not_object"),
         (b'"a JSON string, not an object"', "not_object"),
         (compact({"CreationTime": T, "Operation": "Send", "Workload": "Exchange"}), "missing_id"),
@@ -34,8 +36,10 @@ def mixed_lines() -> list[tuple[bytes, str | None]]:
         (b"", ""),
         (b"  \t ", ""),
         (good("g2"), None),
-        (compact(ual_record("deep", T))[:-1] + b',"Nested":' + b"[" * 100 + b"]" * 100 + b"}",
-         "nesting_too_deep"),
+        (
+            compact(ual_record("deep", T))[:-1] + b',"Nested":' + b"[" * 100 + b"]" * 100 + b"}",
+            "nesting_too_deep",
+        ),
         (good("g3"), None),
         (compact(ual_record("huge", T, Pad="a" * (MAX_RECORD_BYTES + 1))), "record_too_large"),
         (good("g4"), None),
@@ -114,11 +118,20 @@ def test_summary_counts_reasons(ingested: tuple) -> None:
     summary, _, _ = ingested
     [result] = summary.files
     assert (result.status, result.records_read, result.records_new, result.quarantined) == (
-        "ingested", 14, 5, 9,
+        "ingested",
+        14,
+        5,
+        9,
     )
     assert dict(summary.reasons) == {
-        "invalid_json": 1, "not_object": 2, "missing_id": 1, "missing_time": 1, "bad_time": 1,
-        "invalid_utf8": 1, "nesting_too_deep": 1, "record_too_large": 1,
+        "invalid_json": 1,
+        "not_object": 2,
+        "missing_id": 1,
+        "missing_time": 1,
+        "bad_time": 1,
+        "invalid_utf8": 1,
+        "nesting_too_deep": 1,
+        "record_too_large": 1,
     }
 
 
@@ -126,10 +139,15 @@ def test_array_elements_are_quarantined_by_element_number_and_file_offset(
     store: Store, tmp_path: Path
 ) -> None:
     path = tmp_path / "blob.json"
-    elements = write_array(path, [
-        ual_record("a1", T), ual_record("a2", "not a time"),
-        {"CreationTime": T, "Operation": "Send", "Workload": "Exchange"}, ual_record("a4", T),
-    ])
+    elements = write_array(
+        path,
+        [
+            ual_record("a1", T),
+            ual_record("a2", "not a time"),
+            {"CreationTime": T, "Operation": "Send", "Workload": "Exchange"},
+            ual_record("a4", T),
+        ],
+    )
     ingest(store, [path])
     data = path.read_bytes()
     rows = store.query("SELECT line, byte_offset, reason, raw FROM quarantine ORDER BY line")
@@ -142,8 +160,10 @@ def test_array_elements_are_quarantined_by_element_number_and_file_offset(
 
 def test_sign_in_without_id_names_the_graph_field(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "signins.jsonl"
-    records = [signin_record("s1", at(0), "a@contoso.onmicrosoft.com", "app"),
-               signin_record("s2", at(0), "b@contoso.onmicrosoft.com", "app")]
+    records = [
+        signin_record("s1", at(0), "a@contoso.onmicrosoft.com", "app"),
+        signin_record("s2", at(0), "b@contoso.onmicrosoft.com", "app"),
+    ]
     del records[1]["id"]
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     ingest(store, [path])
@@ -158,7 +178,8 @@ def test_empty_id_is_quarantined_like_a_missing_one(store: Store, tmp_path: Path
     path.write_bytes(good("") + b"\n" + compact(ual_record("", "2024-03-05T10:00:00")) + b"\n")
     ingest(store, [path])
     assert store.query("SELECT line, reason FROM quarantine ORDER BY line") == [
-        (1, "missing_id"), (2, "missing_id"),
+        (1, "missing_id"),
+        (2, "missing_id"),
     ]
     assert store.count("events") == 0
 

@@ -20,8 +20,12 @@ GOOD_ID = "good-{:05d}"
 
 
 def _good(index: int) -> bytes:
-    record = mail_access(GOOD_ID.format(index), at(index / 2_000, 9), "ann@contoso.example",
-                         "d3590ed6-52b3-4102-aeff-aad2292ab01c")
+    record = mail_access(
+        GOOD_ID.format(index),
+        at(index / 2_000, 9),
+        "ann@contoso.example",
+        "d3590ed6-52b3-4102-aeff-aad2292ab01c",
+    )
     return json.dumps(record).encode()
 
 
@@ -36,19 +40,35 @@ MALFORMED: dict[str, tuple[str, Callable[[int], bytes]]] = {
     "array": ("not_object", lambda i: json.dumps([_valid(i)]).encode()),
     "string": ("not_object", lambda i: json.dumps(f"record {i}").encode()),
     "number": ("not_object", lambda i: str(i).encode()),
-    "no_id": ("missing_id", lambda i: json.dumps(
-        {k: v for k, v in _valid(i).items() if k != "Id"}).encode()),
+    "no_id": (
+        "missing_id",
+        lambda i: json.dumps({k: v for k, v in _valid(i).items() if k != "Id"}).encode(),
+    ),
     "empty_id": ("missing_id", lambda i: json.dumps({**_valid(i), "Id": ""}).encode()),
-    "no_time": ("missing_time", lambda i: json.dumps(
-        {k: v for k, v in _valid(i).items() if k != "CreationTime"}).encode()),
-    "bad_time": ("bad_time", lambda i: json.dumps(
-        {**_valid(i), "CreationTime": "31/02/2024 25:61"}).encode()),
-    "latin1": ("invalid_utf8", lambda i: json.dumps(
-        {**_valid(i), "UserId": "JOS\u00c9@x"}).encode().replace(b"\\u00c9", b"\xc9")),
-    "deep": ("nesting_too_deep", lambda i: json.dumps(_valid(i)).encode()[:-1]
-             + b', "Extra": ' + b"[" * 200 + b"]" * 200 + b"}"),
-    "too_large": ("record_too_large", lambda i: json.dumps(
-        {**_valid(i), "Pad": "x" * (MAX_RECORD_BYTES + 1)}).encode()),
+    "no_time": (
+        "missing_time",
+        lambda i: json.dumps({k: v for k, v in _valid(i).items() if k != "CreationTime"}).encode(),
+    ),
+    "bad_time": (
+        "bad_time",
+        lambda i: json.dumps({**_valid(i), "CreationTime": "31/02/2024 25:61"}).encode(),
+    ),
+    "latin1": (
+        "invalid_utf8",
+        lambda i: (
+            json.dumps({**_valid(i), "UserId": "JOS\u00c9@x"}).encode().replace(b"\\u00c9", b"\xc9")
+        ),
+    ),
+    "deep": (
+        "nesting_too_deep",
+        lambda i: (
+            json.dumps(_valid(i)).encode()[:-1] + b', "Extra": ' + b"[" * 200 + b"]" * 200 + b"}"
+        ),
+    ),
+    "too_large": (
+        "record_too_large",
+        lambda i: json.dumps({**_valid(i), "Pad": "x" * (MAX_RECORD_BYTES + 1)}).encode(),
+    ),
 }
 
 
@@ -102,9 +122,11 @@ def test_every_good_row_is_kept(store: Store, mixed_file: tuple[Path, dict[int, 
     assert summary.records_new == good
     stored = {r[0] for r in store.query("SELECT record_id FROM events")}
     assert stored == {GOOD_ID.format(n) for n in range(1, RECORDS + 1) if n not in expected}
-    refs = dict(store.query(
-        "SELECT record_id, source_ref FROM events WHERE record_id IN (?, ?)",
-        [GOOD_ID.format(51), GOOD_ID.format(9_999)],
-    ))
+    refs = dict(
+        store.query(
+            "SELECT record_id, source_ref FROM events WHERE record_id IN (?, ?)",
+            [GOOD_ID.format(51), GOOD_ID.format(9_999)],
+        )
+    )
     assert refs[GOOD_ID.format(51)].endswith(":51")
     assert refs[GOOD_ID.format(9_999)].endswith(":9999")

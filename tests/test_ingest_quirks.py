@@ -25,12 +25,12 @@ def test_duplicate_keys_first_value_wins(store: Store, tmp_path: Path) -> None:
     assert store.query("SELECT operation FROM events") == [("Send",)]
 
 
-def test_lone_surrogate_escape_is_quarantined_with_its_reason(
-    store: Store, tmp_path: Path
-) -> None:
+def test_lone_surrogate_escape_is_quarantined_with_its_reason(store: Store, tmp_path: Path) -> None:
     good = json.dumps(ual_record("ok-1", at(0))).encode()
-    lone = json.dumps(ual_record("sur-1", at(0), UserId="x")).encode().replace(
-        b'"UserId": "x"', b'"UserId": "x\\ud800y"'
+    lone = (
+        json.dumps(ual_record("sur-1", at(0), UserId="x"))
+        .encode()
+        .replace(b'"UserId": "x"', b'"UserId": "x\\ud800y"')
     )
     summary = ingest(store, [_write(tmp_path / "sur.jsonl", [good, lone])])
     assert summary.records_new == 1
@@ -43,8 +43,11 @@ def test_localised_folder_names_are_kept_verbatim(store: Store, tmp_path: Path) 
     folders = ["\\Posteingang\\Rechnungen", "\\Boîte de réception", "\\受信トレイ"]
     record = mail_access("loc-1", at(0), "ann@contoso.example", OUTLOOK)
     record["Folders"] = [
-        {"Id": f"f{n}", "Path": path, "FolderItems": [
-            {"InternetMessageId": f"<m{n}@x>", "SizeInBytes": 10 + n}]}
+        {
+            "Id": f"f{n}",
+            "Path": path,
+            "FolderItems": [{"InternetMessageId": f"<m{n}@x>", "SizeInBytes": 10 + n}],
+        }
         for n, path in enumerate(folders)
     ]
     line = json.dumps(record, ensure_ascii=False).encode()

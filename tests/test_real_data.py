@@ -4,6 +4,7 @@ not a supported format. The per-format tests check the rows; this one checks the
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -12,9 +13,13 @@ import pytest
 
 from mailhunt.ingest import IngestSummary, ingest
 from mailhunt.store.db import Store
+from tests.real_data_counts import GOLDEN, real_data_counts
 
-REAL = Path(os.environ.get("MAILHUNT_REAL_DATA", Path(__file__).parents[1] / ".." / "shared"
-                           / "data" / "real")).resolve()
+REAL = Path(
+    os.environ.get(
+        "MAILHUNT_REAL_DATA", Path(__file__).parents[1] / ".." / "shared" / "data" / "real"
+    )
+).resolve()
 
 # Files that are not audit or sign-in logs mailhunt reads, and why.
 NOT_SUPPORTED = {
@@ -47,7 +52,8 @@ def test_no_real_record_is_quarantined(summary: IngestSummary) -> None:
 
 def test_every_skipped_file_is_known_not_to_be_supported(summary: IngestSummary) -> None:
     unexplained = [
-        _relative(f.path) for f in summary.files
+        _relative(f.path)
+        for f in summary.files
         if f.status not in ("ingested", "duplicate")
         and not any(re.search(pattern, _relative(f.path)) for pattern in NOT_SUPPORTED)
     ]
@@ -62,3 +68,12 @@ def test_every_supported_looking_file_is_read(summary: IngestSummary) -> None:
         else:
             assert result.status in ("ingested", "duplicate"), (name, result.detail)
             assert result.format, name
+
+
+def test_rows_per_file_and_table_match_the_golden_counts() -> None:
+    """Every real file gives the status, format and rows per table recorded in
+    tests/golden/real_data_counts.json (rewritten by `python -m tests.real_data_counts`)."""
+    if not REAL.is_dir():
+        pytest.skip(f"real samples not found at {REAL} (set MAILHUNT_REAL_DATA to run)")
+    golden = json.loads(GOLDEN.read_text())
+    assert real_data_counts() == golden

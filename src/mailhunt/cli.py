@@ -50,9 +50,7 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-DbOption = Annotated[
-    Path, typer.Option("--db", help="DuckDB database file.", dir_okay=False)
-]
+DbOption = Annotated[Path, typer.Option("--db", help="DuckDB database file.", dir_okay=False)]
 PathsArgument = Annotated[
     list[Path], typer.Argument(help="Files or folders (read recursively).", show_default=False)
 ]
@@ -85,15 +83,19 @@ def _run_ingest(store: Store, paths: list[Path]) -> IngestSummary:
     sizes = [f.stat().st_size for f in files]
     if sum(sizes) < PROGRESS_MIN_BYTES or not err.is_terminal:
         return ingest(store, files)
-    columns = (TextColumn("{task.description}"), BarColumn(),
-               TextColumn("{task.percentage:>3.0f}%"))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+    )
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("ingesting", total=sum(sizes))
         done: list[int] = []
 
         def starting(path: Path) -> None:
-            progress.update(task, completed=sum(done),
-                            description=f"ingesting {terminal_text(path.name)[:40]}")
+            progress.update(
+                task, completed=sum(done), description=f"ingesting {terminal_text(path.name)[:40]}"
+            )
             done.append(sizes[len(done)])
 
         return ingest(store, files, on_start=starting)
@@ -112,8 +114,12 @@ def _print_ingest(summary: IngestSummary) -> None:
     table = Table("file", "read as", "status", "records", "new", "quarantined", "note")
     for result in summary.files:
         table.add_row(
-            _t(_shown(result.path)), _t(result.format or "-"), _t(result.status),
-            str(result.records_read), str(result.records_new), str(result.quarantined),
+            _t(_shown(result.path)),
+            _t(result.format or "-"),
+            _t(result.status),
+            str(result.records_read),
+            str(result.records_new),
+            str(result.quarantined),
             _t(result.detail),
         )
     out.print(table)
@@ -184,8 +190,11 @@ def _print_alert_table(alerts: list[Alert]) -> None:
     table.columns[4].ratio = 1
     for alert in sorted(alerts, key=lambda a: (-SEVERITY_ORDER[a.severity], a.first_seen)):
         table.add_row(
-            _t(alert.severity), alert.first_seen.strftime("%Y-%m-%d %H:%M"), _t(alert.rule_id),
-            Text("\n".join(terminal_text(m) for m in alert.mailboxes)), _t(alert.summary),
+            _t(alert.severity),
+            alert.first_seen.strftime("%Y-%m-%d %H:%M"),
+            _t(alert.rule_id),
+            Text("\n".join(terminal_text(m) for m in alert.mailboxes)),
+            _t(alert.summary),
             _t(alert.id[:12]),
         )
     out.print(table)
@@ -229,14 +238,18 @@ def quarantine_command(
         records = list_quarantine(store, reason=reason, limit=limit)
         counts = quarantine_counts(store)
     if output is not OutputFormat.table:
-        sys.stdout.write(quarantine_jsonl(records) if output is OutputFormat.jsonl
-                         else quarantine_csv(records))
+        sys.stdout.write(
+            quarantine_jsonl(records) if output is OutputFormat.jsonl else quarantine_csv(records)
+        )
         return
     table = Table("file", "line", "reason", "detail", "starts with")
     for record in records:
         table.add_row(
-            _t(Path(record.source_path).name), str(record.line), _t(record.reason),
-            _t(record.detail), _t(record.raw[:60].decode("utf-8", errors="replace")),
+            _t(Path(record.source_path).name),
+            str(record.line),
+            _t(record.reason),
+            _t(record.detail),
+            _t(record.raw[:60].decode("utf-8", errors="replace")),
         )
     out.print(table)
     out.print(", ".join(f"{count} {name}" for name, count in counts) or "nothing quarantined")
@@ -294,9 +307,11 @@ def demo_command(
         caught = result.caught_by.get(intrusion.kind) or []
         verdict = "caught by alert " + ", ".join(i[:12] for i in caught) if caught else "MISSED"
         out.print(
-            _t(f"injected {intrusion.kind}: app {intrusion.app_id}, "
-               f"{len(intrusion.mailboxes)} mailboxes, {len(intrusion.record_ids)} records: "
-               f"{verdict}")
+            _t(
+                f"injected {intrusion.kind}: app {intrusion.app_id}, "
+                f"{len(intrusion.mailboxes)} mailboxes, {len(intrusion.record_ids)} records: "
+                f"{verdict}"
+            )
         )
     out.print(_t(f"logs:      {result.folder / 'logs'}"))
     out.print(_t(f"database:  {result.database}"))
@@ -321,8 +336,9 @@ def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
     version: Annotated[
         bool,
-        typer.Option("--version", help="Print the version.", callback=_print_version,
-                     is_eager=True),
+        typer.Option(
+            "--version", help="Print the version.", callback=_print_version, is_eager=True
+        ),
     ] = False,
 ) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)

@@ -135,8 +135,9 @@ def _json_array_records(path: Path, head: bytes) -> list[object]:
     except ArrayScanError:
         return []
     records = []
-    for offset, length in zip(framed.offsets[:SNIFF_LINES].tolist(),
-                              framed.lengths[:SNIFF_LINES].tolist(), strict=True):
+    for offset, length in zip(
+        framed.offsets[:SNIFF_LINES].tolist(), framed.lengths[:SNIFF_LINES].tolist(), strict=True
+    ):
         try:
             records.append(orjson.loads(data[offset : offset + length]))
         except orjson.JSONDecodeError:
@@ -184,7 +185,8 @@ def _samples(path: Path, head: bytes) -> list[tuple[str, Sample]]:
     if csv_records:
         samples.append(("csv", Sample("csv", tuple(csv_records), name=path.name)))
     first_lines = tuple(
-        line.rstrip("\r") for line in decoded.split("\n", SNIFF_TEXT_LINES)[:SNIFF_TEXT_LINES]
+        line.rstrip("\r")
+        for line in decoded.split("\n", SNIFF_TEXT_LINES)[:SNIFF_TEXT_LINES]
         if line.strip()
     )
     samples.append(("text", Sample("text", lines=first_lines, name=path.name)))
@@ -302,14 +304,19 @@ class _Input:
     @property
     def batchable(self) -> bool:
         fmt = self.sniffed.format
-        return (fmt.reader == "json" and fmt.numbered_by_position
-                and self.sniffed.container in ("lines", "array") and self.size <= BATCH_FILE_BYTES)
+        return (
+            fmt.reader == "json"
+            and fmt.numbered_by_position
+            and self.sniffed.container in ("lines", "array")
+            and self.size <= BATCH_FILE_BYTES
+        )
 
 
 def _fits(batch: list[_Input], entry: _Input) -> bool:
     """Can `entry` join the batch (same format, both small, the batch not full)?"""
     return (
-        batch[0].batchable and entry.batchable
+        batch[0].batchable
+        and entry.batchable
         and entry.sniffed.format is batch[0].sniffed.format
         and len(batch) < BATCH_FILES
         and sum(e.size for e in batch) + entry.size <= BATCH_BYTES
@@ -366,8 +373,9 @@ def _ingest_batch(
                     framing, store, entry.item.physical, entry.sniffed, work, len(batch) == 1
                 )
             except (duckdb.Error, OSError, ArrayScanError) as error:
-                results[n] = _failed(store, summary, started, entry.item,
-                                     entry.sniffed.format, error)
+                results[n] = _failed(
+                    store, summary, started, entry.item, entry.sniffed.format, error
+                )
                 continue
             prepared[n] = _Prepared(entry, frames, read_path, broken)
         if prepared:
@@ -381,8 +389,9 @@ def _ingest_batch(
                 summary.reasons, summary.warnings = counted
                 for n, one in prepared.items():
                     results[n] = (
-                        _failed(store, summary, started, one.entry.item,
-                                one.entry.sniffed.format, error)
+                        _failed(
+                            store, summary, started, one.entry.item, one.entry.sniffed.format, error
+                        )
                         if len(prepared) == 1
                         else _ingest_batch(store, [one.entry], summary, started, work)[0]
                     )
@@ -390,7 +399,11 @@ def _ingest_batch(
 
 
 def _failed(  # noqa: PLR0917
-    store: Store, summary: IngestSummary, started: datetime, item: InputFile, fmt: Format,
+    store: Store,
+    summary: IngestSummary,
+    started: datetime,
+    item: InputFile,
+    fmt: Format,
     error: Exception,
 ) -> FileResult:
     """A file the reader could not take at all: recorded as failed, the run goes on."""
@@ -449,7 +462,11 @@ def _readable(path: Path, work: Path) -> Path:
 
 
 def _start_framing(  # noqa: PLR0917
-    framing: ThreadPoolExecutor, store: Store, path: Path, sniffed: Sniffed, work: Path,
+    framing: ThreadPoolExecutor,
+    store: Store,
+    path: Path,
+    sniffed: Sniffed,
+    work: Path,
     alone: bool,
 ) -> tuple[_Frames, Path, str]:
     """Frame the file; return its frames, the path DuckDB reads and, for a JSON array that was
@@ -459,7 +476,8 @@ def _start_framing(  # noqa: PLR0917
     stored file); otherwise the SHA-256 comes first, as it decides whether to read at all."""
     if sniffed.container in ("lines", "csv"):
         frame = (
-            partial(frame_lines, path) if sniffed.container == "lines"
+            partial(frame_lines, path)
+            if sniffed.container == "lines"
             else partial(frame_csv, path, preamble_lines=sniffed.preamble_lines)
         )
         if alone and not store.ingested_size(path.stat().st_size):
@@ -496,8 +514,9 @@ def _load(
         if earlier is not None:
             framed = one.frames.result()
             note = f"same content already ingested from {earlier}"
-            results[n] = FileResult(Path(one.entry.item.display), fmt.name, "duplicate",
-                                    len(framed), detail=note)
+            results[n] = FileResult(
+                Path(one.entry.item.display), fmt.name, "duplicate", len(framed), detail=note
+            )
             _record_run(store, summary.run_id, started, results[n], framed.sha256, framed.size)
             continue
         seen[one.frames.sha256] = one.entry.item.display
@@ -505,7 +524,8 @@ def _load(
     if not to_stage:
         return results
     staged = store.stage(
-        [StageInput(prepared[n].read_path, prepared[n].frames.table) for n in to_stage], fmt,
+        [StageInput(prepared[n].read_path, prepared[n].frames.table) for n in to_stage],
+        fmt,
         csv_skip=prepared[to_stage[0]].entry.sniffed.preamble_lines,
     )
     provenances: dict[int, Provenance] = {}
@@ -514,10 +534,13 @@ def _load(
     for place, n in enumerate(to_stage, start=1):
         framed = framed_files[place]
         if staged[place - 1].misaligned or place not in paired:
-            detail = ("parsed records did not pair with their lines (the reader saw the file "
-                      "differently, e.g. an unclosed quote); nothing stored")
-            results[n] = FileResult(Path(prepared[n].entry.item.display), fmt.name, "failed",
-                                    len(framed), detail=detail)
+            detail = (
+                "parsed records did not pair with their lines (the reader saw the file "
+                "differently, e.g. an unclosed quote); nothing stored"
+            )
+            results[n] = FileResult(
+                Path(prepared[n].entry.item.display), fmt.name, "failed", len(framed), detail=detail
+            )
             _record_run(store, summary.run_id, started, results[n], framed.sha256, framed.size)
         else:
             provenances[place] = Provenance(
@@ -561,9 +584,11 @@ def _pairing_holds(store: Store, framed_files: dict[int, Framed]) -> set[int]:
     line would shift every later pairing, and this check refuses such a file. A composite id
     ("<source id>|<suffix>") is checked by its source id."""
     picks = {
-        place: sorted({round(x) for x in np.linspace(1, len(framed), min(PAIRING_SAMPLE,
-                                                                         len(framed)))})
-        for place, framed in framed_files.items() if len(framed)
+        place: sorted(
+            {round(x) for x in np.linspace(1, len(framed), min(PAIRING_SAMPLE, len(framed)))}
+        )
+        for place, framed in framed_files.items()
+        if len(framed)
     }
     paired = set(framed_files)
     streams: dict[int, BinaryIO] = {}
@@ -606,14 +631,19 @@ def _strings(value: object, depth: int = 0) -> set[str]:
 
 
 def _quarantine(  # noqa: PLR0917
-    store: Store, framed: Framed, fmt: Format, suspects: list[tuple[Any, ...]],
-    summary: IngestSummary, display: str,
+    store: Store,
+    framed: Framed,
+    fmt: Format,
+    suspects: list[tuple[Any, ...]],
+    summary: IngestSummary,
+    display: str,
 ) -> int:
     rows = []
     header = _csv_header(framed.path) if fmt.embedded_json and suspects else []
     for line, offset, length, framing_error in suspects:
-        raw = read_full_span(framed.path, offset, min(length, 2 * RAW_KEEP_BYTES) if framing_error
-                             else length)
+        raw = read_full_span(
+            framed.path, offset, min(length, 2 * RAW_KEEP_BYTES) if framing_error else length
+        )
         if fmt.embedded_json and not framing_error:
             cell = _csv_cell(raw, header, fmt.embedded_json)
             reason, detail = judge(cell, None, fmt.id_field, fmt.time_field, "json")
@@ -622,8 +652,7 @@ def _quarantine(  # noqa: PLR0917
             reason, detail = judge(raw, framing_error, fmt.id_field, fmt.time_field, fmt.reader)
         summary.reasons[reason] += 1
         rows.append(
-            (summary.run_id, display, line, offset, fmt.name, reason, detail,
-             raw[:RAW_KEEP_BYTES])
+            (summary.run_id, display, line, offset, fmt.name, reason, detail, raw[:RAW_KEEP_BYTES])
         )
     store.insert_rows("quarantine", rows)
     return len(rows)
@@ -654,6 +683,19 @@ def _record_run(  # noqa: PLR0917
 ) -> None:
     store.insert_rows(
         "ingest_runs",
-        [(run_id, started, str(result.path), sha256, size, result.format, result.records_read,
-          result.records_new, result.quarantined, result.status, result.detail)],
+        [
+            (
+                run_id,
+                started,
+                str(result.path),
+                sha256,
+                size,
+                result.format,
+                result.records_read,
+                result.records_new,
+                result.quarantined,
+                result.status,
+                result.detail,
+            )
+        ],
     )

@@ -39,19 +39,25 @@ KNOWN_APP = OUTLOOK_MOBILE
 
 
 def history() -> list[Record]:
-    records = [mail_access(f"h-{mb[0]}-{d}", at(d), mb, OUTLOOK) for mb in (ALICE, BOB)
-               for d in range(10)]
+    records = [
+        mail_access(f"h-{mb[0]}-{d}", at(d), mb, OUTLOOK) for mb in (ALICE, BOB) for d in range(10)
+    ]
     records += [mail_access(f"m-b-{d}", at(d, 12), BOB, KNOWN_APP) for d in range(10)]
     records.append(ual_record("c-first", at(8), "Send", UserId=CAROL, MailboxOwnerUPN=CAROL))
     return records
 
 
-SIGNINS = [signin_record("s-ok", at(10, 6), ALICE, KNOWN_APP, uti="tok-ok"),
-           signin_record("s-bob", at(9, 6), BOB, KNOWN_APP, uti="tok-bob")]
+SIGNINS = [
+    signin_record("s-ok", at(10, 6), ALICE, KNOWN_APP, uti="tok-ok"),
+    signin_record("s-bob", at(9, 6), BOB, KNOWN_APP, uti="tok-bob"),
+]
 
 
 def detect(
-    store: Store, tmp_path: Path, extra: list[Record], signins: list[Record] | None = None,
+    store: Store,
+    tmp_path: Path,
+    extra: list[Record],
+    signins: list[Record] | None = None,
     **overrides: object,
 ) -> list[Alert]:
     write_jsonl(tmp_path / "ual.jsonl", history() + extra)
@@ -67,19 +73,40 @@ def test_history_alone_raises_nothing(store: Store, tmp_path: Path) -> None:
 
 
 def test_app_new_to_the_tenant_is_high(store: Store, tmp_path: Path) -> None:
-    extra = [mail_access("evil-1", at(10, 2, 13), ALICE, ROGUE_APP, actor=SERVICE_PRINCIPAL,
-                         resource=GRAPH, ip="45.77.191.159:4431"),
-             mail_access("evil-2", at(10, 5), ALICE, ROGUE_APP, actor=SERVICE_PRINCIPAL,
-                         resource=GRAPH, ip="45.77.191.160")]
+    extra = [
+        mail_access(
+            "evil-1",
+            at(10, 2, 13),
+            ALICE,
+            ROGUE_APP,
+            actor=SERVICE_PRINCIPAL,
+            resource=GRAPH,
+            ip="45.77.191.159:4431",
+        ),
+        mail_access(
+            "evil-2",
+            at(10, 5),
+            ALICE,
+            ROGUE_APP,
+            actor=SERVICE_PRINCIPAL,
+            resource=GRAPH,
+            ip="45.77.191.160",
+        ),
+    ]
     [alert] = detect(store, tmp_path, extra)
     assert alert.severity == "high"
     assert alert.rule_id == "mailbox-first-seen-app"
     assert alert.technique == "T1114.002"
     assert alert.entity == f"{TENANT}|{ROGUE_APP}"
-    assert alert.summary == (f"Application {ROGUE_APP} (no sign-in names it) read 1 mailbox(es) "
-                             "it had not read before; the application is new to the tenant")
-    assert (alert.mailboxes, alert.users, alert.tenant_ids) == ([ALICE], [SERVICE_PRINCIPAL],
-                                                                [TENANT])
+    assert alert.summary == (
+        f"Application {ROGUE_APP} (no sign-in names it) read 1 mailbox(es) "
+        "it had not read before; the application is new to the tenant"
+    )
+    assert (alert.mailboxes, alert.users, alert.tenant_ids) == (
+        [ALICE],
+        [SERVICE_PRINCIPAL],
+        [TENANT],
+    )
     assert alert.app_ids == sorted([GRAPH, ROGUE_APP])
     assert alert.client_ips == ["45.77.191.159", "45.77.191.160"]
     assert alert.event_ids == ["evil-1", "evil-2"]
@@ -101,8 +128,10 @@ def test_token_no_sign_in_issued_is_high_for_a_known_app(store: Store, tmp_path:
     extra = [mail_access("forged", at(10, 7), ALICE, KNOWN_APP, uti="tok-forged")]
     [alert] = detect(store, tmp_path, extra)
     assert alert.severity == "high"
-    assert alert.summary == (f'Application "Microsoft Office" ({KNOWN_APP}) read 1 mailbox(es) '
-                             "it had not read before; 1 access(es) used a token no sign-in issued")
+    assert alert.summary == (
+        f'Application "Microsoft Office" ({KNOWN_APP}) read 1 mailbox(es) '
+        "it had not read before; 1 access(es) used a token no sign-in issued"
+    )
 
 
 def test_known_app_owner_and_issued_token_is_low(store: Store, tmp_path: Path) -> None:
@@ -119,8 +148,10 @@ def test_known_app_used_by_someone_else_is_medium(store: Store, tmp_path: Path) 
 
 
 def test_app_seen_within_the_baseline_is_not_an_alert(store: Store, tmp_path: Path) -> None:
-    extra = [mail_access("usual", at(10, 7), ALICE, OUTLOOK),
-             mail_access("usual-bob", at(10, 12), BOB, KNOWN_APP)]
+    extra = [
+        mail_access("usual", at(10, 7), ALICE, OUTLOOK),
+        mail_access("usual-bob", at(10, 12), BOB, KNOWN_APP),
+    ]
     assert detect(store, tmp_path, extra) == []
 
 
@@ -138,22 +169,30 @@ def test_young_mailbox_read_by_an_app_new_to_the_tenant_is_still_listed(
 
 
 def test_rpc_access_without_app_id_is_never_an_alert(store: Store, tmp_path: Path) -> None:
-    extra = [mail_access(f"rpc-{mb[0]}", at(10, 3), mb, None, actor=ADMIN,
-                         client_info="Client=MSExchangeRPC") for mb in (ALICE, BOB, CAROL)]
+    extra = [
+        mail_access(
+            f"rpc-{mb[0]}", at(10, 3), mb, None, actor=ADMIN, client_info="Client=MSExchangeRPC"
+        )
+        for mb in (ALICE, BOB, CAROL)
+    ]
     assert detect(store, tmp_path, extra) == []
 
 
 def test_one_alert_per_app_and_day_listing_every_mailbox(store: Store, tmp_path: Path) -> None:
-    extra = [mail_access("e-a", at(10, 2), ALICE, ROGUE_APP, actor=SERVICE_PRINCIPAL),
-             mail_access("e-b", at(10, 3), BOB, ROGUE_APP, actor=SERVICE_PRINCIPAL)]
+    extra = [
+        mail_access("e-a", at(10, 2), ALICE, ROGUE_APP, actor=SERVICE_PRINCIPAL),
+        mail_access("e-b", at(10, 3), BOB, ROGUE_APP, actor=SERVICE_PRINCIPAL),
+    ]
     [alert] = detect(store, tmp_path, extra)
     assert (alert.mailboxes, alert.event_ids) == ([ALICE, BOB], ["e-a", "e-b"])
     assert "read 2 mailbox(es)" in alert.summary
 
 
 def test_each_utc_day_is_its_own_alert(store: Store, tmp_path: Path) -> None:
-    extra = [mail_access("e-a", at(10, 23, 59), ALICE, ROGUE_APP, actor=SERVICE_PRINCIPAL),
-             mail_access("e-b", at(11, 0, 1), BOB, ROGUE_APP, actor=SERVICE_PRINCIPAL)]
+    extra = [
+        mail_access("e-a", at(10, 23, 59), ALICE, ROGUE_APP, actor=SERVICE_PRINCIPAL),
+        mail_access("e-b", at(11, 0, 1), BOB, ROGUE_APP, actor=SERVICE_PRINCIPAL),
+    ]
     first, second = detect(store, tmp_path, extra)
     assert (first.event_ids, first.severity) == (["e-a"], "high")
     # Known in the tenant since the day before, read by an actor who is not the owner.
@@ -162,8 +201,10 @@ def test_each_utc_day_is_its_own_alert(store: Store, tmp_path: Path) -> None:
 
 
 def test_app_known_in_another_tenant_is_new_in_this_one(store: Store, tmp_path: Path) -> None:
-    elsewhere = [mail_access(f"o-{d}", at(d), "x@fabrikam.example", ROGUE_APP, tenant=OTHER_TENANT)
-                 for d in range(10)]
+    elsewhere = [
+        mail_access(f"o-{d}", at(d), "x@fabrikam.example", ROGUE_APP, tenant=OTHER_TENANT)
+        for d in range(10)
+    ]
     extra = [*elsewhere, mail_access("e-a", at(10, 2), ALICE, ROGUE_APP, actor=SERVICE_PRINCIPAL)]
     alerts = detect(store, tmp_path, extra)
     assert [(a.tenant_ids, a.severity, a.event_ids) for a in alerts] == [
@@ -175,8 +216,10 @@ def test_app_known_in_another_tenant_is_new_in_this_one(store: Store, tmp_path: 
 def test_baseline_days_is_configurable(
     store: Store, tmp_path: Path, baseline_days: int, alerts: int
 ) -> None:
-    extra = [mail_access("mobile-day2", at(2), ALICE, KNOWN_APP),
-             mail_access("mobile-day10", at(10), ALICE, KNOWN_APP)]  # 8 days after the last
+    extra = [
+        mail_access("mobile-day2", at(2), ALICE, KNOWN_APP),
+        mail_access("mobile-day10", at(10), ALICE, KNOWN_APP),
+    ]  # 8 days after the last
     found = detect(store, tmp_path, extra, baseline_days=baseline_days)
     assert len(found) == alerts
     if found:

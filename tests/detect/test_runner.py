@@ -79,7 +79,8 @@ def test_no_analytics_means_no_alerts(store: Store) -> None:
 def test_parameters_for_takes_only_the_analytic_own_overrides() -> None:
     assert parameters_for(ANALYTIC, {}) == {"baseline_days": 14, "min_history_days": 7}
     assert parameters_for(ANALYTIC, {"baseline_days": 3, "unrelated": 1}) == {
-        "baseline_days": 3, "min_history_days": 7,
+        "baseline_days": 3,
+        "min_history_days": 7,
     }
 
 

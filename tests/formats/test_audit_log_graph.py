@@ -65,8 +65,9 @@ def test_only_this_format_claims_audit_log_records() -> None:
 
 def test_golden_rows(store: Store) -> None:
     ingest(store, [PAGE])
-    rows = [{k: v for k, v in row.items() if k not in UNSTABLE}
-            for row in table_rows(store, "events")]
+    rows = [
+        {k: v for k, v in row.items() if k not in UNSTABLE} for row in table_rows(store, "events")
+    ]
     check_golden(GOLDEN, rows)
 
 
@@ -80,9 +81,15 @@ def test_page_wrapper_and_next_link_are_not_records(events: dict[str, Record]) -
 def test_audit_data_maps_like_the_management_api(events: dict[str, Record], store: Store) -> None:
     mia = events[MIA]
     assert (mia["record_type"], mia["tenant_id"], mia["client_app_id"]) == (
-        50, TENANT, "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b")
+        50,
+        TENANT,
+        "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b",
+    )
     assert (mia["token_id"], mia["access_type"], mia["item_count"]) == (
-        "kX2yQ3vB9FrKl4nO5qS6tB", "Bind", 3)
+        "kX2yQ3vB9FrKl4nO5qS6tB",
+        "Bind",
+        3,
+    )
     assert store.query("SELECT count(*) FROM mail_items WHERE record_id = ?", [MIA]) == [(3,)]
     assert events[RULE]["client_ip"] == "2001:db8:85a3::8a2e:370:7334"
     assert events[STS]["user_agent"].startswith("Mozilla/5.0")
@@ -94,18 +101,30 @@ def test_summary_fields_fill_in_when_audit_data_lacks_them(events: dict[str, Rec
     assert bare["auditLogRecordType"] == "sharePointFileOperation"  # camelCase, as documented
     row = events[BARE]
     assert (row["time"], row["record_type"], row["workload"], row["operation"]) == (
-        "2024-05-06T12:16:20Z", 6, "OneDrive", "FileDownloaded")
+        "2024-05-06T12:16:20Z",
+        6,
+        "OneDrive",
+        "FileDownloaded",
+    )
     assert (row["tenant_id"], row["actor_upn"], row["client_ip"]) == (
-        TENANT, "alice.walker@contoso.onmicrosoft.com", "198.51.100.77")
+        TENANT,
+        "alice.walker@contoso.onmicrosoft.com",
+        "198.51.100.77",
+    )
 
 
 def test_record_without_any_id_is_quarantined_and_the_rest_kept(store: Store) -> None:
     summary = ingest(store, [PAGE])
     result = summary.files[0]
     assert (result.status, result.records_read, result.records_new, result.quarantined) == (
-        "ingested", 5, 4, 1)
+        "ingested",
+        5,
+        4,
+        1,
+    )
     assert store.query("SELECT line, reason, detail FROM quarantine") == [
-        (5, "missing_id", "record has no id (id)")]
+        (5, "missing_id", "record has no id (id)")
+    ]
 
 
 def test_same_file_twice_changes_nothing(store: Store) -> None:

@@ -35,7 +35,8 @@ def check_golden(rows: list[Record]) -> None:
 def signins(store: Store) -> dict[str, Record]:
     summary = ingest(store, FILES)
     assert [(f.format, f.records_new, f.quarantined) for f in summary.files] == [
-        (FORMAT.name, 2, 0), (FORMAT.name, 3, 0),
+        (FORMAT.name, 2, 0),
+        (FORMAT.name, 3, 0),
     ]
     return {row["record_id"]: row for row in table_rows(store, "signins")}
 
@@ -45,8 +46,9 @@ def test_rows_match_golden(signins: dict[str, Record]) -> None:
     check_golden([{c: row[c] for c in columns} for row in signins.values()])
 
 
-@pytest.mark.parametrize(("path", "container"), [(EVENT_HUB, "array"), (STORAGE, "lines")],
-                         ids=["event-hub", "storage"])
+@pytest.mark.parametrize(
+    ("path", "container"), [(EVENT_HUB, "array"), (STORAGE, "lines")], ids=["event-hub", "storage"]
+)
 def test_both_deliveries_sniffed(path: Path, container: str) -> None:
     sniffed, _ = sniff_file(path)
     assert sniffed is not None
@@ -89,7 +91,10 @@ def test_interactive_from_flag_or_category(signins: dict[str, Record]) -> None:
 def test_service_principal_and_managed_identity_sign_ins(signins: dict[str, Record]) -> None:
     sp, mi = signins[ROW.format(3)], signins[ROW.format(4)]
     assert (sp["user_upn"], sp["app_id"], sp["resource_id"]) == (
-        None, "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b", "00000003-0000-0000-c000-000000000000")
+        None,
+        "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b",
+        "00000003-0000-0000-c000-000000000000",
+    )
     assert (mi["app_name"], mi["client_ip"], mi["country"]) == ("backup-vm-identity", None, None)
 
 
@@ -105,9 +110,13 @@ def test_sign_in_time_preferred_and_ids_lower_cased(signins: dict[str, Record]) 
     row = signins[ROW.format(1)]
     assert row["time"] == "2024-03-04T09:10:01.441000Z"  # createdDateTime, not envelope time
     assert (row["app_id"], row["user_upn"]) == (
-        "d3590ed6-52b3-4102-aeff-aad2292ab01c", "alice.walker@contoso.onmicrosoft.com")
+        "d3590ed6-52b3-4102-aeff-aad2292ab01c",
+        "alice.walker@contoso.onmicrosoft.com",
+    )
     assert (row["unique_token_id"], row["session_id"]) == (
-        "nE8fX9cH5LxQr0tU1wY2zH", "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f")
+        "nE8fX9cH5LxQr0tU1wY2zH",
+        "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f",
+    )
 
 
 def test_one_line_event_hub_message(tmp_path: Path, store: Store) -> None:
@@ -117,20 +126,23 @@ def test_one_line_event_hub_message(tmp_path: Path, store: Store) -> None:
     assert (result.format, result.records_new, result.quarantined) == (FORMAT.name, 2, 0)
 
 
-def test_malformed_records_are_quarantined_and_the_rest_kept(
-    tmp_path: Path, store: Store
-) -> None:
+def test_malformed_records_are_quarantined_and_the_rest_kept(tmp_path: Path, store: Store) -> None:
     good, *_ = STORAGE.read_text("utf-8").splitlines()
     record = json.loads(good)
     no_properties = {key: value for key, value in record.items() if key != "properties"}
-    bad_time = {**record, "time": "later", "properties": {
-        **record["properties"], "id": "x-1", "createdDateTime": "soon"}}
+    bad_time = {
+        **record,
+        "time": "later",
+        "properties": {**record["properties"], "id": "x-1", "createdDateTime": "soon"},
+    }
     path = tmp_path / "PT1H.json"
     path.write_text("\n".join([good, json.dumps(no_properties), json.dumps(bad_time)]) + "\n")
     result = ingest(store, [path]).files[0]
     assert (result.format, result.records_new, result.quarantined) == (FORMAT.name, 1, 2)
     assert store.query("SELECT line, reason FROM quarantine ORDER BY line") == [
-        (2, "missing_id"), (3, "bad_time")]
+        (2, "missing_id"),
+        (3, "bad_time"),
+    ]
 
 
 def test_same_records_twice_change_nothing(tmp_path: Path, store: Store) -> None:

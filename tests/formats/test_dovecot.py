@@ -45,7 +45,10 @@ def row(rows: dict[int, Record], marker: str) -> Record:
 def test_rows_match_golden(store: Store, ingested: tuple[FileResult, dict[int, Record]]) -> None:
     result, _ = ingested
     assert (result.format, result.status, result.records_new, result.quarantined) == (
-        FORMAT.name, "ingested", 18, 0,
+        FORMAT.name,
+        "ingested",
+        18,
+        0,
     )
     check_golden(HERE, store)
 
@@ -55,13 +58,19 @@ def test_successful_login_names_protocol_session_and_lower_cased_user(
 ) -> None:
     login = row(rows, "mpid=4101")
     assert (login["error_code"], login["failure_reason"], login["user_upn"]) == (
-        0, None, "alice@example.org",
+        0,
+        None,
+        "alice@example.org",
     )
     assert (login["app_name"], login["app_id"], login["session_id"]) == (
-        "dovecot imap-login", "imap", "Ok1SuccessAAAAAA",
+        "dovecot imap-login",
+        "imap",
+        "Ok1SuccessAAAAAA",
     )
     assert (login["client_ip"], login["tenant_id"], login["interactive"]) == (
-        "203.0.113.5", "onprem:mx1", True,
+        "203.0.113.5",
+        "onprem:mx1",
+        True,
     )
     assert row(rows, "SubmitOk")["app_id"] == "submission"
 
@@ -71,12 +80,16 @@ def test_successful_login_names_protocol_session_and_lower_cased_user(
     [
         ("session=<Fail23", "Disconnected (auth failed, 3 attempts in 12 secs)"),  # 2.3
         ("carol@", "Aborted login (auth failed, 1 attempts in 2 secs)"),  # no session
-        ("session=<Fail24",  # 2.4: human and event reasons
-         "Login aborted: Connection closed (auth failed, 2 attempts in 9 secs) (auth_failed)"),
+        (
+            "session=<Fail24",  # 2.4: human and event reasons
+            "Login aborted: Connection closed (auth failed, 2 attempts in 9 secs) (auth_failed)",
+        ),
     ],
 )
 def test_failed_logins_are_code_1_with_the_servers_words(
-    rows: dict[int, Record], marker: str, reason: str,
+    rows: dict[int, Record],
+    marker: str,
+    reason: str,
 ) -> None:
     assert (row(rows, marker)["error_code"], row(rows, marker)["failure_reason"]) == (1, reason)
 
@@ -86,7 +99,9 @@ def test_failed_logins_are_code_1_with_the_servers_words(
     [("NoAuth", 3), ("TlsHs", 3), ("TempFail", 4)],
 )
 def test_no_attempt_and_server_failures_have_their_own_codes(
-    rows: dict[int, Record], marker: str, code: int,
+    rows: dict[int, Record],
+    marker: str,
+    code: int,
 ) -> None:
     assert row(rows, marker)["error_code"] == code
     assert row(rows, "TempFail")["app_id"] == "managesieve"
@@ -101,7 +116,8 @@ def test_ipv6_and_ipv4_mapped_addresses(rows: dict[int, Record]) -> None:
 def test_injected_rip_in_the_user_name_does_not_move_the_client(rows: dict[int, Record]) -> None:
     injected = row(rows, "InjectAAAA")
     assert (injected["user_upn"], injected["client_ip"]) == (
-        "mallory>, rip=6.6.6.6", "198.51.100.11",
+        "mallory>, rip=6.6.6.6",
+        "198.51.100.11",
     )
 
 
@@ -122,7 +138,9 @@ def test_proxy_success_counts_and_proxy_errors_are_skipped(rows: dict[int, Recor
     ],
 )
 def test_auth_process_lines_are_password_checks_without_protocol(
-    rows: dict[int, Record], marker: str, expected: tuple[object, ...],
+    rows: dict[int, Record],
+    marker: str,
+    expected: tuple[object, ...],
 ) -> None:
     """(error code, app name, user, session); no protocol (app_id) is named."""
     check = row(rows, marker)
@@ -142,20 +160,27 @@ def test_given_passwords_are_cut_from_the_reason_and_flagged(rows: dict[int, Rec
 def test_rfc3339_own_log_and_tai64n_times(rows: dict[int, Record]) -> None:
     rfc3339, own_log, tai = row(rows, "sasl:plain"), row(rows, "OwnLog"), row(rows, "@4000")
     assert (rfc3339["time"], rfc3339["warnings"], rfc3339["tenant_id"]) == (
-        "2025-01-05T07:20:10.250000Z", ["password_in_log"], "onprem:mx1",
+        "2025-01-05T07:20:10.250000Z",
+        ["password_in_log"],
+        "onprem:mx1",
     )
     assert (own_log["time"], own_log["warnings"], own_log["tenant_id"]) == (
-        "2025-01-05T08:21:20Z", ["time_without_zone"], None,
+        "2025-01-05T08:21:20Z",
+        ["time_without_zone"],
+        None,
     )
     assert (tai["time"], tai["warnings"], tai["tenant_id"]) == (
-        "2025-01-04T14:53:52.500000Z", None, None,
+        "2025-01-04T14:53:52.500000Z",
+        None,
+        None,
     )
 
 
 def test_bsd_times_take_the_files_year(rows: dict[int, Record]) -> None:
     login = row(rows, "mpid=4101")
     assert (login["time"], login["warnings"]) == (
-        "2025-01-05T08:02:10Z", ["time_without_year", "time_without_zone"],
+        "2025-01-05T08:02:10Z",
+        ["time_without_year", "time_without_zone"],
     )
 
 

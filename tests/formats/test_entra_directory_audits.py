@@ -31,7 +31,9 @@ def check_golden(rows: list[Record]) -> None:
 def audits(store: Store) -> dict[str, Record]:
     summary = ingest(store, FILES)
     assert [(f.format, f.records_new, f.quarantined) for f in summary.files] == [
-        (FORMAT.name, 2, 0), (FORMAT.name, 1, 0), (FORMAT.name, 1, 0),
+        (FORMAT.name, 2, 0),
+        (FORMAT.name, 1, 0),
+        (FORMAT.name, 1, 0),
     ]
     return {row["record_id"]: row for row in table_rows(store, "events")}
 
@@ -41,9 +43,11 @@ def test_rows_match_golden(audits: dict[str, Record]) -> None:
     check_golden([{c: row[c] for c in columns} for row in audits.values()])
 
 
-@pytest.mark.parametrize(("path", "container"),
-                         [(PAGE, "array"), (LINES, "lines"), (ARRAY, "array")],
-                         ids=["page", "lines", "array"])
+@pytest.mark.parametrize(
+    ("path", "container"),
+    [(PAGE, "array"), (LINES, "lines"), (ARRAY, "array")],
+    ids=["page", "lines", "array"],
+)
 def test_page_lines_and_array_sniffed(path: Path, container: str) -> None:
     sniffed, _ = sniff_file(path)
     assert sniffed is not None
@@ -53,24 +57,34 @@ def test_page_lines_and_array_sniffed(path: Path, container: str) -> None:
 @pytest.mark.parametrize(
     ("record", "claimed"),
     [
-        ({"id": "1", "activityDateTime": "x", "activityDisplayName": "y", "initiatedBy": {}},
-         True),
+        ({"id": "1", "activityDateTime": "x", "activityDisplayName": "y", "initiatedBy": {}}, True),
         ({"id": "1", "activityDateTime": "x", "activityDisplayName": "y"}, False),
-        ({"Id": "1", "TimeGenerated": "x", "OperationName": "y", "InitiatedBy": "{}",
-          "TargetResources": "[]", "LoggedByService": "Core Directory"}, False),  # Sentinel
+        (
+            {
+                "Id": "1",
+                "TimeGenerated": "x",
+                "OperationName": "y",
+                "InitiatedBy": "{}",
+                "TargetResources": "[]",
+                "LoggedByService": "Core Directory",
+            },
+            False,
+        ),  # Sentinel
         ({"id": "1", "createdDateTime": "x", "appId": "a"}, False),  # Graph signIn
     ],
 )
-def test_sniff_claims_directory_audits_only(
-    tmp_path: Path, record: Record, claimed: bool
-) -> None:
+def test_sniff_claims_directory_audits_only(tmp_path: Path, record: Record, claimed: bool) -> None:
     assert (sniffed_as(tmp_path, record) == FORMAT.name) is claimed
 
 
 def test_user_actor_with_ip_and_user_agent(audits: dict[str, Record]) -> None:
     grant = audits[GRANT]
     assert (grant["operation"], grant["actor_upn"], grant["client_ip"], grant["app_id"]) == (
-        "Consent to application", "alice.walker@contoso.onmicrosoft.com", "203.0.113.10", None)
+        "Consent to application",
+        "alice.walker@contoso.onmicrosoft.com",
+        "203.0.113.10",
+        None,
+    )
     assert grant["user_agent"].startswith("Mozilla/5.0 (Windows NT 10.0")
     assert audits[ROLE]["user_agent"] is None  # no additionalDetails
 
@@ -78,41 +92,56 @@ def test_user_actor_with_ip_and_user_agent(audits: dict[str, Record]) -> None:
 def test_app_actor_by_display_name_then_app_id(audits: dict[str, Record]) -> None:
     credential = audits[CREDENTIAL]
     assert (credential["actor_upn"], credential["app_id"], credential["client_ip"]) == (
-        "mail sync helper", "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b", None)
+        "mail sync helper",
+        "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b",
+        None,
+    )
     assert audits[FAILED]["actor_upn"] == "1b730954-1685-4b74-9bfd-dac224a7b894"
 
 
 def test_operation_verbatim_and_result(audits: dict[str, Record]) -> None:
     assert audits[CREDENTIAL]["operation"] == (
-        "Update application \N{EN DASH} Certificates and secrets management ")
+        "Update application \N{EN DASH} Certificates and secrets management "
+    )
     assert (audits[GRANT]["result"], audits[FAILED]["result"]) == ("success", "failure")
 
 
 def test_workload_is_entra_and_tenant_unknown(audits: dict[str, Record]) -> None:
     assert {(row["workload"], row["tenant_id"]) for row in audits.values()} == {
-        ("AzureActiveDirectory", None)}
+        ("AzureActiveDirectory", None)
+    }
     assert audits[GRANT]["time"] == "2024-03-04T09:20:11.502345Z"
 
 
-def test_malformed_records_are_quarantined_and_the_rest_kept(
-    tmp_path: Path, store: Store
-) -> None:
+def test_malformed_records_are_quarantined_and_the_rest_kept(tmp_path: Path, store: Store) -> None:
     good = LINES.read_text("utf-8").splitlines()[0]
     record = json.loads(good)
     path = tmp_path / "audits.jsonl"
-    path.write_text("\n".join([good, json.dumps({**record, "id": None}),
-                               json.dumps({**record, "id": "x", "activityDateTime": "03/04"}),
-                               "[1, 2]"]) + "\n")
+    path.write_text(
+        "\n".join(
+            [
+                good,
+                json.dumps({**record, "id": None}),
+                json.dumps({**record, "id": "x", "activityDateTime": "03/04"}),
+                "[1, 2]",
+            ]
+        )
+        + "\n"
+    )
     result = ingest(store, [path]).files[0]
     assert (result.format, result.records_new, result.quarantined) == (FORMAT.name, 1, 3)
     assert store.query("SELECT line, reason FROM quarantine ORDER BY line") == [
-        (2, "missing_id"), (3, "bad_time"), (4, "not_object")]
+        (2, "missing_id"),
+        (3, "bad_time"),
+        (4, "not_object"),
+    ]
 
 
 def test_same_files_twice_change_nothing(store: Store, tmp_path: Path) -> None:
     ingest(store, FILES)
     as_lines = tmp_path / "again.jsonl"  # the page's records again, as JSON Lines
-    as_lines.write_text("".join(json.dumps(r) + "\n"
-                                for r in json.loads(PAGE.read_text("utf-8"))["value"]))
+    as_lines.write_text(
+        "".join(json.dumps(r) + "\n" for r in json.loads(PAGE.read_text("utf-8"))["value"])
+    )
     assert [f.records_new for f in ingest(store, [*FILES, as_lines]).files] == [0, 0, 0, 0]
     assert store.count("events") == 4

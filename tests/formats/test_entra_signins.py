@@ -17,8 +17,14 @@ S = "66ea54eb-{:04d}-4ee5-be62-ff5a759b0100"  # sign-in ids in the fixtures
 @pytest.fixture
 def signins(store: Store) -> dict[str, Record]:
     folder = FIXTURES / "formats"
-    ingest(store, [folder / "signins_lines.jsonl", folder / "signins_array.json",
-                   folder / "signins_page.json"])
+    ingest(
+        store,
+        [
+            folder / "signins_lines.jsonl",
+            folder / "signins_array.json",
+            folder / "signins_page.json",
+        ],
+    )
     assert store.count("quarantine") == 0
     return {row["record_id"]: row for row in table_rows(store, "signins")}
 
@@ -61,7 +67,9 @@ def test_failure_status_and_location(signins: dict[str, Record]) -> None:
 def test_token_and_session_fields_of_beta(signins: dict[str, Record]) -> None:
     row = signins[S.format(11)]
     assert (row["unique_token_id"], row["session_id"], row["token_issuer_type"]) == (
-        "gX1yQ2vA8EqJk3mN4pR5sA", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "AzureAD",
+        "gX1yQ2vA8EqJk3mN4pR5sA",
+        "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        "AzureAD",
     )
     assert row["user_agent"].endswith("Microsoft Outlook 16.0.17328")
 

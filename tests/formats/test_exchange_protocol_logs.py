@@ -19,8 +19,14 @@ IMAP, POP, SMTP = HERE / "imap4.log", HERE / "pop3.log", HERE / "smtp_receive.lo
 FILES = [IMAP, POP, SMTP]
 
 # Real CrowdSec hub files (headers stripped): folder -> records.
-CROWDSEC_FILES = {"exchange-imap-bf": 7, "exchange-imap-logs": 1, "exchange-pop-bf": 8,
-                  "exchange-pop-logs": 1, "exchange-smtp-bf": 9, "exchange-smtp-logs": 1}
+CROWDSEC_FILES = {
+    "exchange-imap-bf": 7,
+    "exchange-imap-logs": 1,
+    "exchange-pop-bf": 8,
+    "exchange-pop-logs": 1,
+    "exchange-smtp-bf": 9,
+    "exchange-smtp-logs": 1,
+}
 
 
 def rows_of(store: Store, path: Path) -> dict[int, Record]:
@@ -36,7 +42,8 @@ def row(store: Store, path: Path, marker: str) -> Record:
 def test_rows_match_golden(store: Store) -> None:
     summary = ingest(store, FILES)
     assert [(f.format, f.status, f.records_new, f.quarantined) for f in summary.files] == [
-        (FORMAT.name, "ingested", 4, 1), (FORMAT.name, "ingested", 2, 0),
+        (FORMAT.name, "ingested", 4, 1),
+        (FORMAT.name, "ingested", 2, 0),
         (FORMAT.name, "ingested", 2, 0),
     ]
     columns = [*FORMAT.select, "source", "source_ref"]
@@ -57,10 +64,15 @@ def test_fixtures_sniff_as_exchange_protocol_logs(path: Path) -> None:
 def test_imap_login_success_from_the_reply(store: Store) -> None:
     login = row(store, IMAP, "a2 OK LOGIN")
     assert (login["error_code"], login["user_upn"], login["app_id"], login["app_name"]) == (
-        0, "uma@example.org", "imap", "exchange imap4",
+        0,
+        "uma@example.org",
+        "imap",
+        "exchange imap4",
     )
     assert (login["client_ip"], login["session_id"], login["time"]) == (
-        "203.0.113.60", "00000000000000A1", "2025-02-10T09:00:01.400000Z",
+        "203.0.113.60",
+        "00000000000000A1",
+        "2025-02-10T09:00:01.400000Z",
     )
     assert login["record_id"].startswith("00000000000000A1,2|")  # session,sequence verbatim
     assert login["tenant_id"] is None  # an IMAP4 line names no server
@@ -69,21 +81,27 @@ def test_imap_login_success_from_the_reply(store: Store) -> None:
 def test_imap_failure_reason_is_the_errmsg(store: Store) -> None:
     failed = row(store, IMAP, "EXAMPLE\\victor,614")
     assert (failed["error_code"], failed["failure_reason"], failed["user_upn"]) == (
-        1, "AuthFailed:LogonDenied", "example\\victor",
+        1,
+        "AuthFailed:LogonDenied",
+        "example\\victor",
     )
 
 
 def test_a_comma_and_reply_typed_into_the_user_stay_in_their_cell(store: Store) -> None:
     failed = row(store, IMAP, "wendy,R=OK")
     assert (failed["user_upn"], failed["error_code"], failed["failure_reason"]) == (
-        "wendy,r=ok", 1, "a1 NO LOGIN failed.",
+        "wendy,r=ok",
+        1,
+        "a1 NO LOGIN failed.",
     )
 
 
 def test_back_end_logins_are_marked(store: Store) -> None:
     back = row(store, IMAP, ",560,")
     assert (back["app_name"], back["error_code"], back["client_ip"]) == (
-        "exchange imap4 back end", 0, "192.0.2.50",
+        "exchange imap4 back end",
+        0,
+        "192.0.2.50",
     )
 
 
@@ -107,10 +125,15 @@ def test_pop3_pass_success_and_auth_failure(store: Store) -> None:
     rows = rows_of(store, POP)
     ok, failed = rows[line_of(POP, ",pass,")], rows[line_of(POP, "auth, PLAIN")]
     assert (ok["error_code"], ok["user_upn"], ok["app_id"], ok["app_name"]) == (
-        0, "yara@example.org", "pop3", "exchange pop3",
+        0,
+        "yara@example.org",
+        "pop3",
+        "exchange pop3",
     )
     assert (failed["error_code"], failed["failure_reason"], failed["client_ip"]) == (
-        1, "AuthFailed:LogonDenied", "2001:db8::62",
+        1,
+        "AuthFailed:LogonDenied",
+        "2001:db8::62",
     )
     assert line_of(POP, ",4,user,") not in rows  # USER alone is no login
 
@@ -119,10 +142,15 @@ def test_smtp_auth_replies_235_and_535(store: Store) -> None:
     rows = rows_of(store, SMTP)
     ok, failed = rows[line_of(SMTP, ">,235")], rows[line_of(SMTP, ">,535")]
     assert (ok["error_code"], ok["app_id"], ok["tenant_id"], ok["user_upn"]) == (
-        0, "submission", "onprem:exfe01", None,
+        0,
+        "submission",
+        "onprem:exfe01",
+        None,
     )
     assert (failed["error_code"], failed["failure_reason"], failed["app_id"]) == (
-        1, "535 5.7.3 Authentication unsuccessful", "smtp",
+        1,
+        "535 5.7.3 Authentication unsuccessful",
+        "smtp",
     )
     assert (failed["client_ip"], failed["session_id"]) == ("2001:db8::63", "08DD49A1B2C3D4F0")
     assert len(rows) == 2
@@ -141,8 +169,14 @@ def test_same_file_twice_changes_no_count(store: Store, tmp_path: Path) -> None:
     ("lines", "claimed"),
     [
         (("#Software: Microsoft Exchange Server", "#Log-type: SMTP Receive Protocol Log"), True),
-        (("#Software: Microsoft Exchange Server", "#Log-type: SMTP Send Protocol Log",
-          "2025-02-10T11:00:00.100Z,Send,08DD49A1B2C3D4E5,0,192.0.2.50:1,192.0.2.9:25,+,,"), False),
+        (
+            (
+                "#Software: Microsoft Exchange Server",
+                "#Log-type: SMTP Send Protocol Log",
+                "2025-02-10T11:00:00.100Z,Send,08DD49A1B2C3D4E5,0,192.0.2.50:1,192.0.2.9:25,+,,",
+            ),
+            False,
+        ),
         (("#Software: Microsoft Exchange Server", "#Log-type: Message Tracking Log"), False),
         (("#Fields: date-time,client-ip,client-hostname,server-ip",), False),
         (("2025-02-10T11:00:00.100Z,x,08DD49A1B2C3D4E5,0,192.0.2.50:25,192.0.2.9:1,+,,",), True),

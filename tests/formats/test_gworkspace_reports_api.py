@@ -21,15 +21,27 @@ from tests.helpers import (
 
 HERE = FIXTURES / "formats" / "gworkspace_reports_api"
 LINES, PAGE, ARRAY, MALFORMED = (
-    HERE / name for name in ("gw_activities.jsonl", "gw_page.json", "gw_array.json",
-                             "gw_malformed.jsonl")
+    HERE / name
+    for name in ("gw_activities.jsonl", "gw_page.json", "gw_array.json", "gw_malformed.jsonl")
 )
 ROGUE = "812640933311-q7fjd0r3kd2l1mgk5t8vq0b6hs4n2c9e.apps.googleusercontent.com"
 NOA = "noa.friedman@northwind.example"
 
 EVENT_COLUMNS = (
-    "record_id", "time", "tenant_id", "workload", "operation", "actor_upn", "mailbox_upn",
-    "app_id", "client_app_id", "client_ip", "user_agent", "warnings", "source", "source_ref",
+    "record_id",
+    "time",
+    "tenant_id",
+    "workload",
+    "operation",
+    "actor_upn",
+    "mailbox_upn",
+    "app_id",
+    "client_app_id",
+    "client_ip",
+    "user_agent",
+    "warnings",
+    "source",
+    "source_ref",
 )
 
 
@@ -46,8 +58,12 @@ def activity(app: str, uq: str, time: str, *names: str) -> Record:
     """A minimal activity of `app` with one event per name."""
     return {
         "kind": "admin#reports#activity",
-        "id": {"time": time, "uniqueQualifier": uq, "applicationName": app,
-               "customerId": "C04nw7r1k"},
+        "id": {
+            "time": time,
+            "uniqueQualifier": uq,
+            "applicationName": app,
+            "customerId": "C04nw7r1k",
+        },
         "etag": '"cHJlZml4/aXRlbQ"',
         "actor": {"email": NOA, "profileId": "1"},
         "events": [{"type": "t", "name": name} for name in names],
@@ -70,15 +86,27 @@ def by_operation(events: dict[str, Record], operation: str) -> list[Record]:
     [
         (activity("token", "1", "2024-03-04T09:00:00Z", "authorize"), FORMAT.name),
         (activity("admin", "1", "2024-03-04T09:00:00Z", "CREATE_USER"), FORMAT.name),
-        (activity("login", "1", "2024-03-04T09:00:00Z", "login_success"),
-         "gworkspace-reports-api-login"),
-        ({**activity("token", "1", "2024-03-04T09:00:00Z", "revoke"), "event_name": "revoke"},
-         "gworkspace-sentinel"),
+        (
+            activity("login", "1", "2024-03-04T09:00:00Z", "login_success"),
+            "gworkspace-reports-api-login",
+        ),
+        (
+            {**activity("token", "1", "2024-03-04T09:00:00Z", "revoke"), "event_name": "revoke"},
+            "gworkspace-sentinel",
+        ),
         # Flattened by another tool (one event, no events[]): not this shape.
-        ({"id": {"time": "x", "uniqueQualifier": "1", "applicationName": "admin"},
-          "name": "CREATE_USER", "parameters": {"USER_EMAIL": NOA}}, None),
-        ({"Id": "1", "CreationTime": "x", "Operation": "Send", "Workload": "Exchange"},
-         "m365-ual-json"),
+        (
+            {
+                "id": {"time": "x", "uniqueQualifier": "1", "applicationName": "admin"},
+                "name": "CREATE_USER",
+                "parameters": {"USER_EMAIL": NOA},
+            },
+            None,
+        ),
+        (
+            {"Id": "1", "CreationTime": "x", "Operation": "Send", "Workload": "Exchange"},
+            "m365-ual-json",
+        ),
     ],
 )
 def test_sniff_claims_api_items_of_other_applications(
@@ -97,8 +125,9 @@ def test_sniffing_picks_the_format_for_every_fixture(path: Path) -> None:
 def test_ingest_matches_golden_rows(store: Store) -> None:
     summary = ingest(store, [LINES])
     assert (summary.files[0].records_read, summary.files[0].records_new) == (11, 13)
-    check_golden(HERE / "gworkspace_reports_api.golden.json",
-                 golden_rows(store, "events", EVENT_COLUMNS))
+    check_golden(
+        HERE / "gworkspace_reports_api.golden.json", golden_rows(store, "events", EVENT_COLUMNS)
+    )
 
 
 def test_one_row_per_event_and_repeated_names_get_an_occurrence(
@@ -117,7 +146,8 @@ def test_one_row_per_event_and_repeated_names_get_an_occurrence(
 def test_same_qualifier_with_another_time_is_another_record(events: dict[str, Record]) -> None:
     revokes = by_operation(events, "revoke")
     assert sorted(row["time"] for row in revokes) == [
-        "2024-03-04T11:02:19.870000Z", "2024-03-04T11:02:20.015000Z",
+        "2024-03-04T11:02:19.870000Z",
+        "2024-03-04T11:02:20.015000Z",
     ]
     assert {row["record_id"].split("|")[0] for row in revokes} == {"-8042269183551470367"}
 
@@ -136,7 +166,8 @@ def test_same_activity_in_another_file_is_stored_once(store: Store) -> None:
     before = store.count("events")
     summary = ingest(store, [PAGE, ARRAY])  # each holds activities already in LINES
     assert [(f.status, f.records_read, f.records_new) for f in summary.files] == [
-        ("ingested", 2, 0), ("ingested", 2, 0),
+        ("ingested", 2, 0),
+        ("ingested", 2, 0),
     ]
     assert store.count("events") == before
 
@@ -215,7 +246,9 @@ def test_malformed_records_are_quarantined_and_the_rest_kept(store: Store) -> No
     assert (summary.files[0].records_new, summary.quarantined) == (1, 3)
     reasons = store.query("SELECT line, reason, detail FROM quarantine ORDER BY line")
     assert [(line, reason) for line, reason, _ in reasons] == [
-        (2, "bad_time"), (3, "missing_id"), (4, "invalid_json"),
+        (2, "bad_time"),
+        (3, "missing_id"),
+        (4, "invalid_json"),
     ]
     assert "yesterday" in reasons[0][2]
     assert [row["operation"] for row in table_rows(store, "events")] == [
@@ -226,8 +259,10 @@ def test_malformed_records_are_quarantined_and_the_rest_kept(store: Store) -> No
 def test_json_lines_of_pages_reads_every_page(store: Store, tmp_path: Path) -> None:
     items = [json.loads(line) for line in LINES.read_text().splitlines()]
     path = tmp_path / "pages.jsonl"
-    path.write_text("".join(
-        json.dumps({"kind": "admin#reports#activities", "items": items[i : i + 2]}) + "\n"
-        for i in (0, 2, 4)
-    ))
+    path.write_text(
+        "".join(
+            json.dumps({"kind": "admin#reports#activities", "items": items[i : i + 2]}) + "\n"
+            for i in (0, 2, 4)
+        )
+    )
     assert ingest(store, [path]).records_read == 6

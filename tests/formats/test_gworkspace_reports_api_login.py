@@ -22,15 +22,26 @@ from tests.helpers import FIXTURES, Record, table_rows, write_jsonl
 
 HERE = FIXTURES / "formats" / "gworkspace_reports_api_login"
 LINES, PAGE, MALFORMED = (
-    HERE / name for name in ("gw_logins.jsonl", "gw_logins_page.json",
-                             "gw_logins_malformed.jsonl")
+    HERE / name for name in ("gw_logins.jsonl", "gw_logins_page.json", "gw_logins_malformed.jsonl")
 )
 NOA = "noa.friedman@northwind.example"
 
 SIGNIN_COLUMNS = (
-    "record_id", "time", "tenant_id", "user_upn", "user_id", "app_name", "client_ip",
-    "token_issuer_type", "interactive", "error_code", "failure_reason", "country", "warnings",
-    "source", "source_ref",
+    "record_id",
+    "time",
+    "tenant_id",
+    "user_upn",
+    "user_id",
+    "app_name",
+    "client_ip",
+    "token_issuer_type",
+    "interactive",
+    "error_code",
+    "failure_reason",
+    "country",
+    "warnings",
+    "source",
+    "source_ref",
 )
 
 
@@ -45,12 +56,24 @@ def signins(store: Store) -> dict[str, Record]:
     ("records", "claimed"),
     [
         ([activity("login", "1", "2024-03-04T09:00:00Z", "login_success")], True),
-        ([activity("login", "1", "2024-03-04T09:00:00Z", "logout"),
-          activity("login", "2", "2024-03-04T09:00:01Z", "login_failure")], True),
-        ([activity("login", "1", "2024-03-04T09:00:00Z", "login_success"),
-          activity("token", "2", "2024-03-04T09:00:01Z", "authorize")], False),
-        ([{**activity("login", "1", "2024-03-04T09:00:00Z", "logout"),
-           "event_name": "logout"}], False),
+        (
+            [
+                activity("login", "1", "2024-03-04T09:00:00Z", "logout"),
+                activity("login", "2", "2024-03-04T09:00:01Z", "login_failure"),
+            ],
+            True,
+        ),
+        (
+            [
+                activity("login", "1", "2024-03-04T09:00:00Z", "login_success"),
+                activity("token", "2", "2024-03-04T09:00:01Z", "authorize"),
+            ],
+            False,
+        ),
+        (
+            [{**activity("login", "1", "2024-03-04T09:00:00Z", "logout"), "event_name": "logout"}],
+            False,
+        ),
     ],
 )
 def test_sniff_claims_files_of_login_activities_only(
@@ -73,8 +96,10 @@ def test_ingest_matches_golden_rows(store: Store) -> None:
     summary = ingest(store, [LINES])
     assert (summary.files[0].records_read, summary.files[0].records_new) == (6, 6)
     assert (store.count("signins"), store.count("events")) == (6, 0)
-    check_golden(HERE / "gworkspace_reports_api_login.golden.json",
-                 golden_rows(store, "signins", SIGNIN_COLUMNS))
+    check_golden(
+        HERE / "gworkspace_reports_api_login.golden.json",
+        golden_rows(store, "signins", SIGNIN_COLUMNS),
+    )
 
 
 def test_login_and_its_verification_share_qualifier_and_time(
@@ -105,15 +130,20 @@ def test_error_code_and_failure_reason_per_event(
 def test_sign_in_fields(signins: dict[str, Record]) -> None:
     row = signins["login_success"]
     assert (row["user_upn"], row["user_id"], row["client_ip"]) == (
-        NOA, "103918274650019283746", "203.0.113.91",
+        NOA,
+        "103918274650019283746",
+        "203.0.113.91",
     )
     assert (row["app_name"], row["interactive"], row["tenant_id"]) == (
-        "Google login", True, "c04nw7r1k",
+        "Google login",
+        True,
+        "c04nw7r1k",
     )
     assert (row["country"], row["token_issuer_type"]) == ("NL", "google_password")
     assert signins["login_failure"]["client_ip"] == "2001:db8::91"
     assert [signins["logout"][c] for c in ("token_issuer_type", "user_upn")] == [
-        "saml", "it-admin@northwind.example",
+        "saml",
+        "it-admin@northwind.example",
     ]
 
 

@@ -21,14 +21,23 @@ from tests.helpers import FIXTURES, Record, sniffed_as, table_rows
 
 HERE = FIXTURES / "formats" / "gworkspace_sentinel"
 TOKEN, NEW, MALFORMED = (
-    HERE / name for name in ("GWorkspace_ReportsAPI_token_CL.json",
-                             "gw_sentinel_new_connector.jsonl", "gw_sentinel_malformed.json")
+    HERE / name
+    for name in (
+        "GWorkspace_ReportsAPI_token_CL.json",
+        "gw_sentinel_new_connector.jsonl",
+        "gw_sentinel_malformed.json",
+    )
 )
 ROGUE = "812640933311-q7fjd0r3kd2l1mgk5t8vq0b6hs4n2c9e.apps.googleusercontent.com"
 NOA = "noa.friedman@northwind.example"
 
-REAL = Path(os.environ.get("MAILHUNT_REAL_DATA") or Path(__file__).parents[2] / ".." / "shared"
-            / "data" / "real") / "azure-sentinel-gworkspace-samples"
+REAL = (
+    Path(
+        os.environ.get("MAILHUNT_REAL_DATA")
+        or Path(__file__).parents[2] / ".." / "shared" / "data" / "real"
+    )
+    / "azure-sentinel-gworkspace-samples"
+)
 # Real sample file -> its events (the login file is gworkspace-sentinel-login's).
 REAL_FILES = {
     "GWorkspace_ReportsAPI_admin_CL.json": 3,
@@ -79,8 +88,9 @@ def test_sniffing_picks_the_format_for_every_fixture(path: Path) -> None:
 def test_ingest_matches_golden_rows(store: Store) -> None:
     summary = ingest(store, [TOKEN, NEW])
     assert [(f.records_read, f.records_new) for f in summary.files] == [(2, 2), (3, 3)]
-    check_golden(HERE / "gworkspace_sentinel.golden.json",
-                 golden_rows(store, "events", EVENT_COLUMNS))
+    check_golden(
+        HERE / "gworkspace_sentinel.golden.json", golden_rows(store, "events", EVENT_COLUMNS)
+    )
 
 
 def test_older_connector_records_keep_events_and_top_level_copies(
@@ -97,8 +107,10 @@ def test_newer_connector_records_without_events_read_the_top_level(
 ) -> None:
     call = events["activity"]  # api_name / client_id copied up, no events[]
     assert (call["app_id"], call["client_app_id"], call["mailbox_upn"]) == (ROGUE, ROGUE, NOA)
-    assert (events["USER_LICENSE_ASSIGNMENT"]["actor_upn"], events["CHANGE_PASSWORD"]["workload"]) \
-        == (None, "admin")
+    assert (
+        events["USER_LICENSE_ASSIGNMENT"]["actor_upn"],
+        events["CHANGE_PASSWORD"]["workload"],
+    ) == (None, "admin")
 
 
 def test_same_record_ids_as_the_api_so_each_activity_is_stored_once(store: Store) -> None:

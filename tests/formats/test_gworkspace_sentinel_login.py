@@ -17,8 +17,12 @@ from tests.helpers import FIXTURES, Record, sniffed_as, table_rows
 
 HERE = FIXTURES / "formats" / "gworkspace_sentinel_login"
 OLD, NEW, MALFORMED = (
-    HERE / name for name in ("GWorkspace_ReportsAPI_login_CL.json",
-                             "gw_login_new_connector.jsonl", "gw_sentinel_login_malformed.json")
+    HERE / name
+    for name in (
+        "GWorkspace_ReportsAPI_login_CL.json",
+        "gw_login_new_connector.jsonl",
+        "gw_sentinel_login_malformed.json",
+    )
 )
 NOA = "noa.friedman@northwind.example"
 REAL_LOGIN = "GWorkspace_ReportsAPI_login_CL.json"
@@ -56,20 +60,26 @@ def test_sniffing_picks_the_format_for_every_fixture(path: Path) -> None:
 def test_ingest_matches_golden_rows(store: Store) -> None:
     summary = ingest(store, [OLD, NEW])
     assert [(f.records_read, f.records_new) for f in summary.files] == [(3, 3), (2, 2)]
-    check_golden(HERE / "gworkspace_sentinel_login.golden.json",
-                 golden_rows(store, "signins", SIGNIN_COLUMNS))
+    check_golden(
+        HERE / "gworkspace_sentinel_login.golden.json",
+        golden_rows(store, "signins", SIGNIN_COLUMNS),
+    )
 
 
 def test_outcomes_from_events_and_from_top_level_copies(signins: dict[str, Record]) -> None:
     success = signins["login_success"]
     assert (success["error_code"], success["country"]) == (0, "NL")
     assert signins["login_verification"]["error_code"] == 0
-    assert (signins["login_failure"]["error_code"], signins["login_failure"]["failure_reason"]) \
-        == (1, "login_failure_invalid_password")
+    assert (signins["login_failure"]["error_code"], signins["login_failure"]["failure_reason"]) == (
+        1,
+        "login_failure_invalid_password",
+    )
     # newer connector: no events[], login_challenge_status / affected_email_address copied up
     assert signins["login_challenge"]["error_code"] == 1
-    assert (signins["suspicious_login"]["user_upn"], signins["suspicious_login"]["error_code"]) \
-        == (NOA, None)
+    assert (signins["suspicious_login"]["user_upn"], signins["suspicious_login"]["error_code"]) == (
+        NOA,
+        None,
+    )
 
 
 def test_same_record_ids_as_the_api_so_each_login_is_stored_once(store: Store) -> None:
@@ -113,7 +123,10 @@ def test_real_login_sample_sniffs_as_this_format(real_login: Path) -> None:
 def test_real_login_sample_ingests_without_quarantine(store: Store, real_login: Path) -> None:
     result = ingest(store, [real_login]).files[0]
     assert (result.status, result.records_read, result.records_new, result.quarantined) == (
-        "ingested", 3, 3, 0,
+        "ingested",
+        3,
+        3,
+        0,
     )
     rows = table_rows(store, "signins")
     # two of the three share uniqueQualifier and time (a login and its 2-step verification)

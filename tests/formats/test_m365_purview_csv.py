@@ -46,10 +46,23 @@ def test_sniff_picks_the_purview_export() -> None:
 
 
 def test_sniff_leaves_search_unifiedauditlog_csv_alone(tmp_path: Path) -> None:
-    header = ["RecordType", "CreationDate", "UserIds", "Operations", "AuditData", "ResultIndex",
-              "ResultCount", "Identity", "IsValid", "ObjectState"]
-    path = write_csv(tmp_path / "s.csv", header, ["ExchangeItem", "x", "u", "Send", "{}", "1",
-                                                   "1", "i", "True", "Unchanged"])
+    header = [
+        "RecordType",
+        "CreationDate",
+        "UserIds",
+        "Operations",
+        "AuditData",
+        "ResultIndex",
+        "ResultCount",
+        "Identity",
+        "IsValid",
+        "ObjectState",
+    ]
+    path = write_csv(
+        tmp_path / "s.csv",
+        header,
+        ["ExchangeItem", "x", "u", "Send", "{}", "1", "1", "i", "True", "Unchanged"],
+    )
     sniffed, _ = sniff_file(path)
     assert sniffed is not None
     assert sniffed.format.name == "m365-ual-search-csv"
@@ -57,8 +70,9 @@ def test_sniff_leaves_search_unifiedauditlog_csv_alone(tmp_path: Path) -> None:
 
 def test_golden_rows(store: Store) -> None:
     ingest(store, [EXPORT])
-    rows = [{k: v for k, v in row.items() if k not in UNSTABLE}
-            for row in table_rows(store, "events")]
+    rows = [
+        {k: v for k, v in row.items() if k not in UNSTABLE} for row in table_rows(store, "events")
+    ]
     check_golden(GOLDEN, rows)
 
 
@@ -84,13 +98,18 @@ def test_audit_data_with_doubled_quotes_is_read_as_the_ual_record(
     rule = events[RULE]
     assert (rule["operation"], rule["record_type"], rule["result"]) == ("New-InboxRule", 1, "True")
     assert (rule["client_ip"], rule["token_id"]) == (  # "[IPv6]:port" in AuditData
-        "2001:db8:85a3::8a2e:370:7334", "LqVzINbCskC74Dl3tec2AA")
+        "2001:db8:85a3::8a2e:370:7334",
+        "LqVzINbCskC74Dl3tec2AA",
+    )
 
 
 def test_identity_columns_are_lower_cased(events: dict[str, Record]) -> None:
     row = events[MIA]
     assert (row["tenant_id"], row["actor_upn"], row["mailbox_upn"]) == (
-        TENANT, "alice.walker@contoso.onmicrosoft.com", "alice.walker@contoso.onmicrosoft.com")
+        TENANT,
+        "alice.walker@contoso.onmicrosoft.com",
+        "alice.walker@contoso.onmicrosoft.com",
+    )
     assert row["client_app_id"] == "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b"
 
 
@@ -104,7 +123,9 @@ def test_mail_items_from_folders(store: Store) -> None:
     ingest(store, [EXPORT])
     items = store.query(
         "SELECT folder_path, internet_message_id, size_bytes, access_type FROM mail_items "
-        "WHERE record_id = ? ORDER BY size_bytes", [MIA])
+        "WHERE record_id = ? ORDER BY size_bytes",
+        [MIA],
+    )
     assert items == [
         ("\\Inbox", "<f00d1e@mail.fabrikam.example>", 9120, "Bind"),
         ("\\Inbox", "<PR3P195MB0812A1@PR3P195MB0812.EURP195.PROD.OUTLOOK.COM>", 48213, "Bind"),
@@ -116,7 +137,11 @@ def test_cut_audit_data_is_quarantined_and_the_rest_kept(store: Store) -> None:
     summary = ingest(store, [EXPORT])
     result = summary.files[0]
     assert (result.status, result.records_read, result.records_new, result.quarantined) == (
-        "ingested", 5, 4, 1)
+        "ingested",
+        5,
+        4,
+        1,
+    )
     [(line, reason, detail, raw)] = store.query("SELECT line, reason, detail, raw FROM quarantine")
     assert (line, reason) == (5, "invalid_json")  # the AuditData cell, judged as JSON
     assert detail.startswith("AuditData: ")

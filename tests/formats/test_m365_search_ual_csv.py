@@ -15,8 +15,13 @@ from tests.helpers import FIXTURES, TENANT, Record, check_golden_file, table_row
 HERE = FIXTURES / "formats" / "m365_search_ual_csv"
 EXPORT = HERE / "search_ual_export.csv"
 GOLDEN = HERE / "m365_search_ual_csv.golden.json"
-REAL = Path(os.environ.get("MAILHUNT_REAL_DATA") or Path(__file__).parents[2] / ".." / "shared"
-            / "data" / "real") / "blueteam0ps-det-eng-samples"
+REAL = (
+    Path(
+        os.environ.get("MAILHUNT_REAL_DATA")
+        or Path(__file__).parents[2] / ".." / "shared" / "data" / "real"
+    )
+    / "blueteam0ps-det-eng-samples"
+)
 MIA = "3f1e0c52-7d4a-4b8e-9a61-2c5d8e9f0a11"  # MailItemsAccessed, Bind, two folders
 STS = "e165a77f-90ae-49ab-bd55-5e70f4e61b00"  # AzureActiveDirectoryStsLogon UserLoggedIn
 RULE = "c67fa231-ad97-4b7f-65e0-08dc4145b5c6"  # New-InboxRule from [IPv6]:port
@@ -49,8 +54,9 @@ def test_sniff_picks_the_export() -> None:
 
 def test_golden_rows(store: Store) -> None:
     ingest(store, [EXPORT])
-    rows = [{k: v for k, v in row.items() if k not in UNSTABLE}
-            for row in table_rows(store, "events")]
+    rows = [
+        {k: v for k, v in row.items() if k not in UNSTABLE} for row in table_rows(store, "events")
+    ]
     check_golden(GOLDEN, rows)
 
 
@@ -77,7 +83,10 @@ def test_record_type_name_column_is_ignored_for_the_number(events: dict[str, Rec
 def test_fields_map_as_the_management_api_json(events: dict[str, Record]) -> None:
     mia, rule, sync = events[MIA], events[RULE], events[SYNC]
     assert (mia["tenant_id"], mia["token_id"], mia["access_type"]) == (
-        TENANT, "kX2yQ3vB9FrKl4nO5qS6tB", "Bind")
+        TENANT,
+        "kX2yQ3vB9FrKl4nO5qS6tB",
+        "Bind",
+    )
     assert rule["client_ip"] == "2001:db8:85a3::8a2e:370:7334"
     assert (sync["logon_type"], sync["access_type"], sync["throttled"]) == ("Admin", "Sync", True)
     assert events[STS]["user_agent"].endswith("Chrome/124.0.0.0 Safari/537.36")
@@ -87,7 +96,11 @@ def test_cut_audit_data_is_quarantined_and_the_rest_kept(store: Store) -> None:
     summary = ingest(store, [EXPORT])
     result = summary.files[0]
     assert (result.status, result.records_read, result.records_new, result.quarantined) == (
-        "ingested", 5, 4, 1)
+        "ingested",
+        5,
+        4,
+        1,
+    )
     [(line, reason, detail, raw)] = store.query("SELECT line, reason, detail, raw FROM quarantine")
     assert (line, reason) == (5, "invalid_json")  # the AuditData cell, judged as JSON
     assert detail.startswith("AuditData: ")
@@ -112,8 +125,12 @@ def test_real_exports_sniff_and_ingest_without_quarantine(store: Store) -> None:
     summary = ingest(store, files)
     assert [f.status for f in summary.files] == ["ingested"] * 19
     assert (summary.records_read, summary.records_new, summary.quarantined) == (46, 46, 0)
-    operations = dict(store.query(
-        "SELECT operation, count(*) FROM events WHERE record_type = 15 GROUP BY operation"))
+    operations = dict(
+        store.query(
+            "SELECT operation, count(*) FROM events WHERE record_type = 15 GROUP BY operation"
+        )
+    )
     assert operations == {"UserLoginFailed": 16, "UserLoggedIn": 12}
-    assert store.query("SELECT count(*) FROM events WHERE tenant_id IS NULL OR actor_upn IS NULL "
-                       "OR time IS NULL") == [(0,)]
+    assert store.query(
+        "SELECT count(*) FROM events WHERE tenant_id IS NULL OR actor_upn IS NULL OR time IS NULL"
+    ) == [(0,)]

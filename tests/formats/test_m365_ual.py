@@ -56,8 +56,13 @@ def test_seven_digit_fraction_with_z_keeps_microseconds(events: dict[str, Record
 
 @pytest.mark.parametrize(
     ("suffix", "client_ip"),
-    [("1", "203.0.113.10"), ("2", "2001:db8::1"), ("3", "2001:db8:85a3::8a2e:370:7334"),
-     ("4", "203.0.113.10"), ("5", "198.51.100.23")],
+    [
+        ("1", "203.0.113.10"),
+        ("2", "2001:db8::1"),
+        ("3", "2001:db8:85a3::8a2e:370:7334"),
+        ("4", "203.0.113.10"),
+        ("5", "198.51.100.23"),
+    ],
 )
 def test_client_ip_loses_port_and_brackets_only(
     events: dict[str, Record], suffix: str, client_ip: str
@@ -87,7 +92,8 @@ def test_logon_type_numbers_become_names(events: dict[str, Record]) -> None:
 def test_app_access_context_fields(events: dict[str, Record]) -> None:
     row = events[E + "1"]
     assert (row["token_id"], row["aad_session_id"], row["client_app_id"]) == (
-        "gX1yQ2vA8EqJk3mN4pR5sA", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        "gX1yQ2vA8EqJk3mN4pR5sA",
+        "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
         "d3590ed6-52b3-4102-aeff-aad2292ab01c",
     )
     assert events[E + "2"]["token_id"] is None
@@ -104,7 +110,9 @@ def test_identity_columns_are_lower_cased(events: dict[str, Record]) -> None:
 def test_rpc_access_has_no_application(events: dict[str, Record]) -> None:
     row = events[E + "3"]
     assert (row["app_id"], row["client_app_id"], row["user_agent"]) == (
-        None, None, "Client=MSExchangeRPC",
+        None,
+        None,
+        "Client=MSExchangeRPC",
     )
 
 
@@ -134,15 +142,25 @@ def test_sync_without_folder_items_gives_no_mail_items(store: Store) -> None:
 
 def test_logon_types_and_time_offsets(store: Store, tmp_path: Path) -> None:
     logons: list[object] = [0, 1, 2, 3, 4, 5, "2", 9]
-    records = [ual_record(f"L{i}", "2024-03-04T09:15:22", LogonType=v)
-               for i, v in enumerate(logons)]
-    records += [ual_record("T1", "2024-03-04T11:15:22+02:00"),
-                ual_record("T2", "2024-03-04T09:15:22Z")]
+    records = [
+        ual_record(f"L{i}", "2024-03-04T09:15:22", LogonType=v) for i, v in enumerate(logons)
+    ]
+    records += [
+        ual_record("T1", "2024-03-04T11:15:22+02:00"),
+        ual_record("T2", "2024-03-04T09:15:22Z"),
+    ]
     write_jsonl(tmp_path / "ual.jsonl", records)
     ingest(store, [tmp_path / "ual.jsonl"])
     got = dict(store.query("SELECT record_id, logon_type FROM events WHERE record_id LIKE 'L%'"))
     assert [got[f"L{i}"] for i in range(len(logons))] == [
-        "Owner", "Admin", "Delegate", "Transport", "SystemService", "BestAccess", "Delegate", "9",
+        "Owner",
+        "Admin",
+        "Delegate",
+        "Transport",
+        "SystemService",
+        "BestAccess",
+        "Delegate",
+        "9",
     ]
     times = {row["record_id"]: row["time"] for row in table_rows(store, "events")}
     assert times["T1"] == times["T2"] == times["L0"] == "2024-03-04T09:15:22Z"

@@ -25,18 +25,28 @@ from tests.helpers import FIXTURES, UPDATE_GOLDEN, Record, table_rows
 HERE = FIXTURES / "formats" / "mail_syslog"
 MIXED = HERE / "mail.log"
 JANUARY_2025 = datetime(2025, 1, 15, 12, tzinfo=UTC)
-REAL = Path(os.environ.get("MAILHUNT_REAL_DATA") or Path(__file__).parents[2] / ".." / "shared"
-            / "data" / "real")
+REAL = Path(
+    os.environ.get("MAILHUNT_REAL_DATA")
+    or Path(__file__).parents[2] / ".." / "shared" / "data" / "real"
+)
 CROWDSEC = REAL / "crowdsec-hub-mail-logs"
 FAIL2BAN = REAL / "fail2ban-mail-logs"
 
 # Real CrowdSec hub files: (folder, records, lines skipped as not authentication events).
 CROWDSEC_FILES = {
-    "dovecot-logs": (15, 0), "dovecot-slow-bf": (4, 0), "dovecot-slow-bf-no-overlap": (4, 0),
-    "dovecot-slow-bf-user-enum": (4, 0), "dovecot-spam": (12, 0),
-    "dovecot-time-based-bf": (4, 0), "dovecot-time-based-bf-user-enum": (4, 0),
-    "postfix-helo": (0, 2), "postfix-honeypot-users": (9, 0), "postfix-logs": (1, 6),
-    "postfix-non-smtp": (0, 1), "postfix-relay": (0, 2), "postfix-sasl-bf": (3, 0),
+    "dovecot-logs": (15, 0),
+    "dovecot-slow-bf": (4, 0),
+    "dovecot-slow-bf-no-overlap": (4, 0),
+    "dovecot-slow-bf-user-enum": (4, 0),
+    "dovecot-spam": (12, 0),
+    "dovecot-time-based-bf": (4, 0),
+    "dovecot-time-based-bf-user-enum": (4, 0),
+    "postfix-helo": (0, 2),
+    "postfix-honeypot-users": (9, 0),
+    "postfix-logs": (1, 6),
+    "postfix-non-smtp": (0, 1),
+    "postfix-relay": (0, 2),
+    "postfix-sasl-bf": (3, 0),
     "postfix-spam": (4, 2),
 }
 
@@ -169,7 +179,8 @@ def test_lines_that_are_not_authentication_are_skipped_not_quarantined(
 
 
 def test_an_impossible_date_is_quarantined_and_the_rest_kept(
-    store: Store, mixed: tuple[FileResult, dict[int, Record]],
+    store: Store,
+    mixed: tuple[FileResult, dict[int, Record]],
 ) -> None:
     result, rows = mixed
     bad = line_of(MIXED, "BadDate")
@@ -202,8 +213,10 @@ def test_grown_file_adds_only_its_new_lines(store: Store, tmp_path: Path) -> Non
     before = store.count("signins")
     grown = tmp_path / "grown" / MIXED.name
     grown.parent.mkdir()
-    extra = ("Jan  1 00:02:00 mail dovecot: pop3-login: Login: user=<uma@example.org>, "
-             "method=PLAIN, rip=203.0.113.41, lip=192.0.2.20, mpid=5004, TLS, session=<Grown>\n")
+    extra = (
+        "Jan  1 00:02:00 mail dovecot: pop3-login: Login: user=<uma@example.org>, "
+        "method=PLAIN, rip=203.0.113.41, lip=192.0.2.20, mpid=5004, TLS, session=<Grown>\n"
+    )
     grown.write_text(MIXED.read_text("utf-8") + extra, "utf-8")
     os.utime(grown, (JANUARY_2025.timestamp(), JANUARY_2025.timestamp()))
     result = ingest(store, [grown]).files[0]
@@ -242,8 +255,11 @@ def test_sniff_claims_mail_syslog_only(sample: Sample, claimed: bool) -> None:
 
 
 def test_committed_fixtures_sniff_as_mail_syslog() -> None:
-    for path in (MIXED, FIXTURES / "formats" / "dovecot" / "dovecot.log",
-                 FIXTURES / "formats" / "postfix" / "postfix.log"):
+    for path in (
+        MIXED,
+        FIXTURES / "formats" / "dovecot" / "dovecot.log",
+        FIXTURES / "formats" / "postfix" / "postfix.log",
+    ):
         sniffed, _ = sniff_file(path)
         assert sniffed is not None
         assert (sniffed.container, sniffed.format.name) == ("text", FORMAT.name)

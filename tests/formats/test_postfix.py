@@ -46,7 +46,10 @@ def row(rows: dict[int, Record], marker: str) -> Record:
 def test_rows_match_golden(store: Store, ingested: tuple[FileResult, dict[int, Record]]) -> None:
     result, _ = ingested
     assert (result.format, result.status, result.records_new, result.quarantined) == (
-        FORMAT.name, "ingested", 8, 0,
+        FORMAT.name,
+        "ingested",
+        8,
+        0,
     )
     check_golden(HERE, store)
 
@@ -54,10 +57,15 @@ def test_rows_match_golden(store: Store, ingested: tuple[FileResult, dict[int, R
 def test_sasl_failure_is_code_1_with_the_sasl_servers_words(rows: dict[int, Record]) -> None:
     failed = row(rows, "[2101]: warning")
     assert (failed["error_code"], failed["failure_reason"], failed["user_upn"]) == (
-        1, "authentication failure", None,
+        1,
+        "authentication failure",
+        None,
     )
     assert (failed["app_name"], failed["app_id"], failed["client_ip"], failed["tenant_id"]) == (
-        "postfix smtpd", "smtp", "203.0.113.20", "onprem:mx2",
+        "postfix smtpd",
+        "smtp",
+        "203.0.113.20",
+        "onprem:mx2",
     )
     assert failed["session_id"] is None  # Postfix has no session id
 
@@ -65,7 +73,9 @@ def test_sasl_failure_is_code_1_with_the_sasl_servers_words(rows: dict[int, Reco
 def test_sasl_username_port_and_submission_service(rows: dict[int, Record]) -> None:
     failed = row(rows, "sasl_username=Quinn")
     assert (failed["user_upn"], failed["client_ip"], failed["app_id"]) == (
-        "quinn@example.org", "198.51.100.30", "submission",
+        "quinn@example.org",
+        "198.51.100.30",
+        "submission",
     )
     assert failed["failure_reason"] == "(reason unavailable)"
 
@@ -75,13 +85,17 @@ def test_sasl_username_port_and_submission_service(rows: dict[int, Record]) -> N
     [
         ("UGFzc3dvcmQ6", (1, "UGFzc3dvcmQ6", "2001:db8::30", "smtps")),  # a base64 challenge
         ("[2104]", (1, None, "198.51.100.31", "smtp")),  # no reason at all
-        ("Connection lost", (4, "Connection lost to authentication server", "198.51.100.32",
-                             "smtp")),
+        (
+            "Connection lost",
+            (4, "Connection lost to authentication server", "198.51.100.32", "smtp"),
+        ),
         ("CRAM-MD5", (3, "Invalid authentication mechanism", "198.51.100.33", "smtp")),
     ],
 )
 def test_failure_reasons_and_their_codes(
-    rows: dict[int, Record], marker: str, expected: tuple[object, ...],
+    rows: dict[int, Record],
+    marker: str,
+    expected: tuple[object, ...],
 ) -> None:
     """(error code, failure reason, client IP, service)."""
     failed = row(rows, marker)
@@ -92,18 +106,30 @@ def test_failure_reasons_and_their_codes(
 def test_successful_logins_from_the_client_line(rows: dict[int, Record]) -> None:
     rita, sam = row(rows, "sasl_username=Rita"), row(rows, "sasl_username=sam")
     assert (rita["error_code"], rita["user_upn"], rita["client_ip"], rita["app_id"]) == (
-        0, "rita@example.org", "203.0.113.21", "submission",
+        0,
+        "rita@example.org",
+        "203.0.113.21",
+        "submission",
     )
     # an instance (postfix-out), a client port and sasl_sender after the user
     assert (sam["user_upn"], sam["client_ip"], sam["app_id"]) == (
-        "sam@example.org", "203.0.113.22", "smtp",
+        "sam@example.org",
+        "203.0.113.22",
+        "smtp",
     )
 
 
 def test_other_postfix_lines_are_skipped(ingested: tuple[FileResult, dict[int, Record]]) -> None:
     result, rows = ingested
-    for marker in ("]: connect from", "lost connection after AUTH", "auth=0/1", "cleanup", "qmgr",
-                   "NOQUEUE: reject", "Password verification failed"):
+    for marker in (
+        "]: connect from",
+        "lost connection after AUTH",
+        "auth=0/1",
+        "cleanup",
+        "qmgr",
+        "NOQUEUE: reject",
+        "Password verification failed",
+    ):
         assert line_of(LOG, marker) not in rows
     assert (skipped(result), result.quarantined) == (7, 0)
 

@@ -53,10 +53,19 @@ def test_format_has_a_committed_fixture(name: str) -> None:
 @pytest.mark.parametrize(
     ("record", "name"),
     [
-        ({"Id": "1", "CreationTime": "2024-01-01T00:00:00", "Operation": "Send", "Workload": "x"},
-         "m365-ual-json"),
-        ({"id": "1", "createdDateTime": "2024-01-01T00:00:00Z", "appId": "a"},
-         "entra-signins-graph"),
+        (
+            {
+                "Id": "1",
+                "CreationTime": "2024-01-01T00:00:00",
+                "Operation": "Send",
+                "Workload": "x",
+            },
+            "m365-ual-json",
+        ),
+        (
+            {"id": "1", "createdDateTime": "2024-01-01T00:00:00Z", "appId": "a"},
+            "entra-signins-graph",
+        ),
         ({"hello": "world"}, None),
     ],
 )
@@ -90,5 +99,12 @@ def test_analytic_is_documented_and_well_formed(analytic_id: str) -> None:
 
 def test_analytic_refuses_an_unknown_severity() -> None:
     with pytest.raises(ValueError, match="unknown severity"):
-        Analytic(id="x", title="x", severity="severe", technique="T1114", doc="x", sql="SELECT 1",
-                 tables=("events",))
+        Analytic(
+            id="x",
+            title="x",
+            severity="severe",
+            technique="T1114",
+            doc="x",
+            sql="SELECT 1",
+            tables=("events",),
+        )

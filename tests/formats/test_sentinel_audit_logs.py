@@ -28,10 +28,15 @@ GRAPH_FIXTURES = FIXTURES / "formats" / "entra_directory_audits"
 GRANT = "Directory_0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f_KQ2B7_11112222"
 CREDENTIAL = "Directory_1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d_M4N5P_33334444"
 ROLE = "Directory_2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e_R7S8T_55556666"
-REAL = Path(
-    os.environ.get("MAILHUNT_REAL_DATA")
-    or Path(__file__).parents[2] / ".." / "shared" / "data" / "real"
-) / "otrf-security-datasets-goldensaml" / "extracted" / "AADAuditEvents.json"
+REAL = (
+    Path(
+        os.environ.get("MAILHUNT_REAL_DATA")
+        or Path(__file__).parents[2] / ".." / "shared" / "data" / "real"
+    )
+    / "otrf-security-datasets-goldensaml"
+    / "extracted"
+    / "AADAuditEvents.json"
+)
 
 
 def check_golden(rows: list[Record]) -> None:
@@ -59,15 +64,43 @@ def test_sniffed_as_sentinel_audit_logs() -> None:
 @pytest.mark.parametrize(
     ("record", "claimed"),
     [
-        ({"Id": "1", "TimeGenerated": "x", "OperationName": "y", "InitiatedBy": "{}",
-          "TargetResources": "[]", "LoggedByService": "Core Directory"}, True),
-        ({"Id": "1", "ActivityDateTime": "x", "OperationName": "y", "InitiatedBy": {},
-          "TargetResources": [], "LoggedByService": "Core Directory"}, True),
+        (
+            {
+                "Id": "1",
+                "TimeGenerated": "x",
+                "OperationName": "y",
+                "InitiatedBy": "{}",
+                "TargetResources": "[]",
+                "LoggedByService": "Core Directory",
+            },
+            True,
+        ),
+        (
+            {
+                "Id": "1",
+                "ActivityDateTime": "x",
+                "OperationName": "y",
+                "InitiatedBy": {},
+                "TargetResources": [],
+                "LoggedByService": "Core Directory",
+            },
+            True,
+        ),
         # a projection without its time cannot be placed: not claimed
-        ({"Id": "1", "OperationName": "y", "InitiatedBy": "{}", "TargetResources": "[]",
-          "LoggedByService": "Core Directory"}, False),
-        ({"id": "1", "activityDateTime": "x", "activityDisplayName": "y", "initiatedBy": {}},
-         False),  # Graph directoryAudit
+        (
+            {
+                "Id": "1",
+                "OperationName": "y",
+                "InitiatedBy": "{}",
+                "TargetResources": "[]",
+                "LoggedByService": "Core Directory",
+            },
+            False,
+        ),
+        (
+            {"id": "1", "activityDateTime": "x", "activityDisplayName": "y", "initiatedBy": {}},
+            False,
+        ),  # Graph directoryAudit
     ],
 )
 def test_sniff_claims_audit_log_rows_only(tmp_path: Path, record: Record, claimed: bool) -> None:
@@ -77,9 +110,13 @@ def test_sniff_claims_audit_log_rows_only(tmp_path: Path, record: Record, claime
 def test_initiated_by_as_object_or_json_string(audits: dict[str, Record]) -> None:
     as_object, as_text = audits[GRANT], audits[CREDENTIAL]
     assert (as_object["actor_upn"], as_object["client_ip"]) == (
-        "alice.walker@contoso.onmicrosoft.com", "203.0.113.10")
+        "alice.walker@contoso.onmicrosoft.com",
+        "203.0.113.10",
+    )
     assert (as_text["actor_upn"], as_text["app_id"]) == (
-        "mail sync helper", "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b")
+        "mail sync helper",
+        "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b",
+    )
     assert as_object["user_agent"].startswith("Mozilla/5.0")  # AdditionalDetails object list
     assert as_text["user_agent"] == "python-requests/2.31.0"  # AdditionalDetails JSON text
 
@@ -117,7 +154,9 @@ def test_malformed_rows_are_quarantined_and_the_rest_kept(tmp_path: Path, store:
     result = ingest(store, [path]).files[0]
     assert (result.format, result.records_new, result.quarantined) == (FORMAT.name, 1, 2)
     assert store.query("SELECT line, reason FROM quarantine ORDER BY line") == [
-        (2, "missing_id"), (3, "bad_time")]
+        (2, "missing_id"),
+        (3, "bad_time"),
+    ]
 
 
 def test_same_file_twice_changes_nothing(store: Store) -> None:
@@ -137,17 +176,35 @@ def test_real_golden_saml_audit_rows() -> None:
         # 4 rows, 3 audits: a hunting query expanded the credential change's modified
         # properties (mv-expand), repeating its Id on lines 1 and 2; the repeat is dropped.
         assert (result.status, result.records_read, result.records_new, result.quarantined) == (
-            "ingested", 4, 3, 0)
+            "ingested",
+            4,
+            3,
+            0,
+        )
         assert result.detail == "1 duplicate record(s) dropped"
         assert store.query(
             "SELECT operation, actor_upn, result, tenant_id, split_part(source_ref, ':', -1) "
             "FROM events ORDER BY time"
         ) == [
-            ("Update application", "pgustavo@simulandlabs.com", "success",
-             "00000000-0000-0000-0000-000000000000", "3"),
-            ("Add delegated permission grant", "pgustavo@simulandlabs.com", "success",
-             "00000000-0000-0000-0000-000000000000", "4"),
-            ("Update application \N{EN DASH} Certificates and secrets management ",
-             "pgustavo@simulandlabs.com", "success", "00000000-0000-0000-0000-000000000000",
-             "1"),
+            (
+                "Update application",
+                "pgustavo@simulandlabs.com",
+                "success",
+                "00000000-0000-0000-0000-000000000000",
+                "3",
+            ),
+            (
+                "Add delegated permission grant",
+                "pgustavo@simulandlabs.com",
+                "success",
+                "00000000-0000-0000-0000-000000000000",
+                "4",
+            ),
+            (
+                "Update application \N{EN DASH} Certificates and secrets management ",
+                "pgustavo@simulandlabs.com",
+                "success",
+                "00000000-0000-0000-0000-000000000000",
+                "1",
+            ),
         ]

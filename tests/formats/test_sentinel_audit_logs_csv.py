@@ -27,10 +27,14 @@ PORTAL = HERE / "sentinel_auditlogs_portal.csv"
 JSON_ROWS = FIXTURES / "formats" / "sentinel_audit_logs" / "sentinel_auditlogs.jsonl"
 GRANT = "Directory_0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f_KQ2B7_11112222"
 CREDENTIAL = "Directory_1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d_M4N5P_33334444"
-REAL = Path(
-    os.environ.get("MAILHUNT_REAL_DATA")
-    or Path(__file__).parents[2] / ".." / "shared" / "data" / "real"
-) / "azure-sentinel-training-lab" / "AuditLogs_Hunting.csv"
+REAL = (
+    Path(
+        os.environ.get("MAILHUNT_REAL_DATA")
+        or Path(__file__).parents[2] / ".." / "shared" / "data" / "real"
+    )
+    / "azure-sentinel-training-lab"
+    / "AuditLogs_Hunting.csv"
+)
 
 
 def check_golden(rows: list[Record]) -> None:
@@ -85,7 +89,9 @@ def test_malformed_rows_are_quarantined_and_the_rest_kept(tmp_path: Path, store:
     result = ingest(store, [path]).files[0]
     assert (result.format, result.records_new, result.quarantined) == (FORMAT.name, 2, 2)
     assert store.query("SELECT line, reason FROM quarantine ORDER BY line") == [
-        (2, "missing_fields"), (27, "missing_fields")]
+        (2, "missing_fields"),
+        (27, "missing_fields"),
+    ]
 
 
 def test_same_file_twice_changes_nothing(store: Store) -> None:
@@ -103,8 +109,12 @@ def test_real_hunting_output_without_time_is_skipped(store: Store) -> None:
     with REAL.open(encoding="utf-8-sig", newline="") as stream:
         header = next(csv.reader(stream))
     assert "Id" in header
-    assert not {"TimeGenerated", "TimeGenerated [UTC]", "ActivityDateTime",
-                "ActivityDateTime [UTC]"} & set(header)
+    assert not {
+        "TimeGenerated",
+        "TimeGenerated [UTC]",
+        "ActivityDateTime",
+        "ActivityDateTime [UTC]",
+    } & set(header)
     sniffed, why = sniff_file(REAL)
     assert sniffed is None
     assert why.startswith("no format matched")

@@ -25,8 +25,14 @@ from tests.helpers import (
 HERE = FIXTURES / "formats" / "sentinel_office_activity"
 ROWS = HERE / "office_activity_rows.jsonl"
 GOLDEN = HERE / "sentinel_office_activity.golden.json"
-REAL = Path(os.environ.get("MAILHUNT_REAL_DATA") or Path(__file__).parents[2] / ".." / "shared"
-            / "data" / "real") / "otrf-security-datasets-goldensaml" / "extracted"
+REAL = (
+    Path(
+        os.environ.get("MAILHUNT_REAL_DATA")
+        or Path(__file__).parents[2] / ".." / "shared" / "data" / "real"
+    )
+    / "otrf-security-datasets-goldensaml"
+    / "extracted"
+)
 MIA = "3f1e0c52-7d4a-4b8e-9a61-2c5d8e9f0a11"  # Folders, OperationProperties... as JSON strings
 STS = "e165a77f-90ae-49ab-bd55-5e70f4e61b00"  # ExtendedProperties as a JSON string
 RULE = "c67fa231-ad97-4b7f-65e0-08dc4145b5c6"  # ClientIP "[IPv6]:port"
@@ -49,10 +55,19 @@ def check_golden(path: Path, rows: list[Record]) -> None:
 @pytest.mark.parametrize(
     ("record", "name"),
     [
-        ({"OfficeId": "1", "Operation": "Send", "OfficeWorkload": "Exchange",
-          "TimeGenerated": "2024-05-06T08:01:02Z"}, FORMAT.name),
-        ({"Id": "1", "CreationTime": "x", "Operation": "Send", "Workload": "Exchange"},
-         "m365-ual-json"),
+        (
+            {
+                "OfficeId": "1",
+                "Operation": "Send",
+                "OfficeWorkload": "Exchange",
+                "TimeGenerated": "2024-05-06T08:01:02Z",
+            },
+            FORMAT.name,
+        ),
+        (
+            {"Id": "1", "CreationTime": "x", "Operation": "Send", "Workload": "Exchange"},
+            "m365-ual-json",
+        ),
         ({"OfficeId": "1", "TimeGenerated": "2024-05-06T08:01:02Z"}, None),
     ],
 )
@@ -68,15 +83,19 @@ def test_sniff_picks_the_fixture() -> None:
 
 def test_golden_rows(store: Store) -> None:
     ingest(store, [ROWS])
-    rows = [{k: v for k, v in row.items() if k not in UNSTABLE}
-            for row in table_rows(store, "events")]
+    rows = [
+        {k: v for k, v in row.items() if k not in UNSTABLE} for row in table_rows(store, "events")
+    ]
     check_golden(GOLDEN, rows)
 
 
 def test_renamed_fields_map_back_to_the_ual(events: dict[str, Record]) -> None:
     row = events[MIA]
     assert (row["workload"], row["client_ip"], row["logon_type"]) == (
-        "Exchange", "203.0.113.45", "Owner")  # OfficeWorkload, Client_IPAddress, Logon_Type
+        "Exchange",
+        "203.0.113.45",
+        "Owner",
+    )  # OfficeWorkload, Client_IPAddress, Logon_Type
     assert (row["tenant_id"], row["actor_upn"]) == (TENANT, "alice.walker@contoso.onmicrosoft.com")
     assert events[SAMPLE]["logon_type"] == "Delegate"
 
@@ -88,8 +107,7 @@ def test_organization_id_wins_over_the_workspace_tenant(events: dict[str, Record
 
 
 def test_record_type_names_and_numeric_strings(events: dict[str, Record]) -> None:
-    assert [events[i]["record_type"] for i in (MIA, STS, RULE, FILE, SAMPLE)] == [
-        50, 15, 1, 6, 50]
+    assert [events[i]["record_type"] for i in (MIA, STS, RULE, FILE, SAMPLE)] == [50, 15, 1, 6, 50]
 
 
 def test_json_string_nested_fields_are_parsed(events: dict[str, Record]) -> None:
@@ -97,17 +115,24 @@ def test_json_string_nested_fields_are_parsed(events: dict[str, Record]) -> None
     row = events[MIA]
     assert (row["access_type"], row["throttled"], row["item_count"]) == ("Bind", False, 3)
     assert (row["token_id"], row["token_issued_at"]) == (
-        "kX2yQ3vB9FrKl4nO5qS6tB", "2024-05-06T07:55:40Z")  # AppAccessContext string
+        "kX2yQ3vB9FrKl4nO5qS6tB",
+        "2024-05-06T07:55:40Z",
+    )  # AppAccessContext string
     assert events[STS]["user_agent"].startswith("Mozilla/5.0")  # ExtendedProperties string
 
 
 def test_folders_as_a_json_string_yield_mail_items(store: Store) -> None:
     ingest(store, [ROWS])
-    items = store.query("SELECT record_id, folder_path, internet_message_id, size_bytes "
-                        "FROM mail_items ORDER BY record_id, size_bytes")
+    items = store.query(
+        "SELECT record_id, folder_path, internet_message_id, size_bytes "
+        "FROM mail_items ORDER BY record_id, size_bytes"
+    )
     assert [(r[0], r[1], r[3]) for r in items] == [
-        (MIA, "\\Inbox", 9120), (MIA, "\\Inbox", 48213), (MIA, "\\Inbox\\Projets été", 130551),
-        (SAMPLE, "\\Inbox", 9120), (SAMPLE, "\\Inbox", 48213),  # Folders given as an array
+        (MIA, "\\Inbox", 9120),
+        (MIA, "\\Inbox", 48213),
+        (MIA, "\\Inbox\\Projets été", 130551),
+        (SAMPLE, "\\Inbox", 9120),
+        (SAMPLE, "\\Inbox", 48213),  # Folders given as an array
     ]
 
 
@@ -134,7 +159,8 @@ def test_row_without_office_id_is_quarantined_and_the_rest_kept(store: Store) ->
     assert (result.records_read, result.records_new, result.quarantined) == (7, 6, 1)
     assert result.warnings == {COLLECTION_TIME: 1}
     assert store.query("SELECT line, reason, detail FROM quarantine") == [
-        (7, "missing_id", "record has no id (OfficeId)")]
+        (7, "missing_id", "record has no id (OfficeId)")
+    ]
 
 
 def test_same_file_twice_changes_nothing(store: Store) -> None:
@@ -146,9 +172,17 @@ def test_same_file_twice_changes_nothing(store: Store) -> None:
 
 @pytest.mark.parametrize(
     ("value", "number"),
-    [("ExchangeItemAggregated", 50), ("exchangeItemAggregated", 50), ("50", 50), (50, 50),
-     ("AzureActiveDirectoryStsLogon", 15), ("SharePointSharingOperation", 14),
-     ("MicrosoftTeams", 25), ("NoSuchRecordType", None), (None, None)],
+    [
+        ("ExchangeItemAggregated", 50),
+        ("exchangeItemAggregated", 50),
+        ("50", 50),
+        (50, 50),
+        ("AzureActiveDirectoryStsLogon", 15),
+        ("SharePointSharingOperation", 14),
+        ("MicrosoftTeams", 25),
+        ("NoSuchRecordType", None),
+        (None, None),
+    ],
 )
 def test_record_type_table(value: object, number: int | None) -> None:
     sql = f"SELECT {record_type('v')} FROM (SELECT ?::VARCHAR AS v)"
@@ -166,9 +200,15 @@ def test_real_goldensaml_mail_items_accessed(store: Store) -> None:
     assert (summary.records_read, summary.records_new, summary.quarantined) == (1, 1, 0)
     [row] = table_rows(store, "events")
     assert (row["record_id"], row["time"], row["operation"], row["record_type"]) == (
-        "699e0b10-1c53-403e-976f-ce0847a92b44", "2021-08-02T13:32:07Z", "MailItemsAccessed", 50)
+        "699e0b10-1c53-403e-976f-ce0847a92b44",
+        "2021-08-02T13:32:07Z",
+        "MailItemsAccessed",
+        50,
+    )
     assert (row["app_id"], row["client_app_id"], row["client_ip"]) == (
-        "00000003-0000-0000-c000-000000000000", "5a95e683-08ad-424e-a441-1d1aec52c02c",
-        "1.2.3.4")
+        "00000003-0000-0000-c000-000000000000",
+        "5a95e683-08ad-424e-a441-1d1aec52c02c",
+        "1.2.3.4",
+    )
     assert (row["access_type"], row["throttled"], row["item_count"]) == ("Bind", False, 7)
     assert store.count("mail_items") == 7

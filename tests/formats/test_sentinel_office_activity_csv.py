@@ -18,8 +18,13 @@ HERE = FIXTURES / "formats" / "sentinel_office_activity_csv"
 EXPORT = HERE / "office_activity_export.csv"
 NO_TIME = HERE / "office_activity_export_no_time.csv"
 GOLDEN = HERE / "sentinel_office_activity_csv.golden.json"
-REAL = Path(os.environ.get("MAILHUNT_REAL_DATA") or Path(__file__).parents[2] / ".." / "shared"
-            / "data" / "real") / "azure-sentinel-training-lab"
+REAL = (
+    Path(
+        os.environ.get("MAILHUNT_REAL_DATA")
+        or Path(__file__).parents[2] / ".." / "shared" / "data" / "real"
+    )
+    / "azure-sentinel-training-lab"
+)
 MIA = "3f1e0c52-7d4a-4b8e-9a61-2c5d8e9f0a11"  # Folders pretty-printed over several lines
 RULE = "c67fa231-ad97-4b7f-65e0-08dc4145b5c6"  # ExchangeAdmin by name, "[IPv6]:port"
 STS = "e165a77f-90ae-49ab-bd55-5e70f4e61b00"  # ExtendedProperties pretty-printed
@@ -54,8 +59,9 @@ def test_sniff_picks_the_exports(path: Path) -> None:
 
 def test_golden_rows(store: Store) -> None:
     ingest(store, [EXPORT, NO_TIME])
-    rows = [{k: v for k, v in row.items() if k not in UNSTABLE}
-            for row in table_rows(store, "events")]
+    rows = [
+        {k: v for k, v in row.items() if k not in UNSTABLE} for row in table_rows(store, "events")
+    ]
     check_golden(GOLDEN, rows)
 
 
@@ -65,8 +71,10 @@ def test_bom_crlf_and_multi_line_json_cells(events: dict[str, Record], store: St
     assert b'"[\r\n  {\r\n    "' in raw
     assert events[MIA]["source_ref"] == "office_activity_export.csv:2"
     assert events[RULE]["source_ref"] == "office_activity_export.csv:31"  # MIA spans 29 lines
-    items = store.query("SELECT folder_path, size_bytes FROM mail_items WHERE record_id = ? "
-                        "ORDER BY size_bytes", [MIA])
+    items = store.query(
+        "SELECT folder_path, size_bytes FROM mail_items WHERE record_id = ? ORDER BY size_bytes",
+        [MIA],
+    )
     assert items == [("\\Inbox", 9120), ("\\Inbox", 48213), ("\\Inbox\\Projets été", 130551)]
 
 
@@ -85,7 +93,10 @@ def test_record_type_names_and_numbers(events: dict[str, Record]) -> None:
 def test_renamed_fields_and_client_ip_forms(events: dict[str, Record]) -> None:
     mia, rule = events[MIA], events[RULE]
     assert (mia["client_ip"], mia["logon_type"], mia["tenant_id"]) == (
-        "203.0.113.45", "Owner", TENANT)
+        "203.0.113.45",
+        "Owner",
+        TENANT,
+    )
     assert (mia["access_type"], mia["item_count"]) == ("Bind", 3)
     assert rule["client_ip"] == "2001:db8:85a3::8a2e:370:7334"  # "[IPv6]:port"
     assert events[STS]["user_agent"].startswith("Mozilla/5.0 (Windows NT 10.0")
@@ -99,7 +110,10 @@ def test_export_without_time_generated_uses_collection_time(store: Store) -> Non
     assert summary.files[0].warnings == {COLLECTION_TIME: 1}
     [row] = table_rows(store, "events")
     assert (row["record_id"], row["time"], row["warnings"]) == (
-        LATE, "2024-05-06T08:50:12Z", [COLLECTION_TIME])
+        LATE,
+        "2024-05-06T08:50:12Z",
+        [COLLECTION_TIME],
+    )
     assert row["tenant_id"] == TENANT  # OrganizationId; the export has no TenantId either
 
 
@@ -107,7 +121,11 @@ def test_row_without_office_id_is_quarantined_and_the_rest_kept(store: Store) ->
     summary = ingest(store, [EXPORT])
     result = summary.files[0]
     assert (result.status, result.records_read, result.records_new, result.quarantined) == (
-        "ingested", 5, 4, 1)
+        "ingested",
+        5,
+        4,
+        1,
+    )
     [(line, reason, raw)] = store.query("SELECT line, reason, raw FROM quarantine")
     assert (line, reason) == (68, "missing_fields")
     assert b"FileAccessed" in raw
@@ -129,8 +147,10 @@ def test_real_office_activity_export(store: Store) -> None:
     assert (summary.records_read, summary.records_new, summary.quarantined) == (266, 266, 0)
     assert not summary.warnings
     assert store.query("SELECT count(*) FROM events WHERE record_type IS NULL") == [(0,)]
-    mail = store.query("SELECT record_id, item_count, access_type, client_app_id FROM events "
-                       "WHERE operation = 'MailItemsAccessed' ORDER BY time")
+    mail = store.query(
+        "SELECT record_id, item_count, access_type, client_app_id FROM events "
+        "WHERE operation = 'MailItemsAccessed' ORDER BY time"
+    )
     assert [(r[1], r[2]) for r in mail] == [(10, "Bind"), (1, "Bind"), (3, "Bind")]
     assert mail[2][3] == "3c8e478f-21ca-493a-b87c-c7366d664d54"
     assert store.count("mail_items") == 14

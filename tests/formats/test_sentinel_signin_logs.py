@@ -33,7 +33,8 @@ def check_golden(rows: list[Record]) -> None:
 def signins(store: Store) -> dict[str, Record]:
     summary = ingest(store, FILES)
     assert [(f.format, f.status, f.records_new, f.quarantined) for f in summary.files] == [
-        (FORMAT.name, "ingested", 2, 0), (FORMAT.name, "ingested", 2, 0),
+        (FORMAT.name, "ingested", 2, 0),
+        (FORMAT.name, "ingested", 2, 0),
     ]
     return {row["record_id"]: row for row in table_rows(store, "signins")}
 
@@ -53,15 +54,47 @@ def test_sniffed_as_sentinel_sign_ins(path: Path) -> None:
 @pytest.mark.parametrize(
     ("record", "claimed"),
     [
-        ({"Id": "1", "TimeGenerated": "x", "AppId": "a", "ResultType": "0",
-          "Category": "SignInLogs"}, True),
-        ({"Id": "1", "CreatedDateTime": "x", "AppId": "a", "ResultType": "0",
-          "Type": "AADNonInteractiveUserSignInLogs"}, True),
-        ({"Id": "1", "TimeGenerated": "x", "AppId": "a", "ResultType": "0",
-          "OperationName": "Sign-in activity"}, True),
+        (
+            {
+                "Id": "1",
+                "TimeGenerated": "x",
+                "AppId": "a",
+                "ResultType": "0",
+                "Category": "SignInLogs",
+            },
+            True,
+        ),
+        (
+            {
+                "Id": "1",
+                "CreatedDateTime": "x",
+                "AppId": "a",
+                "ResultType": "0",
+                "Type": "AADNonInteractiveUserSignInLogs",
+            },
+            True,
+        ),
+        (
+            {
+                "Id": "1",
+                "TimeGenerated": "x",
+                "AppId": "a",
+                "ResultType": "0",
+                "OperationName": "Sign-in activity",
+            },
+            True,
+        ),
         # no sign-in table named: another Log Analytics table
-        ({"Id": "1", "TimeGenerated": "x", "AppId": "a", "ResultType": "0",
-          "Category": "ApplicationManagement"}, False),
+        (
+            {
+                "Id": "1",
+                "TimeGenerated": "x",
+                "AppId": "a",
+                "ResultType": "0",
+                "Category": "ApplicationManagement",
+            },
+            False,
+        ),
         # Graph signIn (camelCase) belongs to entra-signins-graph
         ({"id": "1", "createdDateTime": "x", "appId": "a", "userPrincipalName": "u"}, False),
     ],
@@ -75,7 +108,10 @@ def test_sniff_claims_sentinel_sign_in_rows_only(
 def test_dynamic_columns_as_objects_or_json_strings(signins: dict[str, Record]) -> None:
     as_object, as_text = signins[ROW.format(1)], signins[ROW.format(3)]  # SigninLogs, non-int.
     assert (as_object["country"], as_object["city"], as_object["error_code"]) == (
-        "US", "Seattle", 0)
+        "US",
+        "Seattle",
+        0,
+    )
     assert (as_text["country"], as_text["city"], as_text["error_code"]) == ("NL", "Amsterdam", 0)
 
 
@@ -117,7 +153,9 @@ def test_ids_lower_cased_and_empty_strings_are_null(signins: dict[str, Record]) 
     assert row["user_id"] == "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
     assert row["user_upn"] == "alice.walker@contoso.onmicrosoft.com"
     assert (row["session_id"], row["unique_token_id"]) == (
-        "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f", "gX1yQ2vA8EqJk3mN4pR5sA")
+        "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f",
+        "gX1yQ2vA8EqJk3mN4pR5sA",
+    )
     failed = signins[ROW.format(2)]
     assert (failed["session_id"], failed["unique_token_id"]) == (None, None)
     assert failed["client_ip"] == "2001:db8:85a3::8a2e:370:7334"
@@ -134,11 +172,21 @@ def test_dynamic_text_that_is_not_json_is_a_warning(store: Store) -> None:
 def test_malformed_rows_are_quarantined_and_the_rest_kept(tmp_path: Path, store: Store) -> None:
     good = json.loads(FILES[0].read_text("utf-8").splitlines()[0])
     no_id = {**good, "Id": ""}
-    bad_time = {**good, "Id": "x-1", "TimeGenerated": "yesterday", "CreatedDateTime": "soon",
-                "AuthenticationDetails": []}
+    bad_time = {
+        **good,
+        "Id": "x-1",
+        "TimeGenerated": "yesterday",
+        "CreatedDateTime": "soon",
+        "AuthenticationDetails": [],
+    }
     path = tmp_path / "signins.jsonl"
-    path.write_text("\n".join([json.dumps(good), json.dumps(no_id), json.dumps(bad_time),
-                               '{"Id": "x-2", "TimeGen']) + "\n", "utf-8")
+    path.write_text(
+        "\n".join(
+            [json.dumps(good), json.dumps(no_id), json.dumps(bad_time), '{"Id": "x-2", "TimeGen']
+        )
+        + "\n",
+        "utf-8",
+    )
     result = ingest(store, [path]).files[0]
     assert (result.format, result.records_new, result.quarantined) == (FORMAT.name, 1, 3)
     reasons = store.query("SELECT line, reason FROM quarantine ORDER BY line")

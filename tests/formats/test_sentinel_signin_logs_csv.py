@@ -22,10 +22,13 @@ NON_INTERACTIVE = HERE / "sentinel_noninteractive_portal.csv"
 NO_TIME = HERE / "sentinel_signinlogs_no_time.csv"
 FILES = [PORTAL, NON_INTERACTIVE, NO_TIME]
 ROW = "9e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f{:04d}"
-REAL = Path(
-    os.environ.get("MAILHUNT_REAL_DATA")
-    or Path(__file__).parents[2] / ".." / "shared" / "data" / "real"
-) / "azure-sentinel-training-lab"
+REAL = (
+    Path(
+        os.environ.get("MAILHUNT_REAL_DATA")
+        or Path(__file__).parents[2] / ".." / "shared" / "data" / "real"
+    )
+    / "azure-sentinel-training-lab"
+)
 REAL_TENANT = "2ad3fc79-1859-42fa-9011-6f8df2251b22"  # AADTenantId of the lab
 REAL_WORKSPACE = "7c759f10-811c-4db8-ad6d-f07d8ae3f8ea"  # its TenantId column (workspace)
 
@@ -45,7 +48,9 @@ def real(name: str) -> Path:
 def signins(store: Store) -> dict[str, Record]:
     summary = ingest(store, FILES)
     assert [(f.format, f.records_new, f.quarantined) for f in summary.files] == [
-        (FORMAT.name, 3, 0), (FORMAT.name, 2, 0), (FORMAT.name, 2, 0),
+        (FORMAT.name, 3, 0),
+        (FORMAT.name, 2, 0),
+        (FORMAT.name, 2, 0),
     ]
     return {row["record_id"]: row for row in table_rows(store, "signins")}
 
@@ -78,21 +83,30 @@ def test_dynamic_columns_exported_twice_read_from_either(signins: dict[str, Reco
     from_dynamic, from_string = signins[ROW.format(1)], signins[ROW.format(2)]
     assert (from_dynamic["error_code"], from_dynamic["city"]) == (0, "Austin")
     assert (from_string["error_code"], from_string["city"], from_string["country"]) == (
-        50074, "Lagos", "NG")
+        50074,
+        "Lagos",
+        "NG",
+    )
     assert from_string["failure_reason"] == "Strong Authentication is required."
 
 
 def test_dynamic_columns_exported_once_as_json_text(signins: dict[str, Record]) -> None:
     expired = signins[ROW.format(12)]
     assert (expired["error_code"], expired["city"], expired["interactive"]) == (
-        700082, "Amsterdam", False)
+        700082,
+        "Amsterdam",
+        False,
+    )
     assert signins[ROW.format(1)]["interactive"] is True  # "TRUE"
 
 
 def test_bom_crlf_and_multiline_cells_keep_record_lines(signins: dict[str, Record]) -> None:
     lines = [signins[ROW.format(n)]["source_ref"] for n in (1, 2, 3)]
-    assert lines == ["sentinel_signinlogs_portal.csv:2", "sentinel_signinlogs_portal.csv:9",
-                     "sentinel_signinlogs_portal.csv:21"]  # AuthenticationDetails spans lines
+    assert lines == [
+        "sentinel_signinlogs_portal.csv:2",
+        "sentinel_signinlogs_portal.csv:9",
+        "sentinel_signinlogs_portal.csv:21",
+    ]  # AuthenticationDetails spans lines
 
 
 def test_tenant_is_aad_tenant_not_workspace(signins: dict[str, Record]) -> None:
@@ -110,17 +124,25 @@ def test_no_time_column_takes_the_first_authentication_step(store: Store) -> Non
 def test_malformed_rows_are_quarantined_and_the_rest_kept(tmp_path: Path, store: Store) -> None:
     text = NON_INTERACTIVE.read_text("utf-8-sig")
     header, first, second = text.splitlines()
-    broken = [first.replace("9e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f0011", ""),  # no Id
-              second.replace("3/4/2024, 10:45:00.250 AM", "04.03.2024 10:45")]  # unknown time
+    broken = [
+        first.replace("9e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f0011", ""),  # no Id
+        second.replace("3/4/2024, 10:45:00.250 AM", "04.03.2024 10:45"),
+    ]  # unknown time
     path = tmp_path / "signins.csv"
     path.write_text("\r\n".join([header, *broken, first]) + "\r\n", "utf-8")
     result = ingest(store, [path]).files[0]
     assert (result.format, result.records_new, result.quarantined) == (FORMAT.name, 1, 2)
     assert store.query("SELECT line, reason, detail FROM quarantine ORDER BY line") == [
-        (2, "missing_fields", "record lacks its id or time, or they cannot be parsed "
-                              "(Id, TimeGenerated)"),
-        (3, "missing_fields", "record lacks its id or time, or they cannot be parsed "
-                              "(Id, TimeGenerated)"),
+        (
+            2,
+            "missing_fields",
+            "record lacks its id or time, or they cannot be parsed (Id, TimeGenerated)",
+        ),
+        (
+            3,
+            "missing_fields",
+            "record lacks its id or time, or they cannot be parsed (Id, TimeGenerated)",
+        ),
     ]
 
 
@@ -140,14 +162,19 @@ def test_real_sign_in_export_is_read_whole(store: Store) -> None:
     assert sniffed.format.name == FORMAT.name
     result = ingest(store, [path]).files[0]
     assert (result.status, result.records_read, result.records_new, result.quarantined) == (
-        "ingested", 56, 56, 0)
+        "ingested",
+        56,
+        56,
+        0,
+    )
     assert not result.warnings
     rows = store.query(
-        "SELECT error_code, count(*) FROM signins GROUP BY error_code ORDER BY error_code")
+        "SELECT error_code, count(*) FROM signins GROUP BY error_code ORDER BY error_code"
+    )
     assert rows == [(0, 53), (16000, 2), (50058, 1)]
-    assert store.query("SELECT DISTINCT tenant_id, user_upn, client_ip, interactive, country "
-                       "FROM signins") == [
-        (REAL_TENANT, "adelev@m365x816222.onmicrosoft.com", "175.45.176.99", True, "IL")]
+    assert store.query(
+        "SELECT DISTINCT tenant_id, user_upn, client_ip, interactive, country FROM signins"
+    ) == [(REAL_TENANT, "adelev@m365x816222.onmicrosoft.com", "175.45.176.99", True, "IL")]
     assert not store.query("SELECT 1 FROM signins WHERE tenant_id = ?", [REAL_WORKSPACE])
 
 
@@ -171,8 +198,13 @@ def test_real_export_without_time_columns_uses_authentication_steps(store: Store
     assert sniffed.format.name == FORMAT.name
     result = ingest(store, [path]).files[0]
     assert (result.status, result.records_read, result.records_new, result.quarantined) == (
-        "ingested", 4, 4, 0)
+        "ingested",
+        4,
+        4,
+        0,
+    )
     assert result.warnings == {"time_from_authentication_details": 4}
-    assert store.query("SELECT min(time)::VARCHAR, max(time)::VARCHAR, any_value(error_code), "
-                       "any_value(country) FROM signins") == [
-        ("2021-04-19 12:13:19.483475+00", "2021-04-19 12:16:34.87734+00", 50057, "KP")]
+    assert store.query(
+        "SELECT min(time)::VARCHAR, max(time)::VARCHAR, any_value(error_code), "
+        "any_value(country) FROM signins"
+    ) == [("2021-04-19 12:13:19.483475+00", "2021-04-19 12:16:34.87734+00", 50057, "KP")]

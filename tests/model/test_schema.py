@@ -13,8 +13,16 @@ SCHEMA_DOC = TESTS.parent / "docs" / "schema.md"
 
 def test_table_names_are_unique_and_indexed() -> None:
     assert len({t.name for t in TABLES}) == len(TABLES)
-    assert set(TABLES_BY_NAME) == {"events", "mail_items", "signins", "record_spans",
-                                   "quarantine", "ingest_runs", "alerts", "alert_evidence"}
+    assert set(TABLES_BY_NAME) == {
+        "events",
+        "mail_items",
+        "signins",
+        "record_spans",
+        "quarantine",
+        "ingest_runs",
+        "alerts",
+        "alert_evidence",
+    }
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
@@ -22,7 +30,8 @@ def test_every_table_is_created_with_its_columns(store: Store, table: Table) -> 
     name = table.name
     columns = store.query(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-        "ORDER BY ordinal_position", [name],
+        "ORDER BY ordinal_position",
+        [name],
     )
     assert tuple(c[0] for c in columns) == TABLES_BY_NAME[name].column_names
     assert name in ddl(TABLES_BY_NAME[name])
@@ -38,8 +47,14 @@ def test_every_column_has_a_meaning_and_appears_in_the_markdown() -> None:
 
 
 def test_provenance_columns_on_every_source_table() -> None:
-    provenance = {"record_id", "source", "source_ref", "file_sha256", "record_ordinal",
-                  "ingest_run_id"}
+    provenance = {
+        "record_id",
+        "source",
+        "source_ref",
+        "file_sha256",
+        "record_ordinal",
+        "ingest_run_id",
+    }
     for name in ("events", "signins"):
         assert provenance <= set(TABLES_BY_NAME[name].column_names)
 

@@ -12,8 +12,20 @@ from typing import Any
 from mailhunt.alerts.query import Alert
 from mailhunt.report.alerts import CSV_FIELDS, JSONL_FIELDS, iso_utc, to_csv, to_jsonl
 
-CONTRACT = ("id", "rule_id", "title", "severity", "tenant_ids", "mailboxes", "users", "app_ids",
-            "client_ips", "first_seen", "last_seen", "event_ids")
+CONTRACT = (
+    "id",
+    "rule_id",
+    "title",
+    "severity",
+    "tenant_ids",
+    "mailboxes",
+    "users",
+    "app_ids",
+    "client_ips",
+    "first_seen",
+    "last_seen",
+    "event_ids",
+)
 ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z")
 SEVERITIES = {"informational", "low", "medium", "high", "critical"}
 
@@ -82,8 +94,12 @@ def test_csv_header_and_list_cells() -> None:
 
 
 def test_csv_guards_formula_cells() -> None:
-    alert = make_alert(mailboxes=["=cmd|' /c calc'!A0@evil.example", "bob@contoso.com"],
-                       summary="+SUM(1,2)", users=["-2+3"], app_ids=["@app"])
+    alert = make_alert(
+        mailboxes=["=cmd|' /c calc'!A0@evil.example", "bob@contoso.com"],
+        summary="+SUM(1,2)",
+        users=["-2+3"],
+        app_ids=["@app"],
+    )
     rows = list(csv.reader(io.StringIO(to_csv([alert]))))
     record = dict(zip(rows[0], rows[1], strict=True))
     assert record["mailboxes"] == "'=cmd|' /c calc'!A0@evil.example;bob@contoso.com"

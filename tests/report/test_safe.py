@@ -9,7 +9,7 @@ from mailhunt.report.safe import csv_cell, terminal_text
 
 @pytest.mark.parametrize(
     "value",
-    ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "\n=1"],
+    ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "\n=1"],
 )
 def test_formula_cells_get_a_leading_quote(value: str) -> None:
     assert csv_cell(value) == "'" + value

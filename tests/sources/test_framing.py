@@ -24,8 +24,10 @@ MIXED = BOM + b'{"a":1}\r\n\r\n  \t\n{"b":[2]}\n\n{"c":3}'
 
 
 def spans(data: bytes, framed_lines: list[int], offsets: list[int], lengths: list[int]) -> list:
-    return [(n, data[o : o + length]) for n, o, length in zip(framed_lines, offsets, lengths,
-                                                               strict=True)]
+    return [
+        (n, data[o : o + length])
+        for n, o, length in zip(framed_lines, offsets, lengths, strict=True)
+    ]
 
 
 def test_lines_skip_blank_lines_but_count_them(tmp_path: Path) -> None:
@@ -35,8 +37,9 @@ def test_lines_skip_blank_lines_but_count_them(tmp_path: Path) -> None:
     assert framed.lines.tolist() == [1, 4, 6]
     assert framed.offsets.tolist() == [3, 18, 29]
     assert framed.lengths.tolist() == [7, 9, 7]
-    assert spans(MIXED, framed.lines.tolist(), framed.offsets.tolist(),
-                 framed.lengths.tolist()) == [(1, b'{"a":1}'), (4, b'{"b":[2]}'), (6, b'{"c":3}')]
+    assert spans(
+        MIXED, framed.lines.tolist(), framed.offsets.tolist(), framed.lengths.tolist()
+    ) == [(1, b'{"a":1}'), (4, b'{"b":[2]}'), (6, b'{"c":3}')]
     assert framed.errors == {}
     assert len(framed) == 3
 
@@ -92,24 +95,33 @@ def test_table_pairs_spans_with_framing_errors(tmp_path: Path) -> None:
     table = frame_lines(path).table().to_pydict()
     names = ("line", "byte_offset", "byte_length", "framing_error")
     assert {name: table[name] for name in names} == {
-        "line": [1, 2], "byte_offset": [0, 8], "byte_length": [7, 7], "framing_error": [None, None],
+        "line": [1, 2],
+        "byte_offset": [0, 8],
+        "byte_length": [7, 7],
+        "framing_error": [None, None],
     }
 
 
 # -- JSON arrays -------------------------------------------------------------------------------
+
 
 def test_array_spans_ignore_brackets_and_quotes_inside_strings() -> None:
     data = b'[ {"a":"]}[{\\"x"}, ["n",[1]] ,\n"s", {"b":{"c":[]}} ]'
     spans_, broken = array_element_spans(data)
     assert broken is None
     assert [data[o : o + n] for o, n in spans_] == [
-        b'{"a":"]}[{\\"x"}', b'["n",[1]]', b'"s"', b'{"b":{"c":[]}}',
+        b'{"a":"]}[{\\"x"}',
+        b'["n",[1]]',
+        b'"s"',
+        b'{"b":{"c":[]}}',
     ]
 
 
 def test_page_spans_are_the_value_array() -> None:
-    data = (BOM + b'  {"@odata.context":"https://graph.microsoft.com/beta/$metadata#auditLogs/'
-            b'signIns","value":[{"id":"1"},{"id":"2"}],"@odata.nextLink":"https://x.example"}')
+    data = (
+        BOM + b'  {"@odata.context":"https://graph.microsoft.com/beta/$metadata#auditLogs/'
+        b'signIns","value":[{"id":"1"},{"id":"2"}],"@odata.nextLink":"https://x.example"}'
+    )
     spans_, broken = array_element_spans(data)
     assert broken is None
     assert [data[o : o + n] for o, n in spans_] == [b'{"id":"1"}', b'{"id":"2"}']
@@ -155,8 +167,10 @@ def test_frame_array_numbers_elements_and_maps_back_to_the_file(tmp_path: Path) 
     assert framed.lines.tolist() == [1, 2, 3]
     assert framed.sha256 == hashlib.sha256(data).hexdigest()
     assert framed.size == len(data)
-    decoded = [json.loads(data[o : o + n]) for o, n in
-               zip(framed.offsets.tolist(), framed.lengths.tolist(), strict=True)]
+    decoded = [
+        json.loads(data[o : o + n])
+        for o, n in zip(framed.offsets.tolist(), framed.lengths.tolist(), strict=True)
+    ]
     assert decoded == records
 
 
@@ -164,7 +178,12 @@ def test_scalar_array_elements_are_framed_so_they_can_be_quarantined() -> None:
     data = b'[{"Id":"a"}, 42, null, true, "s", {"Id":"b"}]'
     spans_, _ = array_element_spans(data)
     assert [data[o : o + n] for o, n in spans_] == [
-        b'{"Id":"a"}', b"42", b"null", b"true", b'"s"', b'{"Id":"b"}',
+        b'{"Id":"a"}',
+        b"42",
+        b"null",
+        b"true",
+        b'"s"',
+        b'{"Id":"b"}',
     ]
 
 

@@ -8,8 +8,16 @@ import pytest
 
 from mailhunt.sources.quarantine import RAW_KEEP_BYTES, REASONS, judge, read_full_span, read_span
 
-ALL_REASONS = {"invalid_json", "not_object", "missing_id", "missing_time", "bad_time",
-               "invalid_utf8", "record_too_large", "nesting_too_deep"}
+ALL_REASONS = {
+    "invalid_json",
+    "not_object",
+    "missing_id",
+    "missing_time",
+    "bad_time",
+    "invalid_utf8",
+    "record_too_large",
+    "nesting_too_deep",
+}
 
 
 def ual_judge(raw: bytes, framing_error: str | None = None) -> tuple[str, str]:
@@ -34,8 +42,11 @@ def test_every_json_reason_has_a_human_description() -> None:
         (b'{"Id": "a1", "CreationTime": null}', "missing_time", "(CreationTime)"),
         (b'{"Id": "a1", "CreationTime": "last Tuesday"}', "bad_time", "'last Tuesday'"),
         (b'{"Id": "a1", "UserId": "b\xff\xfeb"}', "invalid_utf8", "(byte 25)"),
-        (b'{"Id": "a1", "X": ' + b"[" * 100 + b"]" * 100 + b"}", "nesting_too_deep",
-         "deeper than 64"),
+        (
+            b'{"Id": "a1", "X": ' + b"[" * 100 + b"]" * 100 + b"}",
+            "nesting_too_deep",
+            "deeper than 64",
+        ),
     ],
 )
 def test_judge_names_the_reason(raw: bytes, reason: str, detail_part: str) -> None:
@@ -46,7 +57,8 @@ def test_judge_names_the_reason(raw: bytes, reason: str, detail_part: str) -> No
 
 def test_framing_error_wins_over_the_bytes() -> None:
     assert ual_judge(b'{"Id": "a1"', "record_too_large") == (
-        "record_too_large", REASONS["record_too_large"],
+        "record_too_large",
+        REASONS["record_too_large"],
     )
 
 
@@ -57,7 +69,8 @@ def test_invalid_utf8_is_judged_before_json() -> None:
 def test_id_and_time_fields_come_from_the_format() -> None:
     raw = b'{"id": "s1", "createdDateTime": "soon"}'
     assert judge(raw, None, "id", "createdDateTime") == (
-        "bad_time", "record time cannot be parsed: 'soon'",
+        "bad_time",
+        "record time cannot be parsed: 'soon'",
     )
 
 

@@ -53,9 +53,12 @@ def test_corrupt_database_is_a_one_line_store_error(tmp_path: Path) -> None:
 
 def test_insert_rows_binds_values(store: Store) -> None:
     hostile = "x'); DROP TABLE events; --"
-    store.insert_rows("quarantine", [
-        ("run", hostile, 3, 10, "m365-ual-json", "invalid_json", "detail", b"\x00\xff"),
-    ])
+    store.insert_rows(
+        "quarantine",
+        [
+            ("run", hostile, 3, 10, "m365-ual-json", "invalid_json", "detail", b"\x00\xff"),
+        ],
+    )
     rows = store.query("SELECT source_path, line, raw FROM quarantine")
     assert rows == [(hostile, 3, b"\x00\xff")]
     assert store.count("events") == 0

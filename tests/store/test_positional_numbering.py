@@ -24,8 +24,12 @@ def write_file(path: Path) -> tuple[int, set[int]]:
     line = 0
     with path.open("wb") as out:
         for n in range(RECORDS):
-            record = mail_access(f"rec-{n:06d}", at(n / 2000), f"user{n % 50}@contoso.com",
-                                 "d3590ed6-52b3-4102-aeff-aad2292ab01c")
+            record = mail_access(
+                f"rec-{n:06d}",
+                at(n / 2000),
+                f"user{n % 50}@contoso.com",
+                "d3590ed6-52b3-4102-aeff-aad2292ab01c",
+            )
             record["Padding"] = "x" * rng.randrange(200, 3000)
             out.write(orjson.dumps(record) + b"\n")
             line += 1

@@ -50,4 +50,3 @@ def write_alerts(store: Store, analytic: Analytic, detections: str) -> tuple[int
     connection.execute("DROP TABLE _alert_rows")
     connection.execute("DROP TABLE IF EXISTS _previous")
     return int(found_row[0]) if found_row else 0, int(new_row[0]) if new_row else 0
-

@@ -172,13 +172,19 @@ def rules_relation(rules: tuple[Rule, ...]) -> str:
         f"SELECT _ordinal, line, {header} FROM (SELECT _ordinal, line, "
         f"regexp_extract(line, {lit(HEADER)}, {list(HEADER_FIELDS)!r}) AS h FROM {{source}})"
     )
-    kind = "CASE " + " ".join(
-        f"WHEN contains(msg, {lit(r.needle)}) AND regexp_matches(msg, {lit(r.pattern)}) "
-        f"THEN {lit(r.kind)}" for r in rules
-    ) + " END"
+    kind = (
+        "CASE "
+        + " ".join(
+            f"WHEN contains(msg, {lit(r.needle)}) AND regexp_matches(msg, {lit(r.pattern)}) "
+            f"THEN {lit(r.kind)}"
+            for r in rules
+        )
+        + " END"
+    )
     groups = ", ".join(
         f"CASE WHEN kind = {lit(r.kind)} THEN regexp_extract(msg, {lit(r.pattern)}, "
-        f"{r.groups()!r}) END AS _g{n}" for n, r in enumerate(rules)
+        f"{r.groups()!r}) END AS _g{n}"
+        for n, r in enumerate(rules)
     )
     fields = ", ".join(f"{_by_kind(rules, name)} AS {name}" for name in RULE_FIELDS)
     outcome = ", ".join(f"{_by_kind(rules, name)} AS {name}" for name in OUTCOME_COLUMNS)
@@ -192,6 +198,7 @@ def _by_kind(rules: tuple[Rule, ...], column: str) -> str:
     """SQL: `column` as the rule of each line's kind computes it."""
     arms = " ".join(
         f"WHEN {lit(r.kind)} THEN {sql}"
-        for n, r in enumerate(rules) if (sql := r.sql(column, f"_g{n}")) is not None
+        for n, r in enumerate(rules)
+        if (sql := r.sql(column, f"_g{n}")) is not None
     )
     return f"CASE kind {arms} END" if arms else "NULL"

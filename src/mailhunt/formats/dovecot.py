@@ -52,24 +52,36 @@ def _after_last(key: str, value: str) -> str:
 LOGIN_OUTCOMES: tuple[tuple[str, int], ...] = (
     (r"^Login$", 0),
     (r"^proxy\(.*\): started proxying to ", 0),
-    (r"\((?:auth failed|authentication failure|proxy dest auth failed|proxy dest authentication "
-     r"failure|user disabled|password expired|login disabled|authorization failed|anonymous "
-     r"logins disabled)\b", 1),
-    (r"\((?:no auth attempts|disconnected before auth was ready|disconnected during TLS "
-     r"handshake|disconnected before greeting|disconnected while authenticating|client didn't "
-     r"finish SASL auth|auth aborted by client|tried to use (?:disabled|disallowed|unsupported)"
-     r"|cert required|client didn't send a cert|client sent an (?:untrusted|invalid) cert|sent "
-     r"invalid base64)", 3),
-    (r"\((?:auth service reported temporary failure|auth process communication failure|internal "
-     r"failure|connection limit reached|proxy dest (?:connection failed|internal failure|remote "
-     r"failure|protocol failure|temporary authentication failure))", 4),
+    (
+        r"\((?:auth failed|authentication failure|proxy dest auth failed|proxy dest authentication "
+        r"failure|user disabled|password expired|login disabled|authorization failed|anonymous "
+        r"logins disabled)\b",
+        1,
+    ),
+    (
+        r"\((?:no auth attempts|disconnected before auth was ready|disconnected during TLS "
+        r"handshake|disconnected before greeting|disconnected while authenticating|client didn't "
+        r"finish SASL auth|auth aborted by client|tried to use (?:disabled|disallowed|unsupported)"
+        r"|cert required|client didn't send a cert|client sent an (?:untrusted|invalid) cert|sent "
+        r"invalid base64)",
+        3,
+    ),
+    (
+        r"\((?:auth service reported temporary failure|auth process communication failure|internal "
+        r"failure|connection limit reached|proxy dest (?:connection failed|internal failure|remote "
+        r"failure|protocol failure|temporary authentication failure))",
+        4,
+    ),
 )
 
 # Outcome of an auth-process (passdb) line, from its message.
 AUTH_OUTCOMES: tuple[tuple[str, int], ...] = (
     (r"(?i)unknown user|user not known to the underlying authentication module|no such user", 2),
-    (r"(?i)password mismatch|authentication failure|permission denied|invalid credentials"
-     r"|password verification failed", 1),
+    (
+        r"(?i)password mismatch|authentication failure|permission denied|invalid credentials"
+        r"|password verification failed",
+        1,
+    ),
 )
 
 RULES: tuple[Rule, ...] = (

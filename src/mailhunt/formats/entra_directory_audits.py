@@ -47,7 +47,9 @@ FORMAT = Format(
     "(lines, array or page)",
     table="events",
     sniff=json_sniffer(
-        "id", "activityDateTime", "activityDisplayName",
+        "id",
+        "activityDateTime",
+        "activityDisplayName",
         any_of=("initiatedBy", "loggedByService", "targetResources"),
     ),
     id_field="id",

@@ -18,6 +18,7 @@ def _sniff(sample: Sample) -> bool:
     # but carry the UAL record in auditData: they are not sign-ins.
     return _looks_like_signin(sample) and not any("auditData" in r for r in sample.records)
 
+
 FORMAT = Format(
     name="entra-signins-graph",
     description="Entra ID sign-ins, Microsoft Graph auditLogs/signIns (lines, array or page)",

@@ -53,13 +53,28 @@ _ENDPOINT = r"[^,\"]*:\d+"
 
 # Each log's cells: (name, pattern), in order.
 POP_IMAP_CELLS = (
-    ("ts", _TIME), ("session", r"[0-9A-Fa-f]{16}"), ("seq", r"\d+"), ("local", _ENDPOINT),
-    ("remote", _ENDPOINT), ("user", _CELL), ("duration", r"\d*"), ("rqsize", r"\d*"),
-    ("rpsize", r"\d*"), ("command", r"[^,\"]*"), ("parameters", _CELL), ("context", _CELL),
+    ("ts", _TIME),
+    ("session", r"[0-9A-Fa-f]{16}"),
+    ("seq", r"\d+"),
+    ("local", _ENDPOINT),
+    ("remote", _ENDPOINT),
+    ("user", _CELL),
+    ("duration", r"\d*"),
+    ("rqsize", r"\d*"),
+    ("rpsize", r"\d*"),
+    ("command", r"[^,\"]*"),
+    ("parameters", _CELL),
+    ("context", _CELL),
 )
 SMTP_CELLS = (
-    ("ts", _TIME), ("connector", _CELL), ("session", r"[0-9A-Fa-f]{16}"), ("seq", r"\d+"),
-    ("local", _ENDPOINT), ("remote", _ENDPOINT), ("event", r"[-+*<>]"), ("data", _CELL),
+    ("ts", _TIME),
+    ("connector", _CELL),
+    ("session", r"[0-9A-Fa-f]{16}"),
+    ("seq", r"\d+"),
+    ("local", _ENDPOINT),
+    ("remote", _ENDPOINT),
+    ("event", r"[-+*<>]"),
+    ("data", _CELL),
     ("context", _CELL),
 )
 
@@ -72,8 +87,13 @@ POP_IMAP_ROW = _row_pattern(POP_IMAP_CELLS)
 SMTP_ROW = _row_pattern(SMTP_CELLS)
 
 # Login commands of IMAP4 and POP3, and the protocol each belongs to.
-LOGIN_COMMANDS = {"login": "imap", "authenticate": "imap", "auth": "pop3", "pass": "pop3",
-                  "apop": "pop3"}
+LOGIN_COMMANDS = {
+    "login": "imap",
+    "authenticate": "imap",
+    "auth": "pop3",
+    "pass": "pop3",
+    "apop": "pop3",
+}
 BACK_END_PORTS = ("1143", "1993", "1110", "1995")
 SMTP_SERVICES = {"587": "submission", "465": "smtps"}
 APP_NAMES = {"imap": "exchange imap4", "pop3": "exchange pop3", "smtp": "exchange smtp receive"}
@@ -90,8 +110,10 @@ _REPLY = r'(?:^|;)R="?([^";]*)'
 
 
 def _unquote(cell: str) -> str:
-    return f"CASE WHEN starts_with({cell}, '\"') THEN replace({cell}[2:-2], '\"\"', '\"') " \
-           f"ELSE {cell} END"
+    return (
+        f"CASE WHEN starts_with({cell}, '\"') THEN replace({cell}[2:-2], '\"\"', '\"') "
+        f"ELSE {cell} END"
+    )
 
 
 def _cases(value_sql: str, table: dict[str, str], default: str = "NULL") -> str:

@@ -28,9 +28,19 @@ LOST = "nested_data_lost_in_export"
 
 # UAL fields that are always arrays or objects: a string there is ConvertTo-Json's ToString().
 _NESTED = (
-    "Folders", "OperationProperties", "AppAccessContext", "ExtendedProperties",
-    "DeviceProperties", "ModifiedProperties", "Parameters", "Actor", "Target", "AffectedItems",
-    "Item", "Folder", "DestFolder",
+    "Folders",
+    "OperationProperties",
+    "AppAccessContext",
+    "ExtendedProperties",
+    "DeviceProperties",
+    "ModifiedProperties",
+    "Parameters",
+    "Actor",
+    "Target",
+    "AffectedItems",
+    "Item",
+    "Folder",
+    "DestFolder",
 )
 _AUDIT_JSON = "TRY_CAST(AuditData AS JSON)"
 _FLATTENED = " OR ".join(

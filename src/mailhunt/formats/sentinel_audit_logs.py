@@ -29,8 +29,15 @@ from mailhunt.formats.sentinel_signin_logs import (
 )
 
 TEXT = (
-    "Id", "TimeGenerated", "ActivityDateTime", "OperationName", "ActivityDisplayName", "Result",
-    "LoggedByService", "Category", "AADTenantId",
+    "Id",
+    "TimeGenerated",
+    "ActivityDateTime",
+    "OperationName",
+    "ActivityDisplayName",
+    "Result",
+    "LoggedByService",
+    "Category",
+    "AADTenantId",
 )
 DYNAMIC = {"InitiatedBy": graph.INITIATED_BY, "AdditionalDetails": graph.ADDITIONAL_DETAILS}
 TIMES = ("ActivityDateTime", "TimeGenerated")

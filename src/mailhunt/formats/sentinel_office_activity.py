@@ -47,13 +47,15 @@ COLLECTION_TIMES = ("ElevationTime", "ElevationTime [UTC]", "Start_Time", "Start
 # The OfficeActivity fields read (for read_json's columns).
 FIELDS = sorted(
     {source for name in COLUMNS if name != "CreationTime" for source in RENAMED.get(name, (name,))}
-    | set(EVENT_TIMES) | set(COLLECTION_TIMES)
+    | set(EVENT_TIMES)
+    | set(COLLECTION_TIMES)
 )
 
 
 def _time(field: Callable[[str], str], names: tuple[str, ...]) -> str:
     parsed = [
-        f"try_strptime({field(name)}, '{_PORTAL_TIME}')" if name.endswith(" [UTC]")
+        f"try_strptime({field(name)}, '{_PORTAL_TIME}')"
+        if name.endswith(" [UTC]")
         else utc_time(field(name))
         for name in names
     ]
@@ -95,9 +97,7 @@ FORMAT = Format(
     table="events",
     sniff=json_sniffer("OfficeId", "Operation", any_of=("OfficeWorkload", "OfficeTenantId")),
     columns=dict.fromkeys(FIELDS, "VARCHAR"),  # nested data: a string or an object, both text
-    relation="SELECT _ordinal, "
-    + renamed_fields(lambda name: f'"{name}"')
-    + " FROM {source}",
+    relation="SELECT _ordinal, " + renamed_fields(lambda name: f'"{name}"') + " FROM {source}",
     id_field="OfficeId",
     time_field="TimeGenerated",
     select=SENTINEL_SELECT,

@@ -45,11 +45,30 @@ SIGN_IN_OPERATION = "Sign-in activity"
 PORTAL_TIME_FORMATS = "['%m/%d/%Y, %I:%M:%S.%g %p', '%m/%d/%Y, %I:%M:%S %p']"
 
 TEXT = (
-    "Id", "TimeGenerated", "CreatedDateTime", "UserPrincipalName", "UserId", "AppId",
-    "AppDisplayName", "ResourceIdentity", "ResourceId", "IPAddress", "UserAgent", "SessionId",
-    "UniqueTokenIdentifier", "TokenIssuerType", "IsInteractive", "ResultType",
-    "ResultDescription", "Category", "Type", "OperationName", "Location", "ResourceTenantId",
-    "HomeTenantId", "AADTenantId",
+    "Id",
+    "TimeGenerated",
+    "CreatedDateTime",
+    "UserPrincipalName",
+    "UserId",
+    "AppId",
+    "AppDisplayName",
+    "ResourceIdentity",
+    "ResourceId",
+    "IPAddress",
+    "UserAgent",
+    "SessionId",
+    "UniqueTokenIdentifier",
+    "TokenIssuerType",
+    "IsInteractive",
+    "ResultType",
+    "ResultDescription",
+    "Category",
+    "Type",
+    "OperationName",
+    "Location",
+    "ResourceTenantId",
+    "HomeTenantId",
+    "AADTenantId",
 )
 DYNAMIC = {
     "Status": "STRUCT(errorCode VARCHAR, failureReason VARCHAR)",
@@ -83,8 +102,7 @@ def sentinel_relation(
         for f, type_ in dynamic.items()
     ]
     unparsed = ", ".join(
-        f"CASE WHEN {quote(f)} <> '' AND NOT json_valid({quote(f)}) THEN '{f}' END"
-        for f in dynamic
+        f"CASE WHEN {quote(f)} <> '' AND NOT json_valid({quote(f)}) THEN '{f}' END" for f in dynamic
     )
     return (
         f"SELECT _ordinal, {', '.join(texts + parsed)}, "
@@ -178,10 +196,12 @@ SELECT = {
     "failure_reason": "coalesce(nullif(Status.failureReason, ''), ResultDescription)",
     "country": "coalesce(nullif(LocationDetails.countryOrRegion, ''), Location)",
     "city": "nullif(LocationDetails.city, '')",
-    "warnings": warnings_sql({
-        "time_from_authentication_details": f"{_ROW_TIME} IS NULL AND {_STEP_TIME} IS NOT NULL",
-        "dynamic_not_json": "len(_unparsed) > 0",
-    }),
+    "warnings": warnings_sql(
+        {
+            "time_from_authentication_details": f"{_ROW_TIME} IS NULL AND {_STEP_TIME} IS NOT NULL",
+            "dynamic_not_json": "len(_unparsed) > 0",
+        }
+    ),
 }
 
 FORMAT = Format(

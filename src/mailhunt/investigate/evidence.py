@@ -76,7 +76,12 @@ def _sha256(path: Path) -> str:
 
 
 def _from_archive(  # noqa: PLR0917 - the stored row's fields, passed through
-    record_id: str, source: str, source_ref: str, display: str, sha256: str, offset: int,
+    record_id: str,
+    source: str,
+    source_ref: str,
+    display: str,
+    sha256: str,
+    offset: int,
     length: int,
 ) -> Evidence:
     """Evidence from a member of a gzip or zip archive: the member is read again and checked."""
@@ -86,5 +91,6 @@ def _from_archive(  # noqa: PLR0917 - the stored row's fields, passed through
         raise RecordNotFoundError(f"evidence archive {display} cannot be read ({error})") from None
     if hashlib.sha256(member).hexdigest() != sha256:
         raise RecordNotFoundError(f"{display} has changed since it was ingested (SHA-256 differs)")
-    return Evidence(record_id, source, source_ref, Path(display), sha256,
-                    member[offset : offset + length])
+    return Evidence(
+        record_id, source, source_ref, Path(display), sha256, member[offset : offset + length]
+    )

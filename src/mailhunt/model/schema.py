@@ -234,7 +234,14 @@ ALERT_EVIDENCE = Table(
 )
 
 TABLES: tuple[Table, ...] = (
-    EVENTS, MAIL_ITEMS, SIGNINS, RECORD_SPANS, QUARANTINE, INGEST_RUNS, ALERTS, ALERT_EVIDENCE,
+    EVENTS,
+    MAIL_ITEMS,
+    SIGNINS,
+    RECORD_SPANS,
+    QUARANTINE,
+    INGEST_RUNS,
+    ALERTS,
+    ALERT_EVIDENCE,
 )
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
 

@@ -17,9 +17,23 @@ from mailhunt.alerts.query import Alert
 from mailhunt.report.safe import csv_cell
 
 JSONL_FIELDS = (
-    "id", "rule_id", "title", "severity", "technique", "summary", "tenant_ids", "mailboxes",
-    "users", "app_ids", "client_ips", "first_seen", "last_seen", "event_count", "event_ids",
-    "entity", "created_at",
+    "id",
+    "rule_id",
+    "title",
+    "severity",
+    "technique",
+    "summary",
+    "tenant_ids",
+    "mailboxes",
+    "users",
+    "app_ids",
+    "client_ips",
+    "first_seen",
+    "last_seen",
+    "event_count",
+    "event_ids",
+    "entity",
+    "created_at",
 )
 CSV_FIELDS = JSONL_FIELDS
 

@@ -21,6 +21,5 @@ def terminal_text(value: object) -> str:
     text = "" if value is None else str(value)
     text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
     return "".join(
-        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cf", "Co", "Cs") else ch
-        for ch in text
+        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cf", "Co", "Cs") else ch for ch in text
     )

@@ -101,9 +101,7 @@ class _LineSplitter:
         """An over-long line: its span is kept, its bytes are not."""
         self.line_number += 1
         self.errors[self.records] = "record_too_large"
-        self._extend(
-            np.array([self.line_number]), np.array([offset]), np.array([length])
-        )
+        self._extend(np.array([self.line_number]), np.array([offset]), np.array([length]))
 
     def _extend(self, lines: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> None:
         for index in np.flatnonzero(lengths > MAX_RECORD_BYTES):
@@ -132,9 +130,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def frame_lines(
-    path: Path, *, chunk_bytes: int = CHUNK_BYTES, sha256: str | None = None
-) -> Framed:
+def frame_lines(path: Path, *, chunk_bytes: int = CHUNK_BYTES, sha256: str | None = None) -> Framed:
     """Spans of the non-blank lines of a file, with its SHA-256 (computed beside the scan
     unless the caller already knows it) and size."""
     if sha256 is None:
@@ -488,7 +484,10 @@ class _CsvSplitter:
 
 
 def frame_csv(
-    path: Path, *, chunk_bytes: int = CHUNK_BYTES, preamble_lines: int = 0,
+    path: Path,
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
+    preamble_lines: int = 0,
     sha256: str | None = None,
 ) -> Framed:
     """Spans of the data records of a CSV file (header excluded), read in chunks; the

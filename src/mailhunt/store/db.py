@@ -38,6 +38,7 @@ READ_OBJECT_LIMIT = 32 * 1024 * 1024
 # spans, with the file's place) is registered from Arrow.
 _STAGED = ("_new", "_skipped", "_dropped")
 
+
 @dataclass(frozen=True)
 class Provenance:
     """Where a file's rows come from, written into each of them."""
@@ -126,7 +127,8 @@ def _reader_sql(fmt: Format) -> str:
         f"columns = {_columns_literal(fmt.columns)}, filename = '_path')"
     )
     file = (
-        "list_position($read_paths, _path)::BIGINT" if fmt.numbered_by_position
+        "list_position($read_paths, _path)::BIGINT"
+        if fmt.numbered_by_position
         else "row_number() OVER ()"
     )
     return f"SELECT {file} AS _ordinal, * EXCLUDE (_path) FROM {reader}"
@@ -222,11 +224,13 @@ class Store:
         table = TABLES_BY_NAME[fmt.table]
         mapped = ", ".join(
             f"{fmt.select[c]} AS {quote_identifier(c)}"
-            for c in table.column_names if c in fmt.select
+            for c in table.column_names
+            if c in fmt.select
         )
         skip = f"coalesce(({fmt.skip}), false)" if fmt.skip else "false"
         file_and_ordinal = (
-            "_ordinal AS _file, NULL::BIGINT AS _ordinal" if fmt.numbered_by_position
+            "_ordinal AS _file, NULL::BIGINT AS _ordinal"
+            if fmt.numbered_by_position
             else "1 AS _file, _ordinal"
         )
         relation = fmt.relation.replace("{source}", f"({_reader_sql(fmt)})")
@@ -236,7 +240,8 @@ class Store:
         )
         params = {
             "read_paths": [str(i.read_path) for i in inputs],
-            "read_path": str(inputs[0].read_path), "csv_skip": csv_skip,
+            "read_path": str(inputs[0].read_path),
+            "csv_skip": csv_skip,
             **_file_dates(inputs[0].read_path),
         }
         self._run(sql, _used(sql, params))
@@ -315,10 +320,12 @@ class Store:
     def staged_sample(self, picks: Mapping[int, Sequence[int]]) -> list[Any]:
         """(file, record_id, byte_offset, byte_length) of the staged rows at these ordinals
         (file: 1-based place in the staged inputs -> ordinals), those that kept a row."""
-        wanted = pa.table({
-            "file": pa.array([f for f, ords in picks.items() for _ in ords], pa.int64()),
-            "ordinal": pa.array([o for ords in picks.values() for o in ords], pa.int64()),
-        })
+        wanted = pa.table(
+            {
+                "file": pa.array([f for f, ords in picks.items() for _ in ords], pa.int64()),
+                "ordinal": pa.array([o for ords in picks.values() for o in ords], pa.int64()),
+            }
+        )
         self.connection.register("_picks", wanted)
         try:
             return self.connection.execute(
@@ -340,9 +347,7 @@ class Store:
         warnings."""
         table = TABLES_BY_NAME[fmt.table]
         kept = sorted(provenances)
-        self._run(
-            "DELETE FROM _new WHERE NOT list_contains(?, _file)", [kept]
-        )
+        self._run("DELETE FROM _new WHERE NOT list_contains(?, _file)", [kept])
         self._drop_duplicates(table.name, staged)
         self._count_by_file(staged, "rows", "SELECT _file, count(*) FROM _new GROUP BY _file")
         if "warnings" in fmt.select:
@@ -351,11 +356,13 @@ class Store:
                 "FROM _new WHERE warnings IS NOT NULL) GROUP BY ALL ORDER BY ALL"
             ).fetchall():
                 staged[file - 1].warnings[str(warning)] = int(count)
-        files = pa.table({
-            "file": pa.array(kept, pa.int64()),
-            "source_ref": pa.array([provenances[f].source_ref for f in kept], pa.string()),
-            "file_sha256": pa.array([provenances[f].file_sha256 for f in kept], pa.string()),
-        })
+        files = pa.table(
+            {
+                "file": pa.array(kept, pa.int64()),
+                "source_ref": pa.array([provenances[f].source_ref for f in kept], pa.string()),
+                "file_sha256": pa.array([provenances[f].file_sha256 for f in kept], pa.string()),
+            }
+        )
         self.connection.register("_files", files)
         try:
             self._append(table, fmt, provenances[kept[0]] if kept else None)
@@ -405,10 +412,12 @@ class Store:
 
     def ingested_size(self, size: int) -> bool:
         """Was a file of this size ingested before (so the same content may be stored)?"""
-        return bool(self._scalar(
-            "SELECT count(*) FROM ingest_runs WHERE file_size = ? AND status = 'ingested'",
-            [size],
-        ))
+        return bool(
+            self._scalar(
+                "SELECT count(*) FROM ingest_runs WHERE file_size = ? AND status = 'ingested'",
+                [size],
+            )
+        )
 
     def _run(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> None:
         """Run a statement to its end (DuckDB refuses new work while a result is unread)."""
