@@ -58,6 +58,15 @@ class Format:
     # position among the inserted rows is its record's ordinal and DuckDB reads the file on
     # every core; otherwise the reader numbers its rows with row_number(), on one core.
     one_row_per_record: bool = True
+    # When several formats claim a sample, the one with the highest specificity wins; two
+    # claimants of equal specificity are a bug (a test sniffs every fixture).
+    specificity: int = 0
+    # Formats sharing a group read the same files together: a file that members of the group
+    # claim is read once per member, and each record is stored by the member whose `skip` does
+    # not exclude it (Azure Monitor diagnostic records of several Entra categories in one blob:
+    # sign-ins to `signins`, audits to `events`). A record every member skips is counted as
+    # skipped.
+    group: str | None = None
 
     @property
     def numbered_by_position(self) -> bool:
