@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mailhunt.ingest import sniff_file
+from mailhunt.formats.sniffing import sniff_file
 from mailhunt.model.schema import TABLES_BY_NAME
 from mailhunt.store.db import Store
 

@@ -10,18 +10,19 @@ import pytest
 
 from mailhunt.errors import InputError
 from mailhunt.formats import FORMATS
-from mailhunt.ingest import discover, ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import discover, ingest
 from mailhunt.store.db import Store
 from tests.helpers import FIXTURES, at, check_golden, table_rows, ual_record, write_jsonl
 
 FORMATS_DIR = FIXTURES / "formats"
 SHAPES = {  # fixture -> (container, format)
-    "ual_lines.jsonl": ("lines", "m365-ual-json"),
-    "ual_blob.json": ("array", "m365-ual-json"),
-    "ual_bom.jsonl": ("lines", "m365-ual-json"),
-    "signins_lines.jsonl": ("lines", "entra-signins-graph"),
-    "signins_array.json": ("array", "entra-signins-graph"),
-    "signins_page.json": ("array", "entra-signins-graph"),
+    "ual_lines.jsonl": ("json-lines", "m365-ual-json"),
+    "ual_blob.json": ("json-array", "m365-ual-json"),
+    "ual_bom.jsonl": ("json-lines", "m365-ual-json"),
+    "signins_lines.jsonl": ("json-lines", "entra-signins-graph"),
+    "signins_array.json": ("json-array", "entra-signins-graph"),
+    "signins_page.json": ("json-array", "entra-signins-graph"),
 }
 
 
@@ -47,7 +48,7 @@ def test_graph_page_on_one_line_is_read_as_an_array(tmp_path: Path) -> None:
     write_jsonl(path, [page])
     sniffed, _ = sniff_file(path)
     assert sniffed is not None
-    assert (sniffed.container, sniffed.format.name) == ("array", "entra-signins-graph")
+    assert (sniffed.container, sniffed.format.name) == ("json-array", "entra-signins-graph")
 
 
 def test_unknown_json_is_skipped_with_the_formats_tried(store: Store) -> None:

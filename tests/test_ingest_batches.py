@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import orjson
 import pytest
 
-import mailhunt.ingest as ingest_module
+import mailhunt.ingest.run as ingest_module
+import mailhunt.store.staging as staging_module
 from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import at, mail_access, write_array, write_jsonl
@@ -56,13 +58,13 @@ def test_a_folder_of_blobs_is_one_batch_with_results_per_file(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     batches: list[int] = []
-    stage = Store.stage
+    staging = Store.staging
 
-    def counting_stage(self: Store, inputs: list[object], *args: object, **kw: object) -> object:
+    def counting(self: Store, fmt: Any, reader: Any, inputs: list[Any], **kw: Any) -> Any:
         batches.append(len(inputs))
-        return stage(self, inputs, *args, **kw)  # type: ignore[arg-type]
+        return staging(self, fmt, reader, inputs, **kw)
 
-    monkeypatch.setattr(Store, "stage", counting_stage)
+    monkeypatch.setattr(Store, "staging", counting)
     blob_folder(tmp_path)
     summary = ingest(store, [tmp_path])
     results = {f.path.name: f for f in summary.files}
@@ -89,14 +91,14 @@ def test_a_folder_of_blobs_is_one_batch_with_results_per_file(
 def test_a_batch_duckdb_cannot_take_is_taken_again_file_by_file(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stage = Store.stage
+    staging = Store.staging
 
-    def failing_batches(self: Store, inputs: list[object], *args: object, **kw: object) -> object:
+    def failing_batches(self: Store, fmt: Any, reader: Any, inputs: list[Any], **kw: Any) -> Any:
         if len(inputs) > 1:
             raise duckdb.IOException("IO Error: simulated failure reading a batch")
-        return stage(self, inputs, *args, **kw)  # type: ignore[arg-type]
+        return staging(self, fmt, reader, inputs, **kw)
 
-    monkeypatch.setattr(Store, "stage", failing_batches)
+    monkeypatch.setattr(Store, "staging", failing_batches)
     blob_folder(tmp_path)
     summary = ingest(store, [tmp_path])
     assert [f.status for f in summary.files] == [
@@ -141,9 +143,9 @@ def test_a_file_of_a_batch_that_does_not_pair_fails_alone(
 ) -> None:
     """As if DuckDB had read blob-02 differently from its framing (the check then finds
     another record's bytes at a row's span): that file stores nothing, the others all."""
-    holds_id = ingest_module._holds_id
+    holds_id = staging_module._holds_id
     monkeypatch.setattr(
-        ingest_module,
+        staging_module,
         "_holds_id",
         lambda raw, source_id: holds_id(raw, source_id) and b'"rec-006' not in raw,
     )

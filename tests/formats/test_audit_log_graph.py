@@ -11,7 +11,8 @@ import pytest
 from mailhunt.formats import sniff
 from mailhunt.formats.audit_log_graph import FORMAT
 from mailhunt.formats.base import Sample
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import (
     FIXTURES,
@@ -50,7 +51,7 @@ def page_records() -> list[Record]:
 def test_sniff_picks_the_page() -> None:
     sniffed, _ = sniff_file(PAGE)
     assert sniffed is not None
-    assert (sniffed.container, sniffed.format.name) == ("array", FORMAT.name)
+    assert (sniffed.container, sniffed.format.name) == ("json-array", FORMAT.name)
 
 
 def test_records_as_json_lines_are_read_too(store: Store, tmp_path: Path) -> None:

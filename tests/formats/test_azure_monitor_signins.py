@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mailhunt.formats.azure_monitor_signins import FORMAT
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import (
     FIXTURES,
@@ -47,7 +48,9 @@ def test_rows_match_golden(signins: dict[str, Record]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "container"), [(EVENT_HUB, "array"), (STORAGE, "lines")], ids=["event-hub", "storage"]
+    ("path", "container"),
+    [(EVENT_HUB, "json-array"), (STORAGE, "json-lines")],
+    ids=["event-hub", "storage"],
 )
 def test_both_deliveries_sniffed(path: Path, container: str) -> None:
     sniffed, _ = sniff_file(path)

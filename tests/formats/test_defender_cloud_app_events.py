@@ -12,7 +12,8 @@ import pytest
 
 from mailhunt.formats.defender_cloud_app_events import FORMAT
 from mailhunt.formats.m365_powershell_json import LOST
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import FIXTURES, Record, check_golden_file, table_rows
 
@@ -42,7 +43,7 @@ def events(store: Store) -> dict[str, Record]:
     return {row["record_id"]: row for row in table_rows(store, "events")}
 
 
-@pytest.mark.parametrize(("path", "container"), [(UNION, "lines"), (ARRAY, "array")])
+@pytest.mark.parametrize(("path", "container"), [(UNION, "json-lines"), (ARRAY, "json-array")])
 def test_sniff_picks_lines_and_array(path: Path, container: str) -> None:
     sniffed, _ = sniff_file(path)
     assert sniffed is not None

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from mailhunt.formats.entra_directory_audits import FORMAT
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import FIXTURES, Record, check_golden_file, sniffed_as, table_rows
 
@@ -45,7 +46,7 @@ def test_rows_match_golden(audits: dict[str, Record]) -> None:
 
 @pytest.mark.parametrize(
     ("path", "container"),
-    [(PAGE, "array"), (LINES, "lines"), (ARRAY, "array")],
+    [(PAGE, "json-array"), (LINES, "json-lines"), (ARRAY, "json-array")],
     ids=["page", "lines", "array"],
 )
 def test_page_lines_and_array_sniffed(path: Path, container: str) -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from mailhunt.formats.base import Sample
 from mailhunt.formats.exchange_protocol_logs import FORMAT
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.formats.test_mail_syslog import CROWDSEC, by_line, line_of, real, skipped
 from tests.helpers import FIXTURES, UPDATE_GOLDEN, Record, table_rows

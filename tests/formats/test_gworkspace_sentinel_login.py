@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from mailhunt.formats.gworkspace_sentinel_login import FORMAT
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.formats.test_gworkspace_reports_api import check_golden, golden_rows
 from tests.formats.test_gworkspace_reports_api_login import LINES as API_LINES

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from mailhunt.formats.m365_powershell_json import FORMAT, LOST
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import FIXTURES, Record, check_golden_file, table_rows
 
@@ -85,7 +86,7 @@ def ingest_one(store: Store, folder: Path, record: Record) -> list[Record]:
 def test_sniff_picks_array_and_lone_object(path: Path) -> None:
     sniffed, _ = sniff_file(path)
     assert sniffed is not None
-    assert (sniffed.container, sniffed.format.name) == ("array", FORMAT.name)
+    assert (sniffed.container, sniffed.format.name) == ("json-array", FORMAT.name)
 
 
 def test_golden_rows(store: Store) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from mailhunt.formats.m365_search_ual_csv import FORMAT
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import FIXTURES, TENANT, Record, check_golden_file, table_rows
 

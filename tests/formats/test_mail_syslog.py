@@ -18,7 +18,8 @@ import pytest
 from mailhunt.formats._textlog import CODES
 from mailhunt.formats.base import Sample
 from mailhunt.formats.mail_syslog import FORMAT
-from mailhunt.ingest import FileResult, ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import FileResult, ingest
 from mailhunt.store.db import Store
 from tests.helpers import FIXTURES, UPDATE_GOLDEN, Record, table_rows
 

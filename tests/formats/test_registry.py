@@ -10,7 +10,7 @@ import pytest
 from mailhunt.detect.analytics import ANALYTICS
 from mailhunt.detect.base import SEVERITIES, Analytic
 from mailhunt.formats import FORMATS
-from mailhunt.ingest import sniff_file
+from mailhunt.formats.sniffing import sniff_file
 from mailhunt.model.schema import TABLES_BY_NAME
 from tests.helpers import FIXTURES, sniffed_as
 

@@ -11,7 +11,8 @@ import pytest
 
 from mailhunt.formats import entra_directory_audits
 from mailhunt.formats.sentinel_audit_logs import FORMAT
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import (
     FIXTURES,

@@ -11,7 +11,8 @@ import pytest
 
 from mailhunt.formats.sentinel_audit_logs import FORMAT as JSON_FORMAT
 from mailhunt.formats.sentinel_audit_logs_csv import FORMAT
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import (
     FIXTURES,

@@ -11,7 +11,8 @@ import pytest
 
 from mailhunt.formats._ual_shapes import record_type
 from mailhunt.formats.sentinel_office_activity import COLLECTION_TIME, FORMAT
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import (
     FIXTURES,
@@ -78,7 +79,7 @@ def test_sniff_claims_office_activity_rows(tmp_path: Path, record: Record, name:
 def test_sniff_picks_the_fixture() -> None:
     sniffed, _ = sniff_file(ROWS)
     assert sniffed is not None
-    assert (sniffed.container, sniffed.format.name) == ("lines", FORMAT.name)
+    assert (sniffed.container, sniffed.format.name) == ("json-lines", FORMAT.name)
 
 
 def test_golden_rows(store: Store) -> None:

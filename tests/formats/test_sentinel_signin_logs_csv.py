@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from mailhunt.formats.sentinel_signin_logs_csv import FORMAT
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import FIXTURES, TENANT, Record, check_golden_file, table_rows
 

@@ -56,7 +56,16 @@ def test_insert_rows_binds_values(store: Store) -> None:
     store.insert_rows(
         "quarantine",
         [
-            ("run", hostile, 3, 10, "m365-ual-json", "invalid_json", "detail", b"\x00\xff"),
+            {
+                "ingest_run_id": "run",
+                "source_path": hostile,
+                "line": 3,
+                "byte_offset": 10,
+                "format": "m365-ual-json",
+                "reason": "invalid_json",
+                "detail": "detail",
+                "raw": b"\x00\xff",
+            },
         ],
     )
     rows = store.query("SELECT source_path, line, raw FROM quarantine")
@@ -66,15 +75,25 @@ def test_insert_rows_binds_values(store: Store) -> None:
     assert store.count("quarantine") == 1
 
 
-def test_rollback_discards_the_transaction(store: Store) -> None:
-    store.begin()
-    store.insert_rows("alert_evidence", [("a", "r")])
-    store.rollback()
+def test_a_transaction_that_raises_is_rolled_back(store: Store) -> None:
+    evidence = {"alert_id": "a", "record_id": "r"}
+
+    def failing() -> None:
+        with store.transaction():
+            store.insert_rows("alert_evidence", [evidence])
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        failing()
     assert store.count("alert_evidence") == 0
-    store.begin()
-    store.insert_rows("alert_evidence", [("a", "r")])
-    store.commit()
+    with store.transaction():
+        store.insert_rows("alert_evidence", [evidence])
     assert store.count("alert_evidence") == 1
+
+
+def test_rows_are_inserted_by_column_name(store: Store) -> None:
+    store.insert_rows("alert_evidence", [{"record_id": "r", "alert_id": "a"}])
+    assert store.query("SELECT alert_id, record_id FROM alert_evidence") == [("a", "r")]
 
 
 def test_quote_identifier_doubles_quotes() -> None:

@@ -44,7 +44,7 @@ def test_every_row_holds_its_own_record_when_read_on_many_threads(tmp_path: Path
     path = tmp_path / "big.jsonl"
     records, bad_lines = write_file(path)
     with Store.open(tmp_path / "m.duckdb") as store:
-        store.connection.execute("SET threads = 4")  # several readers even on a small machine
+        store.set_threads(4)  # several readers even on a small machine
         summary = ingest(store, [path])
         rows = store.query(
             "SELECT e.record_id, e.source_ref, s.line, s.byte_offset, s.byte_length "

@@ -45,17 +45,11 @@ def run_detections(
     for analytic in chosen:
         params = parameters_for(analytic, overrides or {})
         _check_parameters(analytic, params)
-        store.begin()
-        try:
-            store.connection.execute(
-                f"CREATE OR REPLACE TEMP TABLE {DETECTIONS} AS {analytic.sql}", params
-            )
-            found, new = write_alerts(store, analytic, DETECTIONS)
-            store.connection.execute(f"DROP TABLE {DETECTIONS}")
-            store.commit()
-        except Exception:
-            store.rollback()
-            raise
+        with (
+            store.transaction(),
+            store.temp_table(DETECTIONS, analytic.sql, params) as detections,
+        ):
+            found, new = write_alerts(store, analytic, detections)
         summary.detections[analytic.id] = found
         summary.new_alerts[analytic.id] = new
         log.info("%s: %d detections, %d new alerts", analytic.id, found, new)

@@ -1,40 +1,34 @@
 """The format registry: every format mailhunt reads, by name.
 
-A format is one module in this package exposing ``FORMAT``. The registry is built once, here,
-at import, from the modules found in the package (sorted by module name, so sniffing order is
-stable); adding a format is adding its file, nothing else.
+A format is one module in this package exposing ``FORMAT`` (see :mod:`mailhunt.registry`);
+adding a format is adding its file. Which format a file is goes by its content
+(:mod:`mailhunt.formats.sniffing`): when several claim a sample, declared specificity decides.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from mailhunt.formats.base import Format, Sample
+from mailhunt.registry import discover
 
-_NOT_FORMATS = {"base"}
-
-
-def _discover() -> dict[str, Format]:
-    found: dict[str, Format] = {}
-    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if module_info.name in _NOT_FORMATS or module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
-        fmt = getattr(module, "FORMAT", None)
-        if isinstance(fmt, Format):
-            if fmt.name in found:
-                raise RuntimeError(f"two formats named {fmt.name!r}")
-            found[fmt.name] = fmt
-    return found
+FORMATS: dict[str, Format] = discover(
+    __name__,
+    __path__,
+    "FORMAT",
+    Format,
+    lambda f: f.name,
+    not_extensions=frozenset({"base", "sniffing"}),
+)
 
 
-FORMATS: dict[str, Format] = _discover()
+def claimants(sample: Sample) -> list[Format]:
+    """The formats that claim this sample, most specific first (registry order within)."""
+    found = [fmt for fmt in FORMATS.values() if fmt.reader == sample.kind and fmt.sniff(sample)]
+    return sorted(found, key=lambda fmt: -fmt.specificity)
 
 
 def sniff(sample: Sample) -> list[str]:
-    """Names of the formats that claim this sample, in registry order."""
-    return [name for name, fmt in FORMATS.items() if fmt.sniff(sample)]
+    """Names of the formats that claim this sample, most specific first."""
+    return [fmt.name for fmt in claimants(sample)]
 
 
-__all__ = ["FORMATS", "Format", "Sample", "sniff"]
+__all__ = ["FORMATS", "Format", "Sample", "claimants", "sniff"]

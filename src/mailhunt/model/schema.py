@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mailhunt.model.sql import quote_identifier
+
 
 @dataclass(frozen=True)
 class Column:
@@ -249,11 +251,13 @@ TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
 def ddl(table: Table) -> str:
     """CREATE statement for one table or view (identifiers are fixed names from this module)."""
     if table.view:
-        return f'CREATE OR REPLACE VIEW "{table.name}" AS {table.view}'
-    columns = [f'"{column.name}" {column.type}' for column in table.columns]
+        return f"CREATE OR REPLACE VIEW {quote_identifier(table.name)} AS {table.view}"
+    columns = [f"{quote_identifier(column.name)} {column.type}" for column in table.columns]
     if table.primary_key:
-        columns.append("PRIMARY KEY (" + ", ".join(f'"{c}"' for c in table.primary_key) + ")")
-    return f'CREATE TABLE IF NOT EXISTS "{table.name}" (\n    ' + ",\n    ".join(columns) + "\n)"
+        keys = ", ".join(quote_identifier(c) for c in table.primary_key)
+        columns.append(f"PRIMARY KEY ({keys})")
+    body = ",\n    ".join(columns)
+    return f"CREATE TABLE IF NOT EXISTS {quote_identifier(table.name)} (\n    {body}\n)"
 
 
 def markdown() -> str:

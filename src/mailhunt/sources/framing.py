@@ -42,6 +42,8 @@ class Framed:
     lengths: np.ndarray  # byte length of each record
     errors: dict[int, str] = field(default_factory=dict)  # record index -> framing error
     texts: list[str | None] | None = None  # the records' text, for readers that need it
+    read_path: Path | None = None  # a work file DuckDB reads instead of `path`, if any
+    note: str = ""  # what a reader of the result should know (an array not closed properly)
 
     def __len__(self) -> int:
         return len(self.offsets)
