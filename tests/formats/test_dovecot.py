@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
 
+from mailhunt.formats import sniff
+from mailhunt.formats.base import Sample
 from mailhunt.formats.mail_syslog import FORMAT
-from mailhunt.ingest import FileResult, ingest
+from mailhunt.ingest import FileResult, ingest, sniff_file
 from mailhunt.store.db import Store
 from tests.formats.test_mail_syslog import (
     FAIL2BAN,
@@ -216,3 +220,249 @@ def test_real_fail2ban_dovecot_lines_match_their_labels(store: Store) -> None:
         else:  # not a failure: skipped, or a connection that never tried (code 3)
             assert stored is None or stored["error_code"] == 3, line
     assert not set(rows) - {number for number, _, _ in labelled_lines(path)}
+
+
+# -- Dovecot's own log file (log_path, info_log_path) and Dovecot 1.x ------------------------------
+
+LOG_PATH = HERE / "dovecot-log-path.log"  # 2.3, default log_timestamp "%b %d %H:%M:%S "
+LOG_PATH_ISO = HERE / "dovecot-log-path-iso.log"  # 2.4, log_timestamp "%Y-%m-%d %H:%M:%S "
+V1_SYSLOG = HERE / "dovecot-1x.log"  # 1.x through syslog
+V1_LOG_PATH = HERE / "dovecot-1x-log-path.log"  # 1.0 log_path: the level before the process
+SHAPES = (LOG_PATH, LOG_PATH_ISO, V1_SYSLOG, V1_LOG_PATH)
+
+# Per fixture: (records, lines skipped, lines quarantined) and, by line,
+# (error code, user, client IP, protocol, session).
+EXPECTED: dict[str, tuple[tuple[int, int, int], dict[int, tuple[object, ...]]]] = {
+    LOG_PATH.name: (
+        (8, 8, 0),
+        {
+            2: (0, "alice@example.org", "203.0.113.7", "imap", "c3a1Rf0K5p7Ay3EH"),
+            4: (1, "bob@example.org", "198.51.100.23", None, "Gd6pRf0K4NvGZzOB"),
+            5: (1, "bob@example.org", "198.51.100.23", "imap", "Gd6pRf0K4NvGZzOB"),
+            6: (2, "carol@example.org", "198.51.100.24", None, "Hh7qSg1L5OwHa0PC"),
+            13: (0, "grace@example.org", "203.0.113.9", "pop3", "Mk0tVj4O8RzKd3SF"),
+            14: (1, "heidi@example.org", "198.51.100.25", None, "Nl1uWk5P9SaLe4TG"),
+            15: (3, None, "198.51.100.26", "submission", "Om2vXl6Q0TbMf5UH"),
+            16: (4, "ivan@example.org", "203.0.113.13", "managesieve", "Pn3wYm7R1UcNg6VI"),
+        },
+    ),
+    LOG_PATH_ISO.name: (
+        (5, 3, 1),
+        {
+            2: (0, "alice@example.org", "203.0.113.7", "pop3", "c3a1Rf0K5p7Ay3EH"),
+            3: (1, "bob@example.org", "198.51.100.23", None, "Gd6pRf0K4NvGZzOB"),
+            4: (1, "bob@example.org", "198.51.100.23", "imap", "Gd6pRf0K4NvGZzOB"),
+            5: (2, "carol smith", "198.51.100.24", None, "Hh7qSg1L5OwHa0PC"),
+            9: (3, None, "2001:db8::27", "imap", "Om2vXl6Q0TbMf5UH"),
+        },
+    ),
+    V1_SYSLOG.name: (
+        (9, 6, 0),
+        {
+            2: (0, "alice", "203.0.113.7", "imap", None),
+            4: (1, "bob", "198.51.100.23", None, None),
+            5: (1, "bob", "198.51.100.23", "pop3", None),
+            7: (2, "carol", "198.51.100.24", None, None),
+            8: (3, None, "198.51.100.25", "imap", None),
+            9: (1, "dave", "198.51.100.26", "pop3", None),
+            10: (3, None, "198.51.100.27", "imap", None),
+            11: (3, None, "198.51.100.28", "imap", None),
+            14: (1, "erin", "198.51.100.30", "pop3", None),
+        },
+    ),
+    V1_LOG_PATH.name: (
+        (6, 7, 1),
+        {
+            2: (0, "alice", "203.0.113.7", "imap", None),
+            4: (1, "bob", "198.51.100.23", None, None),
+            5: (1, "bob", "198.51.100.23", "pop3", None),
+            7: (2, "dave@example.org", "198.51.100.25", None, None),
+            11: (0, "erin", "203.0.113.8", "pop3", None),
+            12: (3, None, "198.51.100.27", "imap", None),
+        },
+    ),
+}
+SUMMARY = ("error_code", "user_upn", "client_ip", "app_id", "session_id")
+
+
+def golden_name(source: Path) -> str:
+    return f"{source.stem}.golden.json"
+
+
+@pytest.mark.parametrize("source", SHAPES, ids=lambda p: p.stem)
+def test_shape_rows_counts_and_golden(store: Store, tmp_path: Path, source: Path) -> None:
+    result = ingest_at(store, tmp_path, source, JANUARY_2025)
+    (records, skipped_lines, quarantined), summary = EXPECTED[source.name]
+    assert (result.format, result.status) == (FORMAT.name, "ingested")
+    assert (result.records_new, skipped(result), result.quarantined) == (
+        records,
+        skipped_lines,
+        quarantined,
+    )
+    rows = by_line(store)
+    assert {n: tuple(row[c] for c in SUMMARY) for n, row in rows.items()} == summary
+    check_golden(HERE, store, golden_name(source))
+
+
+@pytest.mark.parametrize(
+    ("source", "bad_line"),
+    [(LOG_PATH_ISO, "BadDate"), (V1_LOG_PATH, "Jun 31 ")],
+)
+def test_an_impossible_date_in_a_log_file_is_quarantined(
+    store: Store, tmp_path: Path, source: Path, bad_line: str
+) -> None:
+    ingest_at(store, tmp_path, source, JANUARY_2025)
+    assert store.query("SELECT line, reason FROM quarantine") == [
+        (line_of(source, bad_line), "unrecognised_line")
+    ]
+
+
+@pytest.mark.parametrize("source", [LOG_PATH, LOG_PATH_ISO, V1_LOG_PATH], ids=lambda p: p.stem)
+def test_log_file_lines_have_no_host(store: Store, tmp_path: Path, source: Path) -> None:
+    ingest_at(store, tmp_path, source, JANUARY_2025)
+    assert {row["tenant_id"] for row in by_line(store).values()} == {None}
+
+
+def test_log_file_times_and_warnings(store: Store, tmp_path: Path) -> None:
+    ingest_at(store, tmp_path, LOG_PATH, JANUARY_2025)
+    login = by_line(store)[line_of(LOG_PATH, "user=<Alice@")]
+    assert (login["time"], login["warnings"]) == (
+        "2024-06-23T15:04:05Z",
+        ["time_without_year", "time_without_zone"],
+    )
+    assert (login["user_upn"], login["app_name"]) == ("alice@example.org", "dovecot imap-login")
+    ingest_at(store, tmp_path, LOG_PATH_ISO, JANUARY_2025)
+    iso = by_line(store)[line_of(LOG_PATH_ISO, "sasl:plain")]
+    assert (iso["time"], iso["warnings"], iso["app_name"]) == (
+        "2024-06-23T15:04:07Z",
+        ["time_without_zone"],
+        "dovecot auth sql",
+    )
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "starting up",  # master, Info
+        "Logged out in=",  # imap process, Info
+        "pending requests",  # auth, Warning
+        "ProxyErr",  # login process, Error
+        "Permission denied (euid",  # imap process, Error: not a password check
+        "Fatal: sql",  # auth-worker, Fatal
+        "Panic:",
+        "Debug: pam(",  # auth_debug repeats what Info says
+    ],
+)
+def test_log_file_lines_that_are_not_sign_ins_are_skipped(
+    store: Store, tmp_path: Path, marker: str
+) -> None:
+    ingest_at(store, tmp_path, LOG_PATH, JANUARY_2025)
+    assert line_of(LOG_PATH, marker) not in by_line(store)
+
+
+@pytest.mark.parametrize(
+    ("marker", "code", "reason"),
+    [
+        ("(1 authentication attempts)", 1, "Aborted login (1 authentication attempts)"),
+        ("(0 authentication attempts)", 3, "Aborted login (0 authentication attempts)"),
+        ("disabled plaintext", 3, "Aborted login (tried to use disabled plaintext authentication)"),
+        ("Inactivity", 1, "Disconnected: Inactivity (auth failed, 1 attempts)"),
+    ],
+)
+def test_dovecot_1_login_outcomes(
+    store: Store, tmp_path: Path, marker: str, code: int, reason: str
+) -> None:
+    ingest_at(store, tmp_path, V1_SYSLOG, JANUARY_2025)
+    row = by_line(store)[line_of(V1_SYSLOG, marker)]
+    assert (row["error_code"], row["failure_reason"], row["tenant_id"]) == (
+        code,
+        reason,
+        "onprem:mail",
+    )
+
+
+def test_dovecot_1_auth_lines_and_mapped_addresses(store: Store, tmp_path: Path) -> None:
+    ingest_at(store, tmp_path, V1_SYSLOG, JANUARY_2025)
+    rows = by_line(store)
+    pam = rows[line_of(V1_SYSLOG, "auth(default): pam(bob")]
+    assert (pam["app_name"], pam["client_ip"], pam["time"]) == (
+        "dovecot auth pam",
+        "198.51.100.23",
+        "2024-10-19T14:34:08Z",
+    )
+    assert not any(row["client_ip"].startswith("::ffff:") for row in rows.values())
+    for marker in ("client in: AUTH", "No such object", "Disconnected: rip=", "deliver("):
+        assert line_of(V1_SYSLOG, marker) not in rows
+
+
+def test_dovecot_1_log_file_reads_the_level_before_the_process(
+    store: Store, tmp_path: Path
+) -> None:
+    ingest_at(store, tmp_path, V1_LOG_PATH, JANUARY_2025)
+    rows = by_line(store)
+    assert rows[line_of(V1_LOG_PATH, "Info: auth(default): pam(bob")]["error_code"] == 1
+    for marker in ("Warn: auth(default): userdb", "Error: auth(default)", "Fatal:", "deliver("):
+        assert line_of(V1_LOG_PATH, marker) not in rows
+
+
+_LOGIN = "imap-login: Login: user=<alice>, method=PLAIN, rip=203.0.113.7, lip=192.0.2.10, TLS"
+_YEARLESS = ["time_without_year", "time_without_zone"]
+_ZONELESS = ["time_without_zone"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # Dovecot 1.x log file: the master's log prefix, then the time, the level, the process
+        (f"dovecot: Jun 23 15:04:14 Info: {_LOGIN}", ("2024-06-23T15:04:14Z", None, _YEARLESS)),
+        (f"dovecot: 2011-03-04 11:41:25 Info: {_LOGIN}", ("2011-03-04T11:41:25Z", None, _ZONELESS)),
+        # log_timestamp with %{usecs}, or an ISO date and time without zone
+        (
+            f"Jun 23 15:04:05.123456 {_LOGIN.replace(': ', ': Info: ', 1)}",
+            ("2024-06-23T15:04:05.123456Z", None, _YEARLESS),
+        ),
+        (f"2024-06-23 15:04:05.5 Info: {_LOGIN}", ("2024-06-23T15:04:05.500000Z", None, _ZONELESS)),
+        (f"2024-06-23T15:04:05 Info: {_LOGIN}", ("2024-06-23T15:04:05Z", None, _ZONELESS)),
+        # syslog without a host name
+        (
+            f"Oct  5 10:22:28 (none) dovecot: {_LOGIN}",
+            ("2024-10-05T10:22:28Z", "onprem:(none)", _YEARLESS),
+        ),
+    ],
+)
+def test_log_file_headers(
+    store: Store, tmp_path: Path, line: str, expected: tuple[object, ...]
+) -> None:
+    """(time, tenant, warnings) of a one-line file; every such line is Alice's login."""
+    source = tmp_path / "src" / "one.log"
+    source.parent.mkdir()
+    source.write_text(line + "\n", "utf-8")
+    result = ingest_at(store, tmp_path, source, JANUARY_2025)
+    assert (result.format, result.records_new) == (FORMAT.name, 1)
+    (row,) = by_line(store).values()
+    assert (row["time"], row["tenant_id"], row["warnings"]) == expected
+    assert (row["user_upn"], row["client_ip"], row["error_code"]) == ("alice", "203.0.113.7", 0)
+
+
+# -- sniffing: a Dovecot log line is claimed by mail-syslog only ----------------------------------
+
+
+def csv_sample(text: str) -> Sample:
+    """The file read as CSV, as ingest samples it: its first line the header, then the rows
+    with as many cells (Dovecot's lines are full of commas)."""
+    header, *rows = csv.reader(io.StringIO(text))
+    return Sample(
+        "csv", tuple(dict(zip(header, r, strict=True)) for r in rows if len(r) == len(header))
+    )
+
+
+@pytest.mark.parametrize("source", SHAPES, ids=lambda p: p.stem)
+def test_every_dovecot_line_sniffs_as_mail_syslog_only(source: Path) -> None:
+    text = source.read_text("utf-8")
+    for line in text.splitlines():
+        assert sniff(Sample("text", lines=(line,))) == [FORMAT.name], line
+    assert sniff(csv_sample(text)) == []
+    assert sniff(Sample("json")) == []
+    sniffed, _ = sniff_file(source)
+    assert sniffed is not None
+    assert (sniffed.container, sniffed.format.name) == ("text", FORMAT.name)

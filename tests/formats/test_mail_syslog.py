@@ -84,11 +84,11 @@ def skipped(result: FileResult) -> int:
     return int(match.group(1)) if match else 0
 
 
-def check_golden(folder: Path, store: Store) -> None:
-    """The stored rows (every mapped column, by record id) against folder/golden.json."""
+def check_golden(folder: Path, store: Store, name: str = "golden.json") -> None:
+    """The stored rows (every mapped column, by record id) against folder/name."""
     columns = [*FORMAT.select, "source", "source_ref"]
     rows = [{c: row[c] for c in columns} for row in table_rows(store, "signins")]
-    path = folder / "golden.json"
+    path = folder / name
     if UPDATE_GOLDEN:
         path.write_text(json.dumps({"rows": rows}, indent=2, ensure_ascii=False) + "\n", "utf-8")
     assert rows == json.loads(path.read_text("utf-8"))["rows"]

@@ -75,31 +75,45 @@ def warnings(table: Mapping[str, str]) -> str:
 
 # -- syslog ----------------------------------------------------------------------------------------
 
-# The times a syslog line may start with, most specific first.
+# The times a syslog line may start with, most specific first. Dovecot's own log file starts
+# with its `log_timestamp` (strftime; default "%b %d %H:%M:%S ", often "%Y-%m-%d %H:%M:%S ",
+# "%{usecs}" adds microseconds): BSD or ISO_LOCAL, with or without a fraction.
 TAI64N = r"@4000000[0-9a-fA-F]{17}"  # daemontools multilog
 RFC3339 = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})"
-ISO_LOCAL = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?"  # Dovecot's own log file
-BSD = r"[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}"  # RFC 3164: no year, no zone
+ISO_LOCAL = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?"  # no zone: Dovecot's own log
+BSD = r"[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)?"  # RFC 3164: no year, no zone
 
-# time, then an optional host (a token not ending in ':'), then the message.
-HEADER = rf"^({TAI64N}|{RFC3339}|{ISO_LOCAL}|{BSD}) (?:(\S*[^\s:]) )?(.*)$"
+# What Dovecot 1.x writes before the time in its own log file: its log prefix ("dovecot: " for
+# the master process, "deliver(user): " for the LDA).
+OWN_LOG_PREFIX = r"(?:dovecot: |deliver\(.*?\): )?"
+# A syslog host: a token not ending in ':' and holding no '(' (a Dovecot process of a line
+# without host, `auth(user name,ip,..)<..>:`, may hold spaces), or syslog's "(none)".
+_HOST = r"\(none\)|[^\s(]*[^\s:(]"
+
+# time, then an optional host, then the message.
+HEADER = rf"^{OWN_LOG_PREFIX}({TAI64N}|{RFC3339}|{ISO_LOCAL}|{BSD}) (?:({_HOST}) )?(.*)$"
 HEADER_FIELDS = ("ts", "host", "msg")
 
 _BSD_FORMAT = "%b %d %H:%M:%S %Y"
 _IS_BSD = "regexp_matches(ts, '^[A-Z]')"
-_IS_LOCAL = r"regexp_matches(ts, '^\d{4}-\d{2}-\d{2} ')"
+_IS_LOCAL = r"regexp_matches(ts, '^\d{4}-\d{2}-\d{2}[ T][\d:.]+$')"
 
 
 def _bsd_time(ts: str) -> str:
     """A yearless BSD time in the year of the file's modification ($ingest_year, $ingest_month):
-    a month later than that month is from the year before (a December line in a January file)."""
-    text = f"regexp_replace({ts}, ' +', ' ', 'g')"
+    a month later than that month is from the year before (a December line in a January file).
+    A fraction of a second (Dovecot's %{usecs}) is added as microseconds."""
+    text = rf"regexp_replace(regexp_replace({ts}, '\.\d+$', ''), ' +', ' ', 'g')"
     month = f"month(try_strptime({text} || ' 2000', '{_BSD_FORMAT}'))"
     year = (
         f"(CAST($ingest_year AS INTEGER) - "
         f"CASE WHEN {month} > CAST($ingest_month AS INTEGER) THEN 1 ELSE 0 END)"
     )
-    return f"CAST(try_strptime({text} || ' ' || {year}, '{_BSD_FORMAT}') AS TIMESTAMPTZ)"
+    micros = f"CAST(rpad(left(split_part({ts}, '.', 2), 6), 6, '0') AS BIGINT)"
+    return (
+        f"CAST(try_strptime({text} || ' ' || {year}, '{_BSD_FORMAT}') AS TIMESTAMPTZ) "
+        f"+ to_microseconds({micros})"
+    )
 
 
 def _tai64n_time(ts: str) -> str:
