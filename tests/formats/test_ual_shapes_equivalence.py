@@ -1,8 +1,9 @@
 """The same unified audit log records in four export shapes give the same rows.
 
 One Python list of UAL records is written as Management Activity API JSON Lines, as a Purview
-portal CSV, as a Search-UnifiedAuditLog | Export-Csv file and as PowerShell ConvertTo-Json output
-(AuditData nested as an object); each file is ingested into its own store, and the normalised
+portal CSV, as a Search-UnifiedAuditLog | Export-Csv file, as PowerShell ConvertTo-Json output
+(AuditData nested as an object) and as JSON Lines with every key lower-cased or camelCased (SIEM
+exports); each file is ingested into its own store, and the normalised
 events rows and the mail_items rows must be identical.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from mailhunt.formats._ual_shapes import camel_case
 from mailhunt.ingest import ingest
 from mailhunt.model.schema import EVENTS, MAIL_ITEMS
 from mailhunt.store.db import Store
@@ -184,6 +186,23 @@ def management_api(path: Path) -> None:
     path.write_text("".join(compact(r) + "\n" for r in RECORDS), "utf-8")
 
 
+def recased(value: Any, rename: Callable[[str], str]) -> Any:
+    """The value with every object key, at any depth, passed through `rename`."""
+    if isinstance(value, dict):
+        return {rename(key): recased(item, rename) for key, item in value.items()}
+    if isinstance(value, list):
+        return [recased(item, rename) for item in value]
+    return value
+
+
+def lower_case_keys(path: Path) -> None:
+    path.write_text("".join(compact(recased(r, str.lower)) + "\n" for r in RECORDS), "utf-8")
+
+
+def camel_case_keys(path: Path) -> None:
+    path.write_text("".join(compact(recased(r, camel_case)) + "\n" for r in RECORDS), "utf-8")
+
+
 def write_csv(path: Path, rows: list[list[Any]], **options: Any) -> None:
     buffer = io.StringIO()
     csv.writer(buffer, **options).writerows(rows)
@@ -276,6 +295,8 @@ SHAPES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "m365-ual-purview-csv": ("purview.csv", purview_csv),
     "m365-ual-search-csv": ("search.csv", search_ual_csv),
     "m365-ual-powershell-json": ("powershell.json", powershell_json),
+    "m365-ual-json-lowercase": ("lower.jsonl", lower_case_keys),
+    "m365-ual-json-camelcase": ("camel.jsonl", camel_case_keys),
 }
 
 
@@ -323,9 +344,7 @@ def test_reference_rows_hold_what_the_records_say(reference: tuple[list[Any], li
     assert by_id["e165a77f-90ae-49ab-bd55-5e70f4e61b00"]["record_type"] == 15
 
 
-@pytest.mark.parametrize(
-    "fmt", ["m365-ual-purview-csv", "m365-ual-search-csv", "m365-ual-powershell-json"]
-)
+@pytest.mark.parametrize("fmt", [name for name in SHAPES if name != "m365-ual-json"])
 def test_each_shape_gives_the_same_rows(
     tmp_path: Path, fmt: str, reference: tuple[list[Any], list[Any]]
 ) -> None:

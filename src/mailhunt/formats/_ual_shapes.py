@@ -4,15 +4,20 @@ Purview and Search-UnifiedAuditLog CSV exports, PowerShell JSON and Microsoft Gr
 queries all hold the same UAL record (the Management Activity API's JSON) as text or as a nested
 object. Each unpacks it into the typed fields of ``m365_ual.COLUMNS`` with one relation, then maps
 it with ``m365_ual.SELECT``, so every shape of the same record gives the same row.
+Exports that hand over the record itself with its keys in another letter case (``creationtime``,
+``creationTime``) are read by ``recased_ual``: DuckDB's read_json matches JSON keys and STRUCT
+field names case-sensitively, but its SQL binds column names and struct fields
+case-insensitively, so only the typed columns are recased and ``m365_ual.SELECT`` is used as is.
 Not a format itself (the registry skips modules whose name starts with ``_``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 
-from mailhunt.formats.base import Format, Sample, csv_sniffer
-from mailhunt.formats.m365_ual import COLUMNS, SELECT
+from mailhunt.formats.base import Format, Sample, csv_sniffer, json_sniffer
+from mailhunt.formats.m365_ual import COLUMNS, SELECT, SNIFF_ANY, SNIFF_KEYS
 
 # The UAL record as one DuckDB STRUCT type, built from the typed columns m365_ual reads.
 UAL_STRUCT = "STRUCT(" + ", ".join(f'"{name}" {type_}' for name, type_ in COLUMNS.items()) + ")"
@@ -168,5 +173,53 @@ def audit_data_csv(
         embedded_json="AuditData",
         id_field="Id",
         time_field="CreationTime",
+        select=SELECT,
+    )
+
+
+# A STRUCT field name inside a DuckDB type text: a word right after "(" or ", ", then a space
+# and its type ("STRUCT(Path VARCHAR, FolderItems STRUCT(...)[])[]").
+_STRUCT_FIELD = re.compile(r"(?:(?<=\()|(?<=, ))([A-Za-z_]\w*)(?= )")
+
+
+def recased_columns(rename: Callable[[str], str]) -> dict[str, str]:
+    """m365_ual.COLUMNS with every key and every STRUCT field name (at any depth) passed
+    through `rename`: the typed columns read_json needs for records keyed in another case."""
+    recased = {
+        rename(name): _STRUCT_FIELD.sub(lambda m: rename(m.group(1)), type_)
+        for name, type_ in COLUMNS.items()
+    }
+    if len(recased) != len(COLUMNS):
+        raise ValueError("renaming made two UAL fields one")
+    return recased
+
+
+def camel_case(name: str) -> str:
+    """A PascalCase name in camelCase as .NET's JsonNamingPolicy.CamelCase (and Json.NET's
+    CamelCaseNamingStrategy) write it: the leading run of capitals is lowered, except the
+    last one when it starts the next word ("AADSessionId" -> "aadSessionId", "ClientIPAddress"
+    -> "clientIPAddress", "Id" -> "id")."""
+    chars = list(name)
+    for i, char in enumerate(chars):
+        if i == 1 and not char.isupper():
+            break
+        if i > 0 and i + 1 < len(chars) and not chars[i + 1].isupper():
+            break
+        chars[i] = char.lower()
+    return "".join(chars)
+
+
+def recased_ual(name: str, description: str, rename: Callable[[str], str]) -> Format:
+    """The Management Activity API's JSON with every key (at any depth) renamed by `rename`:
+    read with the recased typed columns, mapped with m365_ual's SQL unchanged (DuckDB binds
+    names case-insensitively), recognised by the recased keys m365_ual sniffs."""
+    return Format(
+        name=name,
+        description=description,
+        table="events",
+        sniff=json_sniffer(*map(rename, SNIFF_KEYS), any_of=tuple(map(rename, SNIFF_ANY))),
+        id_field=rename("Id"),
+        time_field=rename("CreationTime"),
+        columns=recased_columns(rename),
         select=SELECT,
     )

@@ -79,11 +79,16 @@ SELECT = {
     ),
 }
 
+# A UAL record has every key of SNIFF_KEYS and one of SNIFF_ANY (also read, recased, by the
+# formats for exports that change the keys' letter case: see _ual_shapes.recased_ual).
+SNIFF_KEYS = ("CreationTime", "Operation", "Id")
+SNIFF_ANY = ("RecordType", "Workload")
+
 FORMAT = Format(
     name="m365-ual-json",
     description="Microsoft 365 unified audit log, Management Activity API JSON (lines or array)",
     table="events",
-    sniff=json_sniffer("CreationTime", "Operation", "Id", any_of=("RecordType", "Workload")),
+    sniff=json_sniffer(*SNIFF_KEYS, any_of=SNIFF_ANY),
     id_field="Id",
     time_field="CreationTime",
     columns=COLUMNS,
