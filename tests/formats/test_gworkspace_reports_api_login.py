@@ -25,6 +25,7 @@ HERE = FIXTURES / "formats" / "gworkspace_reports_api_login"
 LINES, PAGE, MALFORMED = (
     HERE / name for name in ("gw_logins.jsonl", "gw_logins_page.json", "gw_logins_malformed.jsonl")
 )
+SPLIT = HERE / "gw_logins_filebeat.jsonl"  # Filebeat's copy: one document per event
 NOA = "noa.friedman@northwind.example"
 
 SIGNIN_COLUMNS = (
@@ -86,7 +87,7 @@ def test_sniff_claims_files_of_login_activities_only(
     assert (sniffed is not None and sniffed.format.name == FORMAT.name) is claimed
 
 
-@pytest.mark.parametrize("path", [LINES, PAGE, MALFORMED], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [LINES, PAGE, MALFORMED, SPLIT], ids=lambda p: p.name)
 def test_sniffing_picks_the_format_for_every_fixture(path: Path) -> None:
     sniffed, _ = sniff_file(path)
     assert sniffed is not None
@@ -184,3 +185,79 @@ def test_same_file_twice_changes_no_count(store: Store) -> None:
     counts = (store.count("signins"), store.count("quarantine"))
     assert [f.status for f in ingest(store, [LINES, MALFORMED]).files] == ["duplicate"] * 2
     assert (store.count("signins"), store.count("quarantine")) == counts
+
+
+# -- a log shipper's copy: one document per event, `events` one object ----------------------
+
+
+def test_shipper_copy_is_read_one_sign_in_per_document(store: Store) -> None:
+    result = ingest(store, [SPLIT]).files[0]
+    assert (result.format, result.records_read, result.records_new, result.quarantined) == (
+        FORMAT.name,
+        5,
+        5,
+        0,
+    )
+    rows = table_rows(store, "signins")
+    assert [
+        (r["record_id"], r["user_upn"], r["client_ip"], r["token_issuer_type"], r["error_code"])
+        for r in rows
+    ] == [
+        (
+            "-1230954713377028211|2024-05-02T10:11:12.345Z|login_success|"
+            "Zx4nWq7Lp0sVb2Kc9TgRy5Hd3Mf|p:2c519178d1e7d5d0",
+            NOA,
+            "203.0.113.9",
+            "google_password",
+            0,
+        ),
+        (
+            "-1230954713377028211|2024-05-02T10:11:12.345Z|login_verification|"
+            "Zx4nWq7Lp0sVb2Kc9TgRy5Hd3Mf|p:136965b4889bec9e",
+            NOA,
+            "203.0.113.9",
+            "google_password",
+            0,
+        ),
+        # two sign-ins sharing qualifier and time, no etag: told apart by their parameters
+        (
+            "-123|2024-05-02T10:20:40.001Z|login_success|p:7e03442d2f13c114",
+            "alice@northwind.example",
+            "198.51.100.77",
+            "saml",
+            0,
+        ),
+        (
+            "-123|2024-05-02T10:20:40.001Z|login_success|p:7f9f512623d4a707",
+            "alice@northwind.example",
+            "203.0.113.9",
+            "google_password",
+            0,
+        ),
+        # numeric qualifier and intValue, as a shipper may keep them; actor KEY/SYSTEM
+        (
+            "4471025560019283311|2024-05-02T11:00:00.000Z|suspicious_login|p:8c3bf23d7e9eb65a",
+            NOA,
+            None,
+            None,
+            None,
+        ),
+    ]
+    assert rows[0]["country"] == "NL"
+    check_golden(
+        HERE / "gw_logins_filebeat.golden.json", golden_rows(store, "signins", SIGNIN_COLUMNS)
+    )
+
+
+def test_shipper_copy_twice_stores_nothing_new(store: Store, tmp_path: Path) -> None:
+    ingest(store, [SPLIT])
+    assert [(f.status, f.records_new) for f in ingest(store, [SPLIT]).files] == [("duplicate", 0)]
+    # the same activities as API items (events arrays) in another file: the same records
+    docs = [json.loads(line) for line in SPLIT.read_text().splitlines()]
+    items = [{**docs[0], "events": [docs[0]["events"], docs[1]["events"]]}] + [
+        {**doc, "events": [doc["events"]]} for doc in docs[2:]
+    ]
+    write_jsonl(tmp_path / "items.jsonl", items)
+    result = ingest(store, [tmp_path / "items.jsonl"]).files[0]
+    assert (result.format, result.records_read, result.records_new) == (FORMAT.name, 4, 0)
+    assert store.count("signins") == 5

@@ -114,13 +114,23 @@ def test_newer_connector_records_without_events_read_the_top_level(
     ) == (None, "admin")
 
 
-def test_same_record_ids_as_the_api_so_each_activity_is_stored_once(store: Store) -> None:
-    first = ingest(store, [TOKEN, NEW])
-    assert first.records_new == 5
+def test_older_connector_records_have_the_api_record_ids(store: Store) -> None:
+    """events[] kept: the content digest is computed as the API's, so each activity read from
+    both is stored once."""
+    assert ingest(store, [TOKEN]).records_new == 2
     summary = ingest(store, [API_LINES])  # the same activities (and more) from the API
     assert summary.files[0].format == "gworkspace-reports-api"
-    assert summary.records_new == 13 - 5
+    assert summary.records_new == 13 - 2
     assert store.count("events") == 13
+
+
+def test_newer_connector_records_have_no_content_digest(store: Store) -> None:
+    """No events[]: the flattened copy cannot give the API's parameter digest, so an event with
+    parameters read from both is stored twice (never dropped)."""
+    assert ingest(store, [NEW]).records_new == 3
+    assert not any("|p:" in row["record_id"] for row in table_rows(store, "events"))
+    assert ingest(store, [API_LINES]).records_new == 13
+    assert store.count("events") == 16
 
 
 def test_malformed_records_are_quarantined_and_the_rest_kept(store: Store) -> None:

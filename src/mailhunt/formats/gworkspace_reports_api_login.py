@@ -1,6 +1,7 @@
 """Google Workspace Reports API login activities (``activities.list``, application ``login``).
 
-Same files as ``gworkspace-reports-api`` (JSON Lines, array, or ``items`` page), claimed when
+Same files as ``gworkspace-reports-api`` (JSON Lines, array, or ``items`` page; ``events`` an
+array, or one object in a log shipper's one-document-per-event copy), claimed when
 every activity sampled is a login one; one signins row per event: login_success, login_failure,
 login_challenge, login_verification, logout, suspicious_login and the other account warnings.
 user_upn is actor.email (or the ``affected_email_address`` of an account warning), client_ip
@@ -12,9 +13,10 @@ events that are no authentication outcome (logout, warnings); failure_reason is
 ``login_failure_type`` (else the challenge status, else the event name).
 
 Quirk: a login and its 2-step verification share uniqueQualifier and time; the record id adds
-the event name and etag (see ``_gworkspace``). Activities of other applications in a file
-claimed here are not sign-ins: they are skipped and counted (ingest them from a file of their
-own).
+the event name, the etag item and a digest of the event's parameters (see ``_gworkspace``): two
+sign-ins a shipper stored under one qualifier and time, without etag, are both kept.
+Activities of other applications in a file claimed here are not sign-ins: they are skipped and
+counted (ingest them from a file of their own).
 References:
 https://developers.google.com/workspace/admin/reports/v1/appendix/activity/login
 https://developers.google.com/workspace/admin/reports/reference/rest/v1/activities/list

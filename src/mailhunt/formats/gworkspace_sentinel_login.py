@@ -4,8 +4,9 @@
 The records of ``gworkspace-sentinel`` (one per event, ``event_name`` and the parameters copied
 to the top level, ``events[]`` kept by older connector versions) whose application is login,
 mapped onto signins exactly as ``gworkspace-reports-api-login`` maps a login event, with the
-same record id. Quirk: ``sanitized_email.com`` stands for personal data in Sentinel's samples;
-it is stored as given. References:
+same record id when ``events[]`` was kept (see ``gworkspace-sentinel``). Quirk:
+``sanitized_email.com`` stands for personal data in Sentinel's samples; it is stored as given.
+References:
 https://github.com/Azure/Azure-Sentinel/tree/master/Solutions/GoogleWorkspaceReports
 https://developers.google.com/workspace/admin/reports/v1/appendix/activity/login
 """
