@@ -24,6 +24,7 @@ from tests.helpers import (
 HERE = FIXTURES / "formats" / "azure_monitor_signins"
 EVENT_HUB = HERE / "azmon_eventhub_signins.json"  # {"records": [...]}, pretty-printed
 STORAGE = HERE / "azmon_signins_PT1H.json"  # storage-account archive: one record per line
+ADFS = HERE / "azmon_adfs_signins_PT1H.json"  # AD FS sign-ins (Connect Health), US-style time
 FILES = [EVENT_HUB, STORAGE]
 ROW = "b06a7b8c-9d0e-4f1a-8b2c-3d4e5f6a{:04d}"
 
@@ -63,8 +64,11 @@ def test_both_deliveries_sniffed(path: Path, container: str) -> None:
     [
         ({"time": "x", "category": "SignInLogs", "properties": {"id": "1"}}, True),
         ({"time": "x", "category": "ManagedIdentitySignInLogs", "properties": {}}, True),
+        ({"time": "x", "category": "ADFSSignInLogs", "properties": {"id": "1"}}, True),
+        ({"time": "x", "category": "signinlogs", "properties": {"id": "1"}}, True),
         # the directory audit category of the same pipeline is not a sign-in
         ({"time": "x", "category": "AuditLogs", "properties": {"id": "1"}}, False),
+        ({"time": "x", "category": "NetworkAccessTrafficLogs", "properties": {"id": "1"}}, False),
         ({"time": "x", "category": "SignInLogs", "properties": "{}"}, False),
         ({"id": "1", "createdDateTime": "x", "appId": "a"}, False),  # Graph signIn
     ],
@@ -98,6 +102,12 @@ def test_service_principal_and_managed_identity_sign_ins(signins: dict[str, Reco
         "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b",
         "00000003-0000-0000-c000-000000000000",
     )
+    assert (mi["user_upn"], mi["user_id"], mi["app_id"]) == (
+        None,
+        None,
+        "e9f0a1b2-c3d4-4e5f-8a6b-7c8d9e0f1a2b",
+    )
+    # no appDisplayName in managed identity sign-ins: the name is servicePrincipalName
     assert (mi["app_name"], mi["client_ip"], mi["country"]) == ("backup-vm-identity", None, None)
 
 
@@ -154,3 +164,52 @@ def test_same_records_twice_change_nothing(tmp_path: Path, store: Store) -> None
     copy.write_text(EVENT_HUB.read_text("utf-8").replace("\n", "\r\n"), "utf-8")
     assert [f.records_new for f in ingest(store, [*FILES, copy]).files] == [0, 0, 0]
     assert store.count("signins") == 5
+
+
+def test_adfs_sign_ins_with_us_style_envelope_time(store: Store) -> None:
+    result = ingest(store, [ADFS]).files[0]
+    assert (result.format, result.records_new, result.quarantined) == (FORMAT.name, 2, 0)
+    rows = {row["record_id"]: row for row in table_rows(store, "signins")}
+    ok, locked = (
+        rows["58f8ce73-9fc8-4f02-8ea8-1908964f8401"],
+        rows["58f8ce73-9fc8-4f02-8ea8-1908964f8402"],
+    )
+    assert (ok["time"], ok["token_issuer_type"], ok["interactive"], ok["user_upn"]) == (
+        "2024-03-04T08:01:58Z",
+        "ADFederationServices",
+        True,
+        "carol.diaz@contoso.onmicrosoft.com",
+    )
+    assert (locked["error_code"], locked["failure_reason"], locked["unique_token_id"]) == (
+        300030,
+        "Account is locked out.",
+        None,
+    )
+
+
+def test_envelope_time_in_us_order_when_properties_have_none(tmp_path: Path, store: Store) -> None:
+    record = json.loads(ADFS.read_text("utf-8").splitlines()[0])
+    del record["properties"]["createdDateTime"]  # "time": "3/4/2024 8:02:31 AM"
+    path = tmp_path / "PT1H.json"
+    path.write_text(json.dumps(record) + "\n")
+    assert ingest(store, [path]).files[0].records_new == 1
+    assert table_rows(store, "signins")[0]["time"] == "2024-03-04T08:02:31Z"
+
+
+def test_records_of_other_categories_are_skipped_not_stored(tmp_path: Path, store: Store) -> None:
+    sign_in, *_ = STORAGE.read_text("utf-8").splitlines()
+    record = json.loads(sign_in)
+    # Without the category filter these became sign-in rows. (A category another member of the
+    # group reads is routed by the group: tests/formats/test_azure_monitor_entra.py.)
+    unknown = {**record, "category": "NetworkAccessTrafficLogs", "properties": {"id": "n-1"}}
+    no_category = {key: value for key, value in record.items() if key != "category"}
+    path = tmp_path / "PT1H.json"
+    path.write_text("\n".join([sign_in, json.dumps(unknown), json.dumps(no_category)]) + "\n")
+    result = ingest(store, [path]).files[0]
+    assert (result.format, result.records_new, result.quarantined, result.skipped_lines) == (
+        FORMAT.name,
+        1,
+        0,
+        2,
+    )
+    assert [row["record_id"] for row in table_rows(store, "signins")] == [ROW.format(3)]

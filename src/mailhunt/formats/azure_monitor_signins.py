@@ -5,70 +5,75 @@ Each record is the Azure Monitor resource-log envelope (``time``, ``category``, 
 ``resultType``, ``callerIpAddress``, ``location``...) around the Graph sign-in object in
 ``properties`` (camelCase, as :mod:`mailhunt.formats.entra_signins` reads it). Categories:
 ``SignInLogs``, ``NonInteractiveUserSignInLogs``, ``ServicePrincipalSignInLogs``,
-``ManagedIdentitySignInLogs``. Quirks: ``resultType`` is a string ("0" is success),
-``Level`` a number or a string (not read), ``durationMs`` a number or a string (not read); the
-record id is ``properties.id``. The envelope fills what ``properties`` lacks: ``time`` for
-``createdDateTime``, ``tenantId`` for the resource/home tenant, ``callerIpAddress`` for
-``ipAddress``, ``resultType`` / ``resultDescription`` for ``status``, ``location`` (a country
-code) for ``location.countryOrRegion``, the category for ``isInteractive``. References:
+``ManagedIdentitySignInLogs`` and ``ADFSSignInLogs`` (AD FS sign-ins Connect Health reports,
+the same object with ``tokenIssuerType`` ``ADFederationServices``). A member of the
+``azure-monitor-entra`` group (:mod:`mailhunt.formats._azure_monitor`): records of any other
+category in the same file (audits, Graph activity...) are skipped here, stored by their own
+format. Quirks: ``resultType`` is a string ("0" is success), ``Level`` a number or a string
+(not read), ``durationMs`` a number or a string (not read); the record id is ``properties.id``.
+The envelope fills what ``properties`` lacks: ``time`` for ``createdDateTime`` (ISO 8601, or
+``12/12/2025 3:03:58 PM`` in AD FS records), ``tenantId`` for the resource/home tenant,
+``callerIpAddress`` for ``ipAddress``, ``resultType`` / ``resultDescription`` for ``status``,
+``location`` (a country code) for ``location.countryOrRegion``, the category for
+``isInteractive``. Service principal and managed identity sign-ins have no user
+(``userId`` null, no ``userPrincipalName``): the identity is the application, ``appId`` with
+``servicePrincipalName`` as its name when ``appDisplayName`` is absent (managed identities);
+``servicePrincipalId`` has no column and stays in the raw record. References:
 https://learn.microsoft.com/entra/identity/monitoring-health/reference-azure-monitor-sign-ins-log-schema
+https://learn.microsoft.com/graph/api/resources/signin?view=graph-rest-beta
 https://learn.microsoft.com/azure/azure-monitor/essentials/resource-logs-schema
 """
 
 from __future__ import annotations
 
-from mailhunt.formats.base import Format, Sample, bare_ip, utc_time
+from mailhunt.formats._azure_monitor import (
+    ENVELOPE,
+    GROUP,
+    SPECIFICITY,
+    envelope_sniffer,
+    envelope_time,
+    skip_other_categories,
+)
+from mailhunt.formats.base import Format, bare_ip, utc_time
 from mailhunt.formats.sentinel_signin_logs import (
     INTERACTIVE_BY_CATEGORY,
     interactive_by_category,
 )
 
+# The diagnostic-settings categories holding sign-ins (AD FS: interactive or not, per record).
+CATEGORIES = (*INTERACTIVE_BY_CATEGORY, "ADFSSignInLogs")
+
 _PROPERTIES = (
     "STRUCT(id VARCHAR, createdDateTime VARCHAR, userPrincipalName VARCHAR, userId VARCHAR, "
-    "appId VARCHAR, appDisplayName VARCHAR, resourceId VARCHAR, ipAddress VARCHAR, "
-    "userAgent VARCHAR, sessionId VARCHAR, uniqueTokenIdentifier VARCHAR, "
+    "appId VARCHAR, appDisplayName VARCHAR, servicePrincipalName VARCHAR, resourceId VARCHAR, "
+    "ipAddress VARCHAR, userAgent VARCHAR, sessionId VARCHAR, uniqueTokenIdentifier VARCHAR, "
     "tokenIssuerType VARCHAR, isInteractive VARCHAR, resourceTenantId VARCHAR, "
     "homeTenantId VARCHAR, status STRUCT(errorCode VARCHAR, failureReason VARCHAR), "
     "location STRUCT(city VARCHAR, countryOrRegion VARCHAR))"
 )
-
-
-def _sniff(sample: Sample) -> bool:
-    return sample.kind == "json" and any(
-        record.get("category") in INTERACTIVE_BY_CATEGORY
-        and isinstance(record.get("properties"), dict)
-        and "time" in record
-        for record in sample.records
-    )
-
 
 FORMAT = Format(
     name="azure-monitor-signins",
     description="Entra ID sign-ins, Azure Monitor diagnostic settings records (Event Hub "
     '{"records": [...]} or storage-account JSON lines)',
     table="signins",
-    sniff=_sniff,
+    sniff=envelope_sniffer(CATEGORIES),
+    group=GROUP,
+    specificity=SPECIFICITY,
+    skip=skip_other_categories(CATEGORIES),
     id_field="properties.id",
     time_field="time",
-    columns={
-        "time": "VARCHAR",
-        "category": "VARCHAR",
-        "tenantId": "VARCHAR",
-        "resultType": "VARCHAR",
-        "resultDescription": "VARCHAR",
-        "callerIpAddress": "VARCHAR",
-        "location": "VARCHAR",
-        "properties": _PROPERTIES,
-    },
+    columns={**ENVELOPE, "properties": _PROPERTIES},
     select={
         "record_id": "nullif(properties.id, '')",
-        "time": f"coalesce({utc_time('properties.createdDateTime')}, {utc_time('time')})",
+        "time": f"coalesce({utc_time('properties.createdDateTime')}, {envelope_time('time')})",
         "tenant_id": "lower(coalesce(nullif(properties.resourceTenantId, ''), "
         "nullif(properties.homeTenantId, ''), nullif(tenantId, '')))",
         "user_upn": "lower(nullif(properties.userPrincipalName, ''))",
         "user_id": "lower(nullif(properties.userId, ''))",
         "app_id": "lower(nullif(properties.appId, ''))",
-        "app_name": "nullif(properties.appDisplayName, '')",
+        "app_name": "coalesce(nullif(properties.appDisplayName, ''), "
+        "nullif(properties.servicePrincipalName, ''))",
         "resource_id": "lower(nullif(properties.resourceId, ''))",
         "client_ip": bare_ip("coalesce(nullif(properties.ipAddress, ''), callerIpAddress)"),
         "user_agent": "nullif(properties.userAgent, '')",
