@@ -10,7 +10,8 @@ import pytest
 
 from mailhunt.formats import entra_directory_audits
 from mailhunt.formats.azure_monitor_audit_logs import FORMAT
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import (
     FIXTURES,
@@ -45,7 +46,7 @@ def test_rows_match_golden(audits: dict[str, Record]) -> None:
 def test_event_hub_message_sniffed() -> None:
     sniffed, _ = sniff_file(EVENT_HUB)
     assert sniffed is not None
-    assert (sniffed.container, sniffed.format.name) == ("array", FORMAT.name)
+    assert (sniffed.container, sniffed.format.name) == ("json-array", FORMAT.name)
 
 
 @pytest.mark.parametrize(

@@ -108,10 +108,9 @@ def test_unknown_or_missing_category_is_skipped_by_all_and_garbage_kept_by_all()
     assert kept == [[], [], [], sorted(MEMBERS)]
 
 
-# Expected once ingest reads a group's file once per member (issue 7): 3 sign-ins (interactive,
+# Ingest reads a group's file once per member: 3 sign-ins (interactive,
 # non-interactive, service principal), 4 events (audit, Graph request, provisioning, risky
 # user), 1 record skipped (NetworkAccessTrafficLogs), 1 quarantined (the audit without id).
-@pytest.mark.xfail(reason="needs group routing in ingest (issue 7)", strict=False)
 def test_mixed_file_routes_every_record_to_its_table(store: Store) -> None:
     summary = ingest(store, [MIXED])
     assert {f.status for f in summary.files} == {"ingested"}

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mailhunt.formats.azure_monitor_graph_activity_logs import FORMAT, GRAPH_APP_ID
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import (
     FIXTURES,
@@ -49,7 +50,7 @@ def test_rows_match_golden(requests: dict[str, Record]) -> None:
 def test_event_hub_message_sniffed() -> None:
     sniffed, _ = sniff_file(EVENT_HUB)
     assert sniffed is not None
-    assert (sniffed.container, sniffed.format.name) == ("array", FORMAT.name)
+    assert (sniffed.container, sniffed.format.name) == ("json-array", FORMAT.name)
 
 
 @pytest.mark.parametrize(

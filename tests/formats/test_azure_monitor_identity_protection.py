@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mailhunt.formats.azure_monitor_identity_protection import FORMAT
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import (
     FIXTURES,

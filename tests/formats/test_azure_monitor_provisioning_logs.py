@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mailhunt.formats.azure_monitor_provisioning_logs import FORMAT
-from mailhunt.ingest import ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import (
     FIXTURES,
@@ -43,7 +44,7 @@ def test_rows_match_golden(events: dict[str, Record]) -> None:
 def test_storage_lines_sniffed() -> None:
     sniffed, _ = sniff_file(STORAGE)
     assert sniffed is not None
-    assert (sniffed.container, sniffed.format.name) == ("lines", FORMAT.name)
+    assert (sniffed.container, sniffed.format.name) == ("json-lines", FORMAT.name)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ import pytest
 from mailhunt.formats import sniff
 from mailhunt.formats.base import Sample
 from mailhunt.formats.mail_syslog import FORMAT
-from mailhunt.ingest import FileResult, ingest, sniff_file
+from mailhunt.formats.sniffing import sniff_file
+from mailhunt.ingest import FileResult, ingest
 from mailhunt.store.db import Store
 from tests.formats.test_mail_syslog import (
     FAIL2BAN,
