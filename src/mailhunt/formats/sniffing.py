@@ -2,7 +2,9 @@
 
 The head of the file is offered to each reader (layout) in order; readers of one kind are
 alternatives, so the first of a kind that finds records decides that kind's layout (JSON lines
-before a JSON array). Each sample goes to the formats of its kind; when several claim it, the
+before a JSON array). An envelope reader comes first and settles nothing: the records it
+unwraps (a UAL record inside a Wazuh or Elastic document) are offered to the formats first,
+then the file as it is. Each sample goes to the formats of its kind; when several claim it, the
 most specific wins (`Format.specificity`; ties are a bug, caught by a test over every fixture).
 A winner that belongs to a group brings the group's other members of its kind: the file is read
 once per member (see `Format.group`).
@@ -53,14 +55,15 @@ def read_head(path: Path) -> bytes:
 def samples(path: Path, head: bytes) -> list[tuple[Sample, Layout]]:
     """The ways the file could be laid out, each with its sample, in reader order."""
     found: list[tuple[Sample, Layout]] = []
-    kinds: set[str] = set()
+    settled: set[str] = set()
     for reader in READERS.values():
-        if reader.kind in kinds:
+        if reader.kind in settled:
             continue
         sampled = reader.sample(path, head)
         if sampled is not None:
             found.append(sampled)
-            kinds.add(reader.kind)
+            if reader.exclusive:
+                settled.add(reader.kind)
     return found
 
 

@@ -37,6 +37,10 @@ class Layout:
 
     reader: Reader
     preamble_lines: int = 0  # lines before a CSV header (PowerShell's #TYPE line)
+    # Envelopes: how the outer records are laid out (json-lines | json-array) and what kind of
+    # record they wrap (json | text).
+    outer: str = ""
+    inner: str = ""
 
 
 class Reader(ABC):
@@ -46,6 +50,10 @@ class Reader(ABC):
     kind: str  # the Format.reader it serves: json | csv | text
     order: int  # sampling order: lower is tried first among readers of its kind
     threaded: bool = False  # framing runs in a thread while DuckDB reads the file itself
+    # A sample from this reader settles its kind's layout: later readers of the kind are not
+    # tried (JSON lines before a JSON array). An envelope reader settles nothing: when no
+    # format claims what it unwrapped, the file is sniffed as it is.
+    exclusive: bool = True
 
     @abstractmethod
     def sample(self, path: Path, head: bytes) -> tuple[Sample, Layout] | None:

@@ -10,6 +10,8 @@ from mailhunt.formats.base import Format, Sample
 from mailhunt.readers.base import SNIFF_TEXT_LINES, Layout, Reader
 from mailhunt.sources.framing import BOM, Framed, frame_lines, with_texts
 
+TEXT_ROWS_SQL = "SELECT ordinal AS _ordinal, text AS line FROM {frames}"
+
 
 class Text(Reader):
     name = "text"
@@ -29,7 +31,7 @@ class Text(Reader):
         return with_texts(frame_lines(path, sha256=sha256), path.read_bytes())
 
     def rows_sql(self, fmt: Format) -> str:
-        return "SELECT ordinal AS _ordinal, text AS line FROM {frames}"
+        return TEXT_ROWS_SQL
 
     def numbers_rows(self, fmt: Format) -> bool:
         return True

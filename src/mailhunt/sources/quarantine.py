@@ -27,6 +27,7 @@ REASONS = {
     "bad_time": "record time cannot be parsed",
     "unrecognised_line": "line does not match the format's pattern",
     "missing_fields": "record lacks its id or time, or they cannot be parsed",
+    "not_wrapped": "record does not hold a wrapped record where its file's others do",
 }
 
 
