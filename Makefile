@@ -1,4 +1,4 @@
-.PHONY: check lint type test bench docs
+.PHONY: check lint type test bench bench-before-after docs
 
 check: lint type test
 
@@ -13,6 +13,9 @@ test:
 
 bench:
 	python bench/ingest.py
+
+bench-before-after:
+	python bench/before_after.py
 
 docs:
 	mailhunt schema > docs/schema.md

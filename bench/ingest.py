@@ -213,7 +213,15 @@ def write_results(results: dict[str, object]) -> None:
         "| --- | --- |",
     ]
     lines += [f"| {key} | {value} |" for key, value in results.items()]
-    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n" + kept_sections())
+
+
+def kept_sections() -> str:
+    """The `## ` sections other benchmarks wrote into RESULTS.md (before_after.py), kept."""
+    path = HERE / "RESULTS.md"
+    text = path.read_text() if path.exists() else ""
+    start = text.find("\n## ")
+    return "" if start < 0 else text[start:].rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":
