@@ -165,6 +165,7 @@ def test_missing_database_is_exit_2(
 def test_every_command_is_listed() -> None:
     assert COMMANDS == [
         "alerts",
+        "analytics",
         "demo",
         "detect",
         "formats",

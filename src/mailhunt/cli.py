@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
-from enum import StrEnum
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import duckdb
 import typer
@@ -21,17 +21,20 @@ from rich.table import Table
 from rich.text import Text
 
 from mailhunt import __version__
-from mailhunt.alerts.query import SEVERITY_ORDER, Alert, list_alerts
+from mailhunt.alerts.query import list_alerts
 from mailhunt.demo import run_demo
+from mailhunt.detect.analytics import ANALYTICS
+from mailhunt.detect.base import SEVERITIES, Parameter, ParameterValue
+from mailhunt.detect.parameters import declared, parse_assignment
 from mailhunt.detect.runner import DetectSummary, run_detections
 from mailhunt.errors import InputError, MailhuntError
 from mailhunt.formats import FORMATS
 from mailhunt.ingest import IngestSummary, discover, ingest
 from mailhunt.investigate.evidence import original_bytes
-from mailhunt.investigate.quarantine import list_quarantine, quarantine_counts
+from mailhunt.investigate.quarantine import quarantine_listing
 from mailhunt.model.schema import markdown
-from mailhunt.report.alerts import to_csv, to_jsonl
-from mailhunt.report.quarantine import quarantine_csv, quarantine_jsonl
+from mailhunt.report import renderers
+from mailhunt.report.renderers import Kind, Output, render, renderers_for
 from mailhunt.report.safe import terminal_text
 from mailhunt.store.db import Store
 
@@ -55,24 +58,51 @@ PathsArgument = Annotated[
     list[Path], typer.Argument(help="Files or folders (read recursively).", show_default=False)
 ]
 
-
-class OutputFormat(StrEnum):
-    table = "table"
-    jsonl = "jsonl"
-    csv = "csv"
-
-
-class Severity(StrEnum):
-    informational = "informational"
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
+TABLE = "table"  # the --format of every command, for people; the others are for tools
+PARAMETERS: dict[str, Parameter] = declared(ANALYTICS.values())
 
 
 def _t(value: object) -> Text:
     """Data shown in the terminal: control characters escaped, never read as Rich markup."""
     return Text(terminal_text(value))
+
+
+def _show(output: Output) -> None:
+    """A renderer's output: text for tools written exactly as is, a renderable printed."""
+    if isinstance(output, str):
+        sys.stdout.write(output)
+    else:
+        out.print(output)
+
+
+def _choice(choices: Sequence[str]) -> Callable[[str], str]:
+    """A parser accepting one of the choices (a usage error naming them otherwise)."""
+
+    def parse(value: str) -> str:
+        if value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _choice_option(flag: str, choices: Sequence[str], help_text: str) -> Any:
+    return typer.Option(
+        flag, parser=_choice(choices), metavar=f"<{'|'.join(choices)}>", help=help_text
+    )
+
+
+def _format_option(kind: Kind[Any]) -> Any:
+    """``--format``: the names of the renderers registered for the kind."""
+    found = renderers_for(kind)
+    return _choice_option(
+        "--format", list(found), "; ".join(f"{r.name}: {r.help}" for r in found.values()) + "."
+    )
+
+
+AlertsFormat = Annotated[str, _format_option(renderers.ALERTS)]
+QuarantineFormat = Annotated[str, _format_option(renderers.QUARANTINE)]
+AnalyticsFormat = Annotated[str, _format_option(renderers.ANALYTICS)]
 
 
 # -- ingest / detect / scan -----------------------------------------------------------------------
@@ -154,18 +184,61 @@ def ingest_command(paths: PathsArgument, db: DbOption = Path("mailhunt.duckdb"))
     _require_recognised(summary)
 
 
+def _alias_help(name: str) -> str:
+    parameter = PARAMETERS.get(name)
+    return f"Same as --param {name}=N." + (f" {parameter.help}" if parameter else "")
+
+
+def _overrides(
+    ctx: typer.Context, assignments: list[str], aliases: dict[str, int | None]
+) -> dict[str, ParameterValue]:
+    """--param NAME=VALUE then the aliases (--baseline-days N), checked against what the
+    analytics declare; a usage error naming the option otherwise."""
+    overrides: dict[str, ParameterValue] = {}
+    for text in assignments:
+        try:
+            name, value = parse_assignment(text, PARAMETERS)
+        except InputError as error:
+            raise typer.BadParameter(str(error), ctx=ctx, param_hint="'--param'") from None
+        overrides[name] = value
+    for name, given in aliases.items():
+        if given is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if name not in PARAMETERS:
+            raise typer.BadParameter("no analytic takes it", ctx=ctx, param_hint=f"'{flag}'")
+        try:
+            overrides[name] = PARAMETERS[name].check(given)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), ctx=ctx, param_hint=f"'{flag}'") from None
+    return overrides
+
+
 @app.command("detect")
 def detect_command(
+    ctx: typer.Context,
     db: DbOption = Path("mailhunt.duckdb"),
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            metavar="NAME=VALUE",
+            help="Set an analytic's parameter (repeatable): "
+            + (", ".join(PARAMETERS) or "none")
+            + ". Defaults: `mailhunt analytics`.",
+            show_default=False,
+        ),
+    ] = None,
     baseline_days: Annotated[
-        int, typer.Option(min=1, help="Days of history an access is compared with.")
-    ] = 14,
+        int | None, typer.Option(help=_alias_help("baseline_days"), show_default=False)
+    ] = None,
     min_history_days: Annotated[
-        int, typer.Option(min=0, help="Days of history a mailbox needs before it is judged.")
-    ] = 7,
+        int | None, typer.Option(help=_alias_help("min_history_days"), show_default=False)
+    ] = None,
 ) -> None:
     """Run every analytic over the store and raise alerts."""
-    overrides = {"baseline_days": baseline_days, "min_history_days": min_history_days}
+    aliases = {"baseline_days": baseline_days, "min_history_days": min_history_days}
+    overrides = _overrides(ctx, param or [], aliases)
     with Store.open(db, create=False) as store:
         _print_detect(run_detections(store, overrides=overrides))
 
@@ -179,47 +252,25 @@ def scan_command(paths: PathsArgument, db: DbOption = Path("mailhunt.duckdb")) -
         _print_ingest(summary)
         _require_recognised(summary)
         _print_detect(run_detections(store))
-        _print_alert_table(list_alerts(store))
+        _show(render(renderers.ALERTS, TABLE, list_alerts(store)))
 
 
 # -- alerts / show --------------------------------------------------------------------------------
 
 
-def _print_alert_table(alerts: list[Alert]) -> None:
-    table = Table("severity", "first seen (UTC)", "rule", "mailboxes", "summary", "id")
-    table.columns[4].ratio = 1
-    for alert in sorted(alerts, key=lambda a: (-SEVERITY_ORDER[a.severity], a.first_seen)):
-        table.add_row(
-            _t(alert.severity),
-            alert.first_seen.strftime("%Y-%m-%d %H:%M"),
-            _t(alert.rule_id),
-            Text("\n".join(terminal_text(m) for m in alert.mailboxes)),
-            _t(alert.summary),
-            _t(alert.id[:12]),
-        )
-    out.print(table)
-    out.print(f"{len(alerts)} alert(s)")
-
-
 @app.command("alerts")
 def alerts_command(
     db: DbOption = Path("mailhunt.duckdb"),
-    output: Annotated[
-        OutputFormat, typer.Option("--format", help="table for people; jsonl or csv for tools.")
-    ] = OutputFormat.table,
+    output: AlertsFormat = TABLE,
     min_severity: Annotated[
-        Severity, typer.Option(help="Only alerts at or above this severity.")
-    ] = Severity.informational,
+        str,
+        _choice_option("--min-severity", SEVERITIES, "Only alerts at or above this severity."),
+    ] = SEVERITIES[0],
 ) -> None:
     """List alerts. `--format jsonl` is a stable contract: fields are added, never renamed."""
     with Store.open(db, create=False, read_only=True) as store:
-        alerts = list_alerts(store, min_severity=min_severity.value)
-    if output is OutputFormat.jsonl:
-        sys.stdout.write(to_jsonl(alerts))
-    elif output is OutputFormat.csv:
-        sys.stdout.write(to_csv(alerts))
-    else:
-        _print_alert_table(alerts)
+        alerts = list_alerts(store, min_severity=min_severity)
+    _show(render(renderers.ALERTS, output, alerts))
 
 
 @app.command("quarantine")
@@ -229,30 +280,12 @@ def quarantine_command(
         str | None, typer.Option(help="Only this reason (e.g. invalid_json, bad_time).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many records.")] = 1000,
-    output: Annotated[
-        OutputFormat, typer.Option("--format", help="table for people; jsonl for tools.")
-    ] = OutputFormat.table,
+    output: QuarantineFormat = TABLE,
 ) -> None:
     """List the records ingest could not store: file, line, reason and their first bytes."""
     with Store.open(db, create=False, read_only=True) as store:
-        records = list_quarantine(store, reason=reason, limit=limit)
-        counts = quarantine_counts(store)
-    if output is not OutputFormat.table:
-        sys.stdout.write(
-            quarantine_jsonl(records) if output is OutputFormat.jsonl else quarantine_csv(records)
-        )
-        return
-    table = Table("file", "line", "reason", "detail", "starts with")
-    for record in records:
-        table.add_row(
-            _t(Path(record.source_path).name),
-            str(record.line),
-            _t(record.reason),
-            _t(record.detail),
-            _t(record.raw[:60].decode("utf-8", errors="replace")),
-        )
-    out.print(table)
-    out.print(", ".join(f"{count} {name}" for name, count in counts) or "nothing quarantined")
+        listing = quarantine_listing(store, reason=reason, limit=limit)
+    _show(render(renderers.QUARANTINE, output, listing))
 
 
 @app.command("show")
@@ -280,6 +313,12 @@ def formats_command() -> None:
     out.print(table)
 
 
+@app.command("analytics")
+def analytics_command(output: AnalyticsFormat = TABLE) -> None:
+    """List the analytics `detect` runs: severity, ATT&CK technique, parameters and defaults."""
+    _show(render(renderers.ANALYTICS, output, list(ANALYTICS.values())))
+
+
 @app.command("schema")
 def schema_command() -> None:
     """Print the schema reference (Markdown), generated from its one declaration."""
@@ -302,7 +341,7 @@ def demo_command(
     result = run_demo(target, seed=seed)
     _print_ingest_brief(result.ingest)
     _print_detect(result.detect)
-    _print_alert_table(result.alerts)
+    _show(render(renderers.ALERTS, TABLE, result.alerts))
     for intrusion in result.tenant.intrusions:
         caught = result.caught_by.get(intrusion.kind) or []
         verdict = "caught by alert " + ", ".join(i[:12] for i in caught) if caught else "MISSED"

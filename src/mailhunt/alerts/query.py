@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from mailhunt.detect.base import SEVERITIES, SEVERITY_RANK
+from mailhunt.errors import InputError
 from mailhunt.store.db import Store
-
-SEVERITY_ORDER = {"critical": 4, "high": 3, "medium": 2, "low": 1, "informational": 0}
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ ORDER BY a.first_seen, a.id
 
 
 def list_alerts(store: Store, *, min_severity: str = "informational") -> list[Alert]:
-    """Alerts at or above a severity, oldest first."""
-    floor = SEVERITY_ORDER[min_severity]
-    allowed = [name for name, rank in SEVERITY_ORDER.items() if rank >= floor]
+    """Alerts at or above a severity (one of ``SEVERITIES``), oldest first."""
+    if min_severity not in SEVERITY_RANK:
+        raise InputError(f"unknown severity {min_severity!r} (one of {', '.join(SEVERITIES)})")
+    allowed = list(SEVERITIES[SEVERITY_RANK[min_severity] :])
     return [Alert(*row) for row in store.query(_SELECT, [allowed])]

@@ -1,16 +1,19 @@
-"""What an analytic is: metadata a responder reads, and one SQL query that finds detections.
+"""What an analytic is: metadata a responder reads, the parameters it takes, and one SQL query
+that finds detections.
 
 The query reads the schema's tables, takes every value as a named bound parameter
-(``$baseline_days``), and returns one row per detection with exactly the columns of
-``DETECTION_COLUMNS``. The runner turns detections into alerts; an analytic never writes.
+(``$baseline_days``) declared once as a :class:`Parameter`, and returns one row per detection
+with exactly the columns of ``DETECTION_COLUMNS``. The runner turns detections into alerts; an
+analytic never writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+# The one declaration of severities, lowest first: ranks, filters and choices derive from it.
 SEVERITIES = ("informational", "low", "medium", "high", "critical")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 DETECTION_COLUMNS = (
     "entity",  # what the alert is about, stable across runs (e.g. tenant|app)
@@ -27,6 +30,66 @@ DETECTION_COLUMNS = (
     "event_ids",  # VARCHAR[]: record ids of the evidence
 )
 
+ParameterValue = int | float | str
+_TYPE_WORDS: dict[type[ParameterValue], str] = {
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A value an analytic's SQL takes as ``$name``, declared once: the runner, the command
+    line (``--param name=value``) and ``mailhunt analytics`` all read it from here."""
+
+    name: str
+    type: type[ParameterValue]
+    default: ParameterValue
+    help: str  # one line
+    minimum: int | float | None = None  # for numbers
+
+    def __post_init__(self) -> None:
+        if self.type not in _TYPE_WORDS:
+            raise TypeError(f"parameter {self.name}: unsupported type {self.type!r}")
+        self.check(self.default)
+
+    @property
+    def expects(self) -> str:
+        """What a valid value is, in words: 'a whole number >= 1'."""
+        words = _TYPE_WORDS[self.type]
+        return words if self.minimum is None else f"{words} >= {self.minimum}"
+
+    def check(self, value: object) -> ParameterValue:
+        """The value, of the declared type, if valid; ValueError saying why otherwise."""
+        checked = self._typed(value)
+        too_small = (
+            self.minimum is not None and isinstance(checked, int | float) and checked < self.minimum
+        )
+        if checked is None or too_small:
+            raise ValueError(f"{self.name} must be {self.expects}")
+        return checked
+
+    def _typed(self, value: object) -> ParameterValue | None:
+        if isinstance(value, bool):
+            return None
+        if self.type is float and isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, self.type):
+            return value
+        return None
+
+    def parse(self, text: str) -> ParameterValue:
+        """A value given as text (on the command line), checked; ValueError saying why."""
+        try:
+            value = text if self.type is str else self.type(text.strip())
+        except ValueError:
+            raise ValueError(f"{self.name} must be {self.expects}, not {text!r}") from None
+        try:
+            return self.check(value)
+        except ValueError:
+            raise ValueError(f"{self.name} must be {self.expects}, not {text!r}") from None
+
 
 @dataclass(frozen=True)
 class Analytic:
@@ -39,8 +102,15 @@ class Analytic:
     doc: str  # what it detects, why, known false positives, references
     sql: str
     tables: tuple[str, ...]
-    parameters: Mapping[str, object] = field(default_factory=dict)
+    parameters: tuple[Parameter, ...] = ()
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"{self.id}: unknown severity {self.severity!r}")
+        names = [p.name for p in self.parameters]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{self.id}: a parameter is declared twice")
+
+    @property
+    def defaults(self) -> dict[str, ParameterValue]:
+        return {p.name: p.default for p in self.parameters}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from mailhunt.alerts.writer import write_alerts
 from mailhunt.detect.analytics import ANALYTICS
-from mailhunt.detect.base import Analytic
+from mailhunt.detect.base import Analytic, ParameterValue
 from mailhunt.errors import InputError
 from mailhunt.store.db import Store
 
@@ -30,8 +30,8 @@ class DetectSummary:
 
 
 def parameters_for(analytic: Analytic, overrides: Mapping[str, object]) -> dict[str, object]:
-    """The analytic's parameters with the overrides that name one of them."""
-    return {name: overrides.get(name, default) for name, default in analytic.parameters.items()}
+    """The analytic's declared parameters: its defaults, with the overrides that name one."""
+    return {p.name: overrides.get(p.name, p.default) for p in analytic.parameters}
 
 
 def run_detections(
@@ -43,8 +43,7 @@ def run_detections(
     summary = DetectSummary()
     chosen = list(ANALYTICS.values() if analytics is None else analytics)
     for analytic in chosen:
-        params = parameters_for(analytic, overrides or {})
-        _check_parameters(analytic, params)
+        params = _checked(analytic, parameters_for(analytic, overrides or {}))
         with (
             store.transaction(),
             store.temp_table(DETECTIONS, analytic.sql, params) as detections,
@@ -56,8 +55,9 @@ def run_detections(
     return summary
 
 
-def _check_parameters(analytic: Analytic, params: Mapping[str, object]) -> None:
-    for name, value in params.items():
-        default = analytic.parameters[name]
-        if isinstance(default, int) and (not isinstance(value, int) or value < 0):
-            raise InputError(f"{analytic.id}: parameter {name} must be a whole number >= 0")
+def _checked(analytic: Analytic, params: Mapping[str, object]) -> dict[str, ParameterValue]:
+    """The values checked against their declarations (and of the declared type)."""
+    try:
+        return {p.name: p.check(params[p.name]) for p in analytic.parameters}
+    except ValueError as error:
+        raise InputError(f"{analytic.id}: parameter {error}") from None

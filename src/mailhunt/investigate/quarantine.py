@@ -21,6 +21,14 @@ class QuarantinedRecord:
     ingest_run_id: str
 
 
+@dataclass(frozen=True)
+class QuarantineListing:
+    """What ``mailhunt quarantine`` shows: some records, and the counts over the whole store."""
+
+    records: list[QuarantinedRecord]
+    counts: list[tuple[str, int]]  # (reason, records), most frequent first
+
+
 _SELECT = """
 SELECT source_path, line, byte_offset, format, reason, detail, raw, ingest_run_id
 FROM quarantine
@@ -43,3 +51,12 @@ def quarantine_counts(store: Store) -> list[tuple[str, int]]:
         "SELECT reason, count(*) AS n FROM quarantine GROUP BY reason ORDER BY n DESC, reason"
     )
     return [(str(reason), int(count)) for reason, count in rows]
+
+
+def quarantine_listing(
+    store: Store, *, reason: str | None = None, limit: int = 1000
+) -> QuarantineListing:
+    """The records (as :func:`list_quarantine`) with the store's counts by reason."""
+    return QuarantineListing(
+        list_quarantine(store, reason=reason, limit=limit), quarantine_counts(store)
+    )

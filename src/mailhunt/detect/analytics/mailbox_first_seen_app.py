@@ -37,7 +37,7 @@ https://learn.microsoft.com/purview/audit-log-investigate-accounts
 
 from __future__ import annotations
 
-from mailhunt.detect.base import Analytic
+from mailhunt.detect.base import Analytic, Parameter
 
 SQL = """
 WITH access AS (
@@ -129,5 +129,21 @@ ANALYTIC = Analytic(
     doc=__doc__ or "",
     sql=SQL,
     tables=("events", "signins"),
-    parameters={"baseline_days": 14, "min_history_days": 7},
+    parameters=(
+        Parameter(
+            "baseline_days",
+            int,
+            14,
+            "Days an access is compared with: an application that read the mailbox in them is "
+            "not new.",
+            minimum=1,
+        ),
+        Parameter(
+            "min_history_days",
+            int,
+            7,
+            "Days of stored activity a mailbox needs before it is judged.",
+            minimum=0,
+        ),
+    ),
 )
