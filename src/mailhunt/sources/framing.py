@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,18 +132,38 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+class _ChunkDigest:
+    """The SHA-256 of chunks fed in file order, computed in a thread beside the caller's work
+    (hashlib releases the GIL; one worker keeps the order); `known` skips the work."""
+
+    def __init__(self, known: str | None = None) -> None:
+        self._known = known
+        self._digest = hashlib.sha256()
+        self._pool = ThreadPoolExecutor(max_workers=1) if known is None else None
+
+    def __enter__(self) -> _ChunkDigest:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def feed(self, chunk: bytes) -> None:
+        if self._pool is not None:
+            self._pool.submit(self._digest.update, chunk)
+
+    def hexdigest(self) -> str:
+        """The SHA-256 (once the block has ended)."""
+        return self._known or self._digest.hexdigest()
+
+
 def frame_lines(path: Path, *, chunk_bytes: int = CHUNK_BYTES, sha256: str | None = None) -> Framed:
     """Spans of the non-blank lines of a file, with its SHA-256 (computed beside the scan
     unless the caller already knows it) and size."""
-    if sha256 is None:
-        digest = hashlib.sha256()
-        with ThreadPoolExecutor(max_workers=1) as pool:  # one worker: chunks hashed in order
-            splitter, size = _split_file(path, chunk_bytes, lambda c: pool.submit(digest.update, c))
-        sha256 = digest.hexdigest()
-    else:
-        splitter, size = _split_file(path, chunk_bytes)
+    with _ChunkDigest(sha256) as digest:
+        splitter, size = _split_file(path, chunk_bytes, digest.feed)
     lines, offsets, lengths = splitter.arrays()
-    return Framed(path, sha256, size, lines, offsets, lengths, splitter.errors)
+    return Framed(path, digest.hexdigest(), size, lines, offsets, lengths, splitter.errors)
 
 
 def _split_file(
@@ -262,16 +282,11 @@ def _skip_blank(data: bytes, position: int) -> int:
 def _wrapped_list_start(data: bytes, begin: int) -> int | None:
     """Offset just after the '[' of a top-level "value"/"records"/"items" list of the object
     opening at `begin` (keys of nested objects do not count)."""
-    depth = 0
-    for token in _TOKENS.finditer(data, begin):
+    for token, depth in _structure(data, begin):
         text = token.group()
-        if text in (b"[", b"{"):
-            depth += 1
-        elif text in (b"]", b"}"):
-            depth -= 1
-            if depth == 0:
-                return None
-        elif depth == 1 and text in _LIST_KEYS:
+        if depth == 0:
+            return None
+        if depth == 1 and text in _LIST_KEYS:
             match = _KEY_THEN_LIST.match(data, token.end())
             if match:
                 return match.end()
@@ -356,15 +371,9 @@ def _object_end(data: bytes, begin: int) -> int | None:
 
 
 def _lone_object(data: bytes, begin: int) -> tuple[list[tuple[int, int]], int | None]:
-    depth = 0
-    for token in _TOKENS.finditer(data, begin):
-        text = token.group()
-        if text in (b"[", b"{"):
-            depth += 1
-        elif text in (b"]", b"}"):
-            depth -= 1
-            if depth == 0:
-                return [(begin, token.end() - begin)], None
+    for token, depth in _structure(data, begin):
+        if depth == 0:
+            return [(begin, token.end() - begin)], None
     return [], begin
 
 
@@ -389,15 +398,23 @@ def frame_array(path: Path, data: bytes) -> tuple[Framed, int | None]:
 
 def nesting_depth(text: bytes) -> int:
     """Maximum bracket nesting of a JSON text, brackets inside strings ignored."""
-    depth = deepest = 0
-    for token in _TOKENS.finditer(text):
-        value = token.group()
-        if value in (b"[", b"{"):
+    return max((depth for _, depth in _structure(text)), default=0)
+
+
+def _structure(data: bytes, begin: int = 0) -> Iterator[tuple[re.Match[bytes], int]]:
+    """The strings and brackets of a JSON text from `begin`, each with the nesting depth
+    after it, up to the bracket that closes what opened at `begin` (depth 0 again): the one
+    bracket-depth walk the scanners here share (strings are skipped whole)."""
+    depth = 0
+    for token in _TOKENS.finditer(data, begin):
+        text = token.group()
+        if text in (b"[", b"{"):
             depth += 1
-            deepest = max(deepest, depth)
-        elif value in (b"]", b"}"):
+        elif text in (b"]", b"}"):
             depth -= 1
-    return deepest
+        yield token, depth
+        if depth == 0 and text in (b"]", b"}"):
+            return
 
 
 # --- text lines and CSV records ----------------------------------------------------------------
@@ -496,19 +513,15 @@ def frame_csv(
     SHA-256 (unless the caller knows it) is computed from the same chunks in a thread
     (hashlib releases the GIL)."""
     splitter = _CsvSplitter(preamble_lines)
-    digest = hashlib.sha256()
-    # One worker: the chunks are hashed in order; leaving the block waits for the last.
-    with ThreadPoolExecutor(max_workers=1) as pool, path.open("rb") as stream:
+    with _ChunkDigest(sha256) as digest, path.open("rb") as stream:
         while chunk := stream.read(chunk_bytes):
-            if sha256 is None:
-                pool.submit(digest.update, chunk)
+            digest.feed(chunk)
             splitter.feed(chunk)
         splitter.feed(b"", final=True)
         size = stream.tell()
-    sha256 = sha256 or digest.hexdigest()
     framed = Framed(
         path=path,
-        sha256=sha256,
+        sha256=digest.hexdigest(),
         size=size,
         lines=np.array(splitter.lines, dtype=np.int64),
         offsets=np.array(splitter.offsets, dtype=np.int64),
