@@ -5,16 +5,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from mailhunt.alerts.query import Alert
-from mailhunt.report.safe import csv_cell
+from mailhunt.report.encode import csv_text, jsonl
 
 JSONL_FIELDS = (
     "id",
@@ -54,16 +50,8 @@ def alert_record(alert: Alert) -> dict[str, Any]:
 
 
 def to_jsonl(alerts: list[Alert]) -> str:
-    return "".join(orjson.dumps(alert_record(a)).decode() + "\n" for a in alerts)
+    return jsonl(alert_record(a) for a in alerts)
 
 
 def to_csv(alerts: list[Alert]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_FIELDS)
-    for alert in alerts:
-        record = alert_record(alert)
-        writer.writerow(
-            [csv_cell(";".join(v) if isinstance(v, list) else v) for v in record.values()]
-        )
-    return buffer.getvalue()
+    return csv_text(CSV_FIELDS, (alert_record(a) for a in alerts))

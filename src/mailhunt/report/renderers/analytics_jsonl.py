@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from mailhunt.detect.base import Analytic, Parameter
+from mailhunt.report.encode import jsonl
 from mailhunt.report.renderers.base import ANALYTICS, Renderer
 
 _JSON_TYPES = {int: "integer", float: "number", str: "string"}
@@ -34,7 +33,7 @@ def analytic_record(analytic: Analytic) -> dict[str, Any]:
 
 
 def analytics_jsonl(analytics: list[Analytic]) -> str:
-    return "".join(orjson.dumps(analytic_record(a)).decode() + "\n" for a in analytics)
+    return jsonl(analytic_record(a) for a in analytics)
 
 
 RENDERER = Renderer(ANALYTICS, "jsonl", analytics_jsonl, "one JSON object per analytic")
