@@ -1,9 +1,10 @@
-.PHONY: check lint type test bench bench-before-after docs
+.PHONY: check lint format type test bench bench-before-after docs
 
 check: lint type test
 
 lint:
 	ruff check src tests bench
+	ruff format --check src tests bench
 
 type:
 	mypy
@@ -19,3 +20,6 @@ bench-before-after:
 
 docs:
 	mailhunt schema > docs/schema.md
+
+format:
+	ruff format src tests bench
