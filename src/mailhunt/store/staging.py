@@ -355,7 +355,7 @@ class Staging:
         self._run(f"DELETE FROM {self._new} WHERE NOT list_contains(?, _file)", [kept])
         table = TABLES_BY_NAME[self.format.table]
         files = [dict(vars(f)) for f in self.files]
-        self._drop_duplicates(table, files)
+        self._drop_duplicates(table, files, provenances)
         for file, count in self._rows(f"SELECT _file, count(*) FROM {self._new} GROUP BY _file"):
             files[file - 1]["rows"] = int(count)
         if "warnings" in self.format.select:
@@ -388,7 +388,9 @@ class Staging:
             )
         return f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)"
 
-    def _drop_duplicates(self, table: Table, files: list[dict[str, Any]]) -> None:
+    def _drop_duplicates(
+        self, table: Table, files: list[dict[str, Any]], provenances: Mapping[int, Provenance]
+    ) -> None:
         """Delete staged rows whose record id is already stored, or repeats an earlier row of
         the batch (file by file, record by record). A copy with the same content is a
         duplicate; one whose content differs is a conflict, kept visible (quarantined by the
@@ -404,7 +406,8 @@ class Staging:
         if self._scalar(f"SELECT count(*) FROM {hits}"):
             parts.append(
                 f"SELECT n.rowid AS row, n._file, n._ordinal, "
-                f"{self._content_differs(table, 'n', 's')} AS differs, s.source_ref AS earlier "
+                f"{self._content_differs(table, 'n', 's')} AS differs, s.source_ref AS earlier, "
+                "NULL::BIGINT AS first_file, NULL::BIGINT AS first_ordinal "
                 f"FROM {self._new} n JOIN {hits} h USING (record_id) JOIN (SELECT rowid AS "
                 f"stored_row, * EXCLUDE (record_id) FROM {quote_identifier(table.name)} WHERE "
                 f"rowid IN (SELECT stored_row FROM {hits})) s USING (stored_row)"
@@ -416,9 +419,8 @@ class Staging:
             )
             parts.append(
                 f"SELECT n._rid AS row, n._file, n._ordinal, "
-                f"{self._content_differs(table, 'n', 'e')} AS differs, "
-                "CASE WHEN e._file = n._file THEN 'record ' || e._ordinal || ' of this file' "
-                "ELSE 'record ' || e._ordinal || ' of another file read with it' END AS earlier "
+                f"{self._content_differs(table, 'n', 'e')} AS differs, NULL AS earlier, "
+                "e._file AS first_file, e._ordinal AS first_ordinal "
                 f"FROM {numbered} n JOIN {numbered} e ON e.record_id = n.record_id AND "
                 "e.repeat = 1 WHERE n.repeat > 1"
             )
@@ -426,24 +428,45 @@ class Staging:
             return
         self._run(
             f"CREATE TEMP TABLE {self._dropped} AS SELECT row, _file, _ordinal, "
-            "flatten(list(differs)) AS differs, first(earlier) AS earlier FROM ("
+            "flatten(list(differs)) AS differs, first(earlier) AS earlier, first(first_file) AS "
+            "first_file, first(first_ordinal) AS first_ordinal FROM ("
             f"{' UNION ALL '.join(parts)}) GROUP BY row, _file, _ordinal"
         )
         for file, count in self._rows(
             f"SELECT _file, count(*) FROM {self._dropped} WHERE len(differs) = 0 GROUP BY _file"
         ):
             files[file - 1]["duplicates"] = int(count)
-        self._collect_conflicts(files)
+        self._collect_conflicts(files, provenances)
         self._run(f"DELETE FROM {self._new} WHERE rowid IN (SELECT row FROM {self._dropped})")
 
-    def _collect_conflicts(self, files: list[dict[str, Any]]) -> None:
+    def _collect_conflicts(
+        self, files: list[dict[str, Any]], provenances: Mapping[int, Provenance]
+    ) -> None:
+        """The conflicting copies, each with where its first copy is: a stored row's
+        source_ref, or the file and line of an earlier record read with it."""
         conflicts: dict[int, list[Suspect]] = {}
-        for file, ordinal, line, offset, length, differs, earlier in self._rows(
+        for (
+            file,
+            ordinal,
+            line,
+            offset,
+            length,
+            differs,
+            earlier,
+            first_file,
+            first_line,
+        ) in self._rows(
             f"SELECT d._file, d._ordinal, f.line, f.byte_offset, f.byte_length, "
-            f"list_distinct(d.differs), d.earlier FROM {self._dropped} d JOIN {self._frames} f "
-            "ON f.file = d._file AND f.ordinal = d._ordinal WHERE len(d.differs) > 0 "
-            "ORDER BY d._file, f.line"
+            f"list_distinct(d.differs), d.earlier, d.first_file, e.line FROM {self._dropped} d "
+            f"JOIN {self._frames} f ON f.file = d._file AND f.ordinal = d._ordinal LEFT JOIN "
+            f"{self._frames} e ON e.file = d.first_file AND e.ordinal = d.first_ordinal "
+            "WHERE len(d.differs) > 0 ORDER BY d._file, f.line"
         ):
+            earlier = stored or (
+                f"line {first_line} of this file"
+                if first_file == file
+                else f"{provenances[first_file].source_ref}:{first_line}"
+            )
             detail = f"same id as {earlier}, other {', '.join(sorted(differs))}"
             conflicts.setdefault(int(file), []).append(
                 Suspect(int(ordinal), int(line), int(offset), int(length), None, detail)
