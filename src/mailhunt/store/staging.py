@@ -452,7 +452,7 @@ class Staging:
             offset,
             length,
             differs,
-            earlier,
+            stored,
             first_file,
             first_line,
         ) in self._rows(
