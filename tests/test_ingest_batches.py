@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 import mailhunt.ingest.run as ingest_module
-import mailhunt.store.staging as staging_module
+import mailhunt.store.pairing as staging_module
 from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import at, mail_access, write_array, write_jsonl

@@ -18,16 +18,15 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any
 
 import duckdb
 import numpy as np
-import orjson
 import pyarrow as pa
 
 from mailhunt.errors import StoreError
@@ -36,10 +35,10 @@ from mailhunt.model.schema import TABLES_BY_NAME, Table
 from mailhunt.model.sql import quote_identifier
 from mailhunt.readers.base import Reader
 from mailhunt.sources.framing import Framed
+from mailhunt.store import pairing
 
 log = logging.getLogger(__name__)
 
-PAIRING_SAMPLE = 32
 PROVENANCE_COLUMNS = ("source", "source_ref", "file_sha256", "record_ordinal", "ingest_run_id")
 # Columns that may differ between two copies of one record without their content differing
 # (item_count is derived from message_items, which is compared).
@@ -52,7 +51,7 @@ class StageInput:
     still be running in a thread while DuckDB reads)."""
 
     read_path: Path
-    frames: Any  # Callable[[], Framed]
+    frames: Callable[[], Framed]
 
 
 @dataclass(frozen=True)
@@ -290,31 +289,15 @@ class Staging:
 
     def paired(self) -> set[int]:
         """The staged files (1-based places) whose rows, checked on a few spread evenly over
-        each file, hold their own record ids at their spans.
-
-        DuckDB's rows are paired with framing's spans by ordinal; a reader that skipped or
-        split a line would shift every later pairing, and this check refuses such a file. A
-        composite id ("<source id>|<suffix>") is checked by its source id."""
+        each file, hold their own record ids at their spans (see :mod:`.pairing`)."""
         picks = {
-            place: sorted(
-                {round(x) for x in np.linspace(1, len(framed), min(PAIRING_SAMPLE, len(framed)))}
-            )
+            place: pairing.sample_ordinals(len(framed))
             for place, framed in enumerate(self._framed, start=1)
             if len(framed)
         }
         paired = {place for place, staged in enumerate(self.files, 1) if not staged.misaligned}
-        streams: dict[int, BinaryIO] = {}
-        try:
-            for place, record_id, offset, length in self._sample(picks):
-                if place not in streams:
-                    streams[place] = self._framed[place - 1].path.open("rb")
-                streams[place].seek(offset)
-                if not _holds_id(streams[place].read(length), str(record_id).split("|", 1)[0]):
-                    paired.discard(place)
-        finally:
-            for stream in streams.values():
-                stream.close()
-        return paired
+        paths = {place: framed.path for place, framed in enumerate(self._framed, start=1)}
+        return paired - pairing.unpaired(self._sample(picks), paths)
 
     def _sample(self, picks: Mapping[int, Sequence[int]]) -> list[tuple[Any, ...]]:
         """(file, record_id, byte_offset, byte_length) of the staged rows at these ordinals
@@ -534,28 +517,3 @@ class Staging:
     def _scalar(self, sql: str) -> int:
         rows = self._connection.execute(sql).fetchall()
         return int(rows[0][0]) if rows and rows[0][0] is not None else 0
-
-
-def _holds_id(raw: bytes, source_id: str) -> bool:
-    """Whether a record's bytes carry the id: verbatim, JSON-escaped, or (escaped otherwise,
-    e.g. \\u00e9 or \\/) among the string values of the parsed record."""
-    if source_id.encode() in raw or orjson.dumps(source_id)[1:-1] in raw:
-        return True
-    try:
-        return source_id in _strings(orjson.loads(raw))
-    except orjson.JSONDecodeError:
-        return False
-
-
-def _strings(value: object, depth: int = 0) -> set[str]:
-    """Every string value of a parsed record (to a bounded depth)."""
-    if isinstance(value, str):
-        return {value}
-    children: list[object] = []
-    if isinstance(value, dict):
-        children = list(value.values())
-    elif isinstance(value, list):
-        children = value
-    if depth > 8:
-        return set()
-    return set().union(*(_strings(child, depth + 1) for child in children))
