@@ -22,9 +22,9 @@ https://learn.microsoft.com/entra/identity/monitoring-health/howto-configure-dia
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 
-from mailhunt.formats.base import Sample, utc_time
+from mailhunt.formats.base import Format, Sample, bare_ip, utc_time
 
 GROUP = "azure-monitor-entra"
 # Higher than the generic formats' 0: an envelope record with a known category is unambiguous.
@@ -49,6 +49,13 @@ _US_TIME_FORMATS = "['%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y %I:%M:%S.%g %p']"
 def envelope_time(field_sql: str) -> str:
     """SQL: an envelope time, ISO 8601 or ``M/D/YYYY h:mm:ss AM/PM`` (UTC), else NULL."""
     return f"coalesce({utc_time(field_sql)}, try_strptime({field_sql}, {_US_TIME_FORMATS}))"
+
+
+def client_ip(*fields_sql: str) -> str:
+    """SQL: the client's address, the first non-empty of `fields_sql` (the category's own), else
+    the envelope's ``callerIpAddress``; port and IPv6 brackets removed."""
+    picks = [f"nullif({field}, '')" for field in (*fields_sql, "callerIpAddress")]
+    return bare_ip(picks[0] if len(picks) == 1 else f"coalesce({', '.join(picks)})")
 
 
 def _sql_list(categories: Collection[str]) -> str:
@@ -89,3 +96,33 @@ def envelope_sniffer(categories: Collection[str]) -> Callable[[Sample], bool]:
         )
 
     return sniff
+
+
+def envelope_format(
+    *,
+    name: str,
+    description: str,
+    table: str,
+    categories: Collection[str],
+    properties: str,
+    select: Mapping[str, str],
+    relation: str = Format.relation,
+    id_field: str = "properties.id",
+) -> Format:
+    """A member of :data:`GROUP`: the envelope records of `categories` (claimed by their
+    category, those of any other category skipped), read with the ENVELOPE columns and
+    ``properties`` typed as `properties` (a DuckDB STRUCT), mapped by `select` onto `table`."""
+    return Format(
+        name=name,
+        description=description,
+        table=table,
+        sniff=envelope_sniffer(categories),
+        group=GROUP,
+        specificity=SPECIFICITY,
+        skip=skip_other_categories(categories),
+        id_field=id_field,
+        time_field="time",
+        columns={**ENVELOPE, "properties": properties},
+        relation=relation,
+        select=select,
+    )

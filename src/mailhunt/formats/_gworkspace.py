@@ -46,8 +46,9 @@ https://github.com/elastic/integrations/tree/main/packages/google_workspace
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
-from mailhunt.formats.base import Record, Sample, bare_ip, utc_time
+from mailhunt.formats.base import Format, Record, Sample, bare_ip, utc_time
 
 # A parameter's value keys (the API's Parameter and NestedParameter). Message values are typed
 # one level down, so that their keys' order in the file does not change the content digest;
@@ -281,3 +282,26 @@ def sniffer(shape: str, *, login: bool) -> Callable[[Sample], bool]:
 # Rows a login format leaves to the activity formats: another application's activity in a file
 # of login activities is no sign-in (skipped and counted, not quarantined).
 NOT_LOGIN = f"id.applicationName <> '{LOGIN_APPLICATION}'"
+
+
+def activity_format(
+    name: str, description: str, *, shape: Literal["api", "sentinel"], login: bool
+) -> Format:
+    """A Google Workspace format: activities of `shape` ("api": activities.list items, one row
+    per event of an activity; "sentinel": the connector's records, already one per event), of
+    the login application onto signins (other applications' activities skipped) when `login`,
+    of every other application onto events otherwise."""
+    api = shape == "api"
+    return Format(
+        name=name,
+        description=description,
+        table="signins" if login else "events",
+        sniff=sniffer(shape, login=login),
+        columns=COLUMNS if api else SENTINEL_COLUMNS,
+        relation=API_RELATION if api else SENTINEL_RELATION,
+        one_row_per_record=not api,  # api: one row per event of an activity
+        skip=NOT_LOGIN if login else None,
+        select=SIGNINS_SELECT if login else EVENTS_SELECT,
+        id_field="id.uniqueQualifier",
+        time_field="id.time",
+    )

@@ -18,17 +18,19 @@ Record ids are ``<text from the line>|<md5 of the line's ordinal and text>``: th
 of one file two records, and ingesting the same file again gives the same ids. The ordinal is
 the line's position among the file's non-blank lines (its line number when it has none).
 
-Lines that are not authentication events (most of a mail log) are not records: each format's
-``skip`` predicate (``code IS NULL``) marks them, so they are counted as skipped rather than
-quarantined. A line that is an authentication event but whose time cannot be read keeps a NULL
-time and is quarantined.
+Lines that are not authentication events (most of a mail log) are not records: the ``skip``
+predicate (``code IS NULL``) that ``signins_format`` gives each format marks them, so they are
+counted as skipped rather than quarantined. A line that is an authentication event but whose
+time cannot be read keeps a NULL time and is quarantined.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+
+from mailhunt.formats.base import Format, Sample
 
 CODES = {
     0: "success",
@@ -59,18 +61,47 @@ def first_match(value_sql: str, table: Iterable[tuple[str, object]]) -> str:
     return f"CASE {arms} END"
 
 
-def record_id(prefix_sql: str, condition_sql: str) -> str:
-    """SQL: ``<prefix>|<md5 of ordinal and line>`` when `condition_sql` holds, else NULL."""
+def record_id(prefix_sql: str) -> str:
+    """SQL: ``<prefix>|<md5 of ordinal and line>`` for an authentication event, else NULL."""
     return (
-        f"CASE WHEN {condition_sql} THEN {prefix_sql} || '|' || "
+        f"CASE WHEN code IS NOT NULL THEN {prefix_sql} || '|' || "
         f"md5(CAST(_ordinal AS VARCHAR) || ':' || line) END"
     )
 
 
-def warnings(table: Mapping[str, str]) -> str:
-    """SQL: the warning codes whose condition holds, NULL when none does."""
-    items = ", ".join(f"CASE WHEN {test} THEN {lit(code)} END" for code, test in table.items())
-    return f"nullif(list_filter([{items}], lambda w: w IS NOT NULL), [])"
+def signins_format(
+    *,
+    name: str,
+    description: str,
+    sniff: Callable[[Sample], bool],
+    relation: str,
+    id_prefix: str,
+    select: Mapping[str, str],
+) -> Format:
+    """A format of sign-ins read as text, one authentication event a line. `relation` (over the
+    text reader's ``line``) gives each line's ``code`` (see CODES; NULL: not an authentication
+    event, skipped), ``user`` and ``session``; the record id is `id_prefix` (SQL for text from
+    the line) and the line's hash; `select` maps the other columns."""
+    return Format(
+        name=name,
+        description=description,
+        table="signins",
+        reader="text",
+        sniff=sniff,
+        columns=TEXT_COLUMNS,
+        id_field="line",
+        time_field="line",
+        relation=relation,
+        skip="code IS NULL AND line IS NOT NULL",
+        select={
+            "record_id": record_id(id_prefix),
+            "user_upn": "lower(user)",
+            "session_id": "session",
+            "interactive": "true",
+            "error_code": "code",
+            **select,
+        },
+    )
 
 
 # -- syslog ----------------------------------------------------------------------------------------

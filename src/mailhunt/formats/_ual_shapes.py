@@ -152,6 +152,22 @@ def unwrap(json_sql: str, keep: Mapping[str, str] | None = None) -> str:
     )
 
 
+def carried(fields: Mapping[str, str]) -> dict[str, str]:
+    """`unwrap`'s `keep` for a wrapper's own fields, from field name -> alias."""
+    return {alias: f'"{name}"' for name, alias in fields.items()}
+
+
+def wrapped_select(fallbacks: Mapping[str, str]) -> dict[str, str]:
+    """m365_ual.SELECT for a UAL record carried in a wrapper that repeats some of its values
+    (Graph's summary fields, Defender's columns, PowerShell's properties): each column of
+    `fallbacks` is the record's own value, else the fallback (SQL over the fields `unwrap`
+    kept), for records whose inner JSON lacks it."""
+    return {
+        **SELECT,
+        **{column: f"coalesce({SELECT[column]}, {sql})" for column, sql in fallbacks.items()},
+    }
+
+
 def audit_data_csv(
     name: str, description: str, headers: tuple[str, ...], not_headers: tuple[str, ...]
 ) -> Format:

@@ -14,9 +14,8 @@ https://learn.microsoft.com/graph/api/resources/security-auditlogrecordtype
 
 from __future__ import annotations
 
-from mailhunt.formats._ual_shapes import record_type, unwrap
+from mailhunt.formats._ual_shapes import carried, record_type, unwrap, wrapped_select
 from mailhunt.formats.base import Format, bare_ip, json_sniffer, utc_time
-from mailhunt.formats.m365_ual import SELECT
 
 # Graph summary field -> the alias it is carried under next to the UAL fields.
 _SUMMARY = {
@@ -38,18 +37,22 @@ FORMAT = Format(
         "id", "createdDateTime", "auditData", any_of=("auditLogRecordType", "operation")
     ),
     columns={**dict.fromkeys(_SUMMARY, "VARCHAR"), "auditData": "VARCHAR"},
-    relation=unwrap("auditData", {alias: f'"{name}"' for name, alias in _SUMMARY.items()}),
+    relation=unwrap("auditData", carried(_SUMMARY)),
     id_field="id",
     time_field="createdDateTime",
     select={
-        **SELECT,
-        "record_id": "coalesce(Id, graph_id)",
-        "time": f"coalesce({SELECT['time']}, {utc_time('graph_created')})",
-        "tenant_id": "lower(coalesce(OrganizationId, graph_organization_id))",
-        "workload": "coalesce(Workload, graph_service)",
-        "record_type": f"coalesce({SELECT['record_type']}, {record_type('graph_record_type')})",
-        "operation": "coalesce(Operation, graph_operation)",
-        "actor_upn": "lower(coalesce(UserId, graph_upn))",
+        **wrapped_select(
+            {
+                "record_id": "graph_id",
+                "time": utc_time("graph_created"),
+                "tenant_id": "lower(graph_organization_id)",
+                "workload": "graph_service",
+                "record_type": record_type("graph_record_type"),
+                "operation": "graph_operation",
+                "actor_upn": "lower(graph_upn)",
+            }
+        ),
+        # the UAL's address, else the summary's clientIp, and then its port removed
         "client_ip": bare_ip("coalesce(ClientIPAddress, ClientIP, graph_client_ip)"),
     },
 )

@@ -21,15 +21,7 @@ https://learn.microsoft.com/azure/azure-monitor/essentials/resource-logs-schema
 from __future__ import annotations
 
 from mailhunt.formats import entra_directory_audits as graph
-from mailhunt.formats._azure_monitor import (
-    ENVELOPE,
-    GROUP,
-    SPECIFICITY,
-    envelope_sniffer,
-    envelope_time,
-    skip_other_categories,
-)
-from mailhunt.formats.base import Format, bare_ip
+from mailhunt.formats._azure_monitor import client_ip, envelope_format, envelope_time
 
 CATEGORIES = ("AuditLogs",)
 
@@ -49,25 +41,18 @@ _RELATION = (
     "FROM {source}"
 )
 
-FORMAT = Format(
+FORMAT = envelope_format(
     name="azure-monitor-audit-logs",
     description="Entra ID directory audits, Azure Monitor diagnostic settings records "
     '(category AuditLogs: Event Hub {"records": [...]} or storage-account JSON lines)',
     table="events",
-    sniff=envelope_sniffer(CATEGORIES),
-    group=GROUP,
-    specificity=SPECIFICITY,
-    skip=skip_other_categories(CATEGORIES),
-    id_field="properties.id",
-    time_field="time",
-    columns={**ENVELOPE, "properties": _PROPERTIES},
+    categories=CATEGORIES,
+    properties=_PROPERTIES,
     relation=_RELATION,
     select={
         **graph.SELECT,
         "time": f"coalesce({graph.SELECT['time']}, {envelope_time('time')})",
         "tenant_id": "lower(nullif(tenantId, ''))",
-        "client_ip": bare_ip(
-            "coalesce(nullif(initiatedBy.user.ipAddress, ''), nullif(callerIpAddress, ''))"
-        ),
+        "client_ip": client_ip("initiatedBy.user.ipAddress"),
     },
 )

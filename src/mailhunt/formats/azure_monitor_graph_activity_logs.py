@@ -26,15 +26,8 @@ https://learn.microsoft.com/azure/azure-monitor/reference/tables/microsoftgrapha
 
 from __future__ import annotations
 
-from mailhunt.formats._azure_monitor import (
-    ENVELOPE,
-    GROUP,
-    SPECIFICITY,
-    envelope_sniffer,
-    envelope_time,
-    skip_other_categories,
-)
-from mailhunt.formats.base import Format, bare_ip, utc_time
+from mailhunt.formats._azure_monitor import client_ip, envelope_format, envelope_time
+from mailhunt.formats.base import utc_time
 
 CATEGORIES = ("MicrosoftGraphActivityLogs",)
 WORKLOAD = "MicrosoftGraph"
@@ -53,18 +46,14 @@ _MAILBOX_IN_URI = (
     "'/users/([^/?()]+(@|%40)[^/?()]+)/(messages|mailfolders|mailboxsettings)', 1, 'i')"
 )
 
-FORMAT = Format(
+FORMAT = envelope_format(
     name="azure-monitor-graph-activity-logs",
     description="Microsoft Graph activity logs (API requests), Azure Monitor diagnostic settings "
     'records (Event Hub {"records": [...]} or storage-account JSON lines)',
     table="events",
-    sniff=envelope_sniffer(CATEGORIES),
-    group=GROUP,
-    specificity=SPECIFICITY,
-    skip=skip_other_categories(CATEGORIES),
+    categories=CATEGORIES,
+    properties=_PROPERTIES,
     id_field="properties.requestId",
-    time_field="time",
-    columns={**ENVELOPE, "properties": _PROPERTIES},
     select={
         "record_id": "nullif(properties.requestId, '')",
         "time": f"coalesce({envelope_time('time')}, {utc_time('properties.timeGenerated')})",
@@ -79,9 +68,7 @@ FORMAT = Format(
         "mailbox_upn": f"lower(replace(nullif({_MAILBOX_IN_URI}, ''), '%40', '@'))",
         "app_id": f"'{GRAPH_APP_ID}'",
         "client_app_id": "lower(nullif(properties.appId, ''))",
-        "client_ip": bare_ip(
-            "coalesce(nullif(properties.ipAddress, ''), nullif(callerIpAddress, ''))"
-        ),
+        "client_ip": client_ip("properties.ipAddress"),
         "user_agent": "nullif(properties.userAgent, '')",
         "aad_session_id": "nullif(properties.sessionId, '')",
         "token_id": "nullif(properties.signInActivityId, '')",

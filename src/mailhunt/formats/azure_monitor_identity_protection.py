@@ -32,15 +32,8 @@ https://learn.microsoft.com/azure/azure-monitor/reference/tables/aaduserriskeven
 
 from __future__ import annotations
 
-from mailhunt.formats._azure_monitor import (
-    ENVELOPE,
-    GROUP,
-    SPECIFICITY,
-    envelope_sniffer,
-    envelope_time,
-    skip_other_categories,
-)
-from mailhunt.formats.base import Format, bare_ip, utc_time
+from mailhunt.formats._azure_monitor import client_ip, envelope_format, envelope_time
+from mailhunt.formats.base import utc_time
 
 CATEGORIES = (
     "RiskyUsers",
@@ -69,18 +62,13 @@ _ADDITIONAL_INFO = (
     '"Value" VARCHAR)[])'
 )
 
-FORMAT = Format(
+FORMAT = envelope_format(
     name="azure-monitor-identity-protection",
     description="Entra ID Protection risky users, principals and risk detections, Azure "
     "Monitor diagnostic settings records (Event Hub or storage-account JSON lines)",
     table="events",
-    sniff=envelope_sniffer(CATEGORIES),
-    group=GROUP,
-    specificity=SPECIFICITY,
-    skip=skip_other_categories(CATEGORIES),
-    id_field="properties.id",
-    time_field="time",
-    columns={**ENVELOPE, "properties": _PROPERTIES},
+    categories=CATEGORIES,
+    properties=_PROPERTIES,
     select={
         "record_id": "CASE WHEN nullif(properties.id, '') IS NOT NULL "
         f"THEN properties.id || coalesce('|' || {_UPDATED}, '') END",
@@ -95,9 +83,7 @@ FORMAT = Format(
         "nullif(properties.servicePrincipalDisplayName, ''), nullif(properties.displayName, ''), "
         "nullif(properties.appId, '')))",
         "app_id": "lower(nullif(properties.appId, ''))",
-        "client_ip": bare_ip(
-            "coalesce(nullif(properties.ipAddress, ''), nullif(callerIpAddress, ''))"
-        ),
+        "client_ip": client_ip("properties.ipAddress"),
         "user_agent": f"list_filter({_ADDITIONAL_INFO}, lambda p: lower(p.Key) = 'useragent')"
         "[1].Value",
     },

@@ -26,15 +26,8 @@ https://learn.microsoft.com/azure/azure-monitor/essentials/resource-logs-schema
 
 from __future__ import annotations
 
-from mailhunt.formats._azure_monitor import (
-    ENVELOPE,
-    GROUP,
-    SPECIFICITY,
-    envelope_sniffer,
-    envelope_time,
-    skip_other_categories,
-)
-from mailhunt.formats.base import Format, bare_ip, utc_time
+from mailhunt.formats._azure_monitor import client_ip, envelope_format, envelope_time
+from mailhunt.formats.base import utc_time
 
 CATEGORIES = ("ProvisioningLogs",)
 WORKLOAD = "AzureActiveDirectory"
@@ -65,18 +58,13 @@ def _application(system: str) -> str:
 # system's (inbound, from an HR system).
 _APP_ID = f"coalesce({_application('targetSystem')}, {_application('sourceSystem')})"
 
-FORMAT = Format(
+FORMAT = envelope_format(
     name="azure-monitor-provisioning-logs",
     description="Entra ID provisioning events, Azure Monitor diagnostic settings records "
     '(category ProvisioningLogs: Event Hub {"records": [...]} or storage-account JSON lines)',
     table="events",
-    sniff=envelope_sniffer(CATEGORIES),
-    group=GROUP,
-    specificity=SPECIFICITY,
-    skip=skip_other_categories(CATEGORIES),
-    id_field="properties.id",
-    time_field="time",
-    columns={**ENVELOPE, "properties": _PROPERTIES},
+    categories=CATEGORIES,
+    properties=_PROPERTIES,
     select={
         "record_id": "nullif(properties.id, '')",
         "time": f"coalesce({utc_time('properties.activityDateTime')}, {envelope_time('time')})",
@@ -91,6 +79,6 @@ FORMAT = Format(
         + _member("properties.initiatedBy", "$.displayName", "$.Name", "$.id", "$.Id")
         + ")",
         "app_id": f"lower({_APP_ID})",
-        "client_ip": bare_ip("nullif(callerIpAddress, '')"),
+        "client_ip": client_ip(),
     },
 )

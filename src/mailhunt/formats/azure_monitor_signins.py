@@ -26,15 +26,8 @@ https://learn.microsoft.com/azure/azure-monitor/essentials/resource-logs-schema
 
 from __future__ import annotations
 
-from mailhunt.formats._azure_monitor import (
-    ENVELOPE,
-    GROUP,
-    SPECIFICITY,
-    envelope_sniffer,
-    envelope_time,
-    skip_other_categories,
-)
-from mailhunt.formats.base import Format, bare_ip, utc_time
+from mailhunt.formats._azure_monitor import client_ip, envelope_format, envelope_time
+from mailhunt.formats.base import utc_time
 from mailhunt.formats.sentinel_signin_logs import (
     INTERACTIVE_BY_CATEGORY,
     interactive_by_category,
@@ -52,18 +45,13 @@ _PROPERTIES = (
     "location STRUCT(city VARCHAR, countryOrRegion VARCHAR))"
 )
 
-FORMAT = Format(
+FORMAT = envelope_format(
     name="azure-monitor-signins",
     description="Entra ID sign-ins, Azure Monitor diagnostic settings records (Event Hub "
     '{"records": [...]} or storage-account JSON lines)',
     table="signins",
-    sniff=envelope_sniffer(CATEGORIES),
-    group=GROUP,
-    specificity=SPECIFICITY,
-    skip=skip_other_categories(CATEGORIES),
-    id_field="properties.id",
-    time_field="time",
-    columns={**ENVELOPE, "properties": _PROPERTIES},
+    categories=CATEGORIES,
+    properties=_PROPERTIES,
     select={
         "record_id": "nullif(properties.id, '')",
         "time": f"coalesce({utc_time('properties.createdDateTime')}, {envelope_time('time')})",
@@ -75,7 +63,7 @@ FORMAT = Format(
         "app_name": "coalesce(nullif(properties.appDisplayName, ''), "
         "nullif(properties.servicePrincipalName, ''))",
         "resource_id": "lower(nullif(properties.resourceId, ''))",
-        "client_ip": bare_ip("coalesce(nullif(properties.ipAddress, ''), callerIpAddress)"),
+        "client_ip": client_ip("properties.ipAddress"),
         "user_agent": "nullif(properties.userAgent, '')",
         "session_id": "nullif(properties.sessionId, '')",
         "unique_token_id": "nullif(properties.uniqueTokenIdentifier, '')",

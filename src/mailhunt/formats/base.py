@@ -133,3 +133,12 @@ def name_value(list_sql: str, name: str) -> str:
     if not name.isidentifier():
         raise ValueError(f"not a property name: {name!r}")
     return f"list_filter({list_sql}, lambda p: p.Name = '{name}')[1].Value"
+
+
+def warnings_sql(conditions: Mapping[str, str]) -> str:
+    """SQL for the `warnings` column: the codes whose condition (SQL) holds, NULL when none."""
+    for code in conditions:
+        if not code.isidentifier():
+            raise ValueError(f"not a warning code: {code!r}")
+    items = ", ".join(f"CASE WHEN {sql} THEN '{code}' END" for code, sql in conditions.items())
+    return f"nullif(list_filter([{items}], lambda w: w IS NOT NULL), [])"

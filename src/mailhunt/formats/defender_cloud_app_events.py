@@ -30,11 +30,10 @@ https://learn.microsoft.com/office/office-365-management-api/office-365-manageme
 
 from __future__ import annotations
 
-from mailhunt.formats._ual_shapes import unwrap
+from mailhunt.formats._ual_shapes import carried, unwrap, wrapped_select
 from mailhunt.formats.base import Format, bare_ip, json_sniffer, utc_time
 from mailhunt.formats.m365_powershell_json import _LOST_SQL as _PS_LOST_SQL
 from mailhunt.formats.m365_powershell_json import LOST
-from mailhunt.formats.m365_ual import SELECT
 
 # Defender column -> the alias it is carried under next to the UAL fields.
 _DEFENDER = {
@@ -65,7 +64,7 @@ FORMAT = Format(
     relation=unwrap(
         _RAW,
         {
-            **{alias: f'"{name}"' for name, alias in _DEFENDER.items()},
+            **carried(_DEFENDER),
             "de_has_raw": f"{_RAW} IS NOT NULL",
             "de_lost": _LOST_SQL,
         },
@@ -74,14 +73,17 @@ FORMAT = Format(
     time_field="RawEventData.CreationTime",
     skip="NOT de_has_raw AND de_activity_objects IS NULL",
     select={
-        **SELECT,
-        "record_id": "coalesce(Id, de_report_id)",
-        "time": f"coalesce({SELECT['time']}, {utc_time('de_timestamp')})",
-        "workload": "coalesce(Workload, de_application)",
-        "operation": "coalesce(Operation, nullif(de_action_type, ''))",
-        "actor_upn": "lower(coalesce(UserId, nullif(de_user_id, '')))",
-        "client_ip": f"coalesce({SELECT['client_ip']}, {_DEFENDER_IP})",
-        "user_agent": f"coalesce({SELECT['user_agent']}, nullif(de_user_agent, ''))",
+        **wrapped_select(
+            {
+                "record_id": "de_report_id",
+                "time": utc_time("de_timestamp"),
+                "workload": "de_application",
+                "operation": "nullif(de_action_type, '')",
+                "actor_upn": "lower(nullif(de_user_id, ''))",
+                "client_ip": _DEFENDER_IP,
+                "user_agent": "nullif(de_user_agent, '')",
+            }
+        ),
         "warnings": f"CASE WHEN de_lost THEN ['{LOST}'] END",
     },
 )

@@ -39,13 +39,12 @@ from __future__ import annotations
 import re
 
 from mailhunt.formats._textlog import (
-    TEXT_COLUMNS,
     first_match,
     group,
     lit,
-    record_id,
+    signins_format,
 )
-from mailhunt.formats.base import Format, Sample, bare_ip, utc_time
+from mailhunt.formats.base import Sample, bare_ip, utc_time
 
 _CELL = r'"(?:[^"]|"")*"|[^,"]*'
 _TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z"
@@ -181,31 +180,21 @@ def sniff(sample: Sample) -> bool:
 
 _BACK_END = "(port IN (" + ", ".join(map(lit, BACK_END_PORTS)) + "))"
 
-FORMAT = Format(
+FORMAT = signins_format(
     name="exchange-protocol-logs",
     description="Exchange Server IMAP4, POP3 and SMTP Receive protocol logs: logins (CSV text)",
-    table="signins",
-    reader="text",
     sniff=sniff,
-    columns=TEXT_COLUMNS,
-    id_field="line",
-    time_field="line",
     relation=_relation(),
-    skip="code IS NULL AND line IS NOT NULL",
+    id_prefix="session || ',' || seq",
     select={
-        "record_id": record_id("session || ',' || seq", "code IS NOT NULL"),
         "time": utc_time("ts"),
         "tenant_id": "CASE WHEN protocol = 'smtp' AND contains(connector, '\\') "
         "THEN 'onprem:' || lower(split_part(connector, '\\', 1)) END",
-        "user_upn": "lower(user)",
         "app_id": f"CASE protocol WHEN 'smtp' THEN {_cases('port', SMTP_SERVICES, lit('smtp'))} "
         f"ELSE protocol END",
         "app_name": f"{_cases('protocol', APP_NAMES)} || "
         f"CASE WHEN {_BACK_END} THEN ' back end' ELSE '' END",
         "client_ip": bare_ip("remote"),
-        "session_id": "session",
-        "interactive": "true",
-        "error_code": "code",
         "failure_reason": "CASE WHEN code <> 0 THEN reason END",
     },
 )

@@ -28,17 +28,10 @@ https://github.com/elastic/integrations/tree/main/packages/google_workspace (htt
 from __future__ import annotations
 
 from mailhunt.formats import _gworkspace as gw
-from mailhunt.formats.base import Format
 
-FORMAT = Format(
-    name="gworkspace-reports-api",
-    description="Google Workspace Reports API activities (token, admin, ...): one event per row",
-    table="events",
-    sniff=gw.sniffer("api", login=False),
-    columns=gw.COLUMNS,
-    relation=gw.API_RELATION,
-    one_row_per_record=False,  # one row per event of an activity
-    select=gw.EVENTS_SELECT,
-    id_field="id.uniqueQualifier",
-    time_field="id.time",
+FORMAT = gw.activity_format(
+    "gworkspace-reports-api",
+    "Google Workspace Reports API activities (token, admin, ...): one event per row",
+    shape="api",
+    login=False,
 )

@@ -25,18 +25,10 @@ https://developers.google.com/workspace/admin/reports/reference/rest/v1/activiti
 from __future__ import annotations
 
 from mailhunt.formats import _gworkspace as gw
-from mailhunt.formats.base import Format
 
-FORMAT = Format(
-    name="gworkspace-reports-api-login",
-    description="Google Workspace Reports API login activities: one sign-in per event",
-    table="signins",
-    sniff=gw.sniffer("api", login=True),
-    columns=gw.COLUMNS,
-    relation=gw.API_RELATION,
-    one_row_per_record=False,  # one row per event of an activity
-    skip=gw.NOT_LOGIN,
-    select=gw.SIGNINS_SELECT,
-    id_field="id.uniqueQualifier",
-    time_field="id.time",
+FORMAT = gw.activity_format(
+    "gworkspace-reports-api-login",
+    "Google Workspace Reports API login activities: one sign-in per event",
+    shape="api",
+    login=True,
 )

@@ -25,16 +25,10 @@ https://developers.google.com/workspace/admin/reports/reference/rest/v1/activiti
 from __future__ import annotations
 
 from mailhunt.formats import _gworkspace as gw
-from mailhunt.formats.base import Format
 
-FORMAT = Format(
-    name="gworkspace-sentinel",
-    description="Google Workspace activities, Sentinel GWorkspace_ReportsAPI_*_CL records",
-    table="events",
-    sniff=gw.sniffer("sentinel", login=False),
-    columns=gw.SENTINEL_COLUMNS,
-    relation=gw.SENTINEL_RELATION,
-    select=gw.EVENTS_SELECT,
-    id_field="id.uniqueQualifier",
-    time_field="id.time",
+FORMAT = gw.activity_format(
+    "gworkspace-sentinel",
+    "Google Workspace activities, Sentinel GWorkspace_ReportsAPI_*_CL records",
+    shape="sentinel",
+    login=False,
 )

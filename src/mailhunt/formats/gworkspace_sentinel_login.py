@@ -14,17 +14,10 @@ https://developers.google.com/workspace/admin/reports/v1/appendix/activity/login
 from __future__ import annotations
 
 from mailhunt.formats import _gworkspace as gw
-from mailhunt.formats.base import Format
 
-FORMAT = Format(
-    name="gworkspace-sentinel-login",
-    description="Google Workspace login activities, Sentinel GWorkspace_ReportsAPI_login_CL",
-    table="signins",
-    sniff=gw.sniffer("sentinel", login=True),
-    columns=gw.SENTINEL_COLUMNS,
-    relation=gw.SENTINEL_RELATION,
-    skip=gw.NOT_LOGIN,
-    select=gw.SIGNINS_SELECT,
-    id_field="id.uniqueQualifier",
-    time_field="id.time",
+FORMAT = gw.activity_format(
+    "gworkspace-sentinel-login",
+    "Google Workspace login activities, Sentinel GWorkspace_ReportsAPI_login_CL",
+    shape="sentinel",
+    login=True,
 )

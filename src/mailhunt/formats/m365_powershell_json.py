@@ -20,9 +20,8 @@ https://learn.microsoft.com/powershell/module/microsoft.powershell.utility/conve
 
 from __future__ import annotations
 
-from mailhunt.formats._ual_shapes import record_type, unwrap
+from mailhunt.formats._ual_shapes import record_type, unwrap, wrapped_select
 from mailhunt.formats.base import Format, json_sniffer
-from mailhunt.formats.m365_ual import SELECT
 
 LOST = "nested_data_lost_in_export"
 
@@ -86,13 +85,15 @@ FORMAT = Format(
     id_field="Identity",
     time_field="CreationDate",
     select={
-        **SELECT,
-        "record_id": "coalesce(Id, ps_identity)",
-        "time": f"coalesce({SELECT['time']}, {_ps_date('CreationTime')}, "
-        f"{_ps_date('ps_creation_date')})",
-        "record_type": f"coalesce({SELECT['record_type']}, {record_type('ps_record_type')})",
-        "operation": "coalesce(Operation, ps_operations)",
-        "actor_upn": "lower(coalesce(UserId, ps_user_ids))",
+        **wrapped_select(
+            {
+                "record_id": "ps_identity",
+                "time": f"coalesce({_ps_date('CreationTime')}, {_ps_date('ps_creation_date')})",
+                "record_type": record_type("ps_record_type"),
+                "operation": "ps_operations",
+                "actor_upn": "lower(ps_user_ids)",
+            }
+        ),
         "warnings": f"CASE WHEN ps_lost THEN ['{LOST}'] END",
     },
 )

@@ -40,12 +40,10 @@ from mailhunt.formats._textlog import (
     HEADER,
     SYSLOG_TIME,
     SYSLOG_TIME_WARNINGS,
-    TEXT_COLUMNS,
-    record_id,
     rules_relation,
-    warnings,
+    signins_format,
 )
-from mailhunt.formats.base import Format, Sample
+from mailhunt.formats.base import Sample, warnings_sql
 
 RULES = dovecot.RULES + postfix.RULES
 
@@ -66,31 +64,21 @@ def sniff(sample: Sample) -> bool:
     )
 
 
-FORMAT = Format(
+FORMAT = signins_format(
     name="mail-syslog",
     description="Dovecot and Postfix authentication events from mail server syslog (mail.log)",
-    table="signins",
-    reader="text",
     sniff=sniff,
-    columns=TEXT_COLUMNS,
-    id_field="line",
-    time_field="line",
     relation=rules_relation(RULES),
-    skip="code IS NULL AND line IS NOT NULL",
+    id_prefix="ts",
     select={
-        "record_id": record_id("ts", "code IS NOT NULL"),
         "time": SYSLOG_TIME,
         "tenant_id": "CASE WHEN host <> '' THEN 'onprem:' || lower(host) END",
-        "user_upn": "lower(user)",
         "app_id": "app_id",
         "app_name": "app_name",
         "client_ip": r"regexp_replace(ip, '^::ffff:(\d+\.\d+\.\d+\.\d+)$', '\1')",
-        "session_id": "session",
-        "interactive": "true",
-        "error_code": "code",
         "failure_reason": f"CASE WHEN code <> 0 THEN nullif(regexp_replace(reason, "
         f"'{_VERBOSE_TAIL}', ''), '') END",
-        "warnings": warnings(
+        "warnings": warnings_sql(
             {**SYSLOG_TIME_WARNINGS, "password_in_log": "contains(reason, '(given password: ')"}
         ),
     },

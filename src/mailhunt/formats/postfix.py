@@ -38,24 +38,34 @@ FAILED_OUTCOMES: tuple[tuple[str, int], ...] = (
     (r"", 1),
 )
 
+
+def _smtpd(kind: str, needle: str, message: str, outcomes: tuple[tuple[str, int], ...]) -> Rule:
+    """A rule for a line of Postfix's smtpd (the SMTP server, whose SASL authentication the
+    lines report): `message` is the pattern after the smtpd prefix."""
+    return Rule(
+        kind=kind,
+        needle=needle,
+        pattern=_PREFIX + message,
+        app_name="'postfix smtpd'",
+        app_id="coalesce(service, 'smtp')",
+        outcomes=outcomes,
+    )
+
+
 RULES: tuple[Rule, ...] = (
-    Rule(
-        kind="postfix-sasl-failed",
-        needle="authentication failed",
-        pattern=_PREFIX + r"warning: " + _CLIENT + r": SASL (?P<driver>[\w-]+) authentication "
+    _smtpd(
+        "postfix-sasl-failed",
+        "authentication failed",
+        r"warning: " + _CLIENT + r": SASL (?P<driver>[\w-]+) authentication "
         r"failed:(?: (?P<reason>.*?))?(?:, sasl_username=(?P<user>.*))?$",
-        app_name="'postfix smtpd'",
-        app_id="coalesce(service, 'smtp')",
-        outcomes=FAILED_OUTCOMES,
+        FAILED_OUTCOMES,
     ),
-    Rule(
-        kind="postfix-sasl-login",
-        needle="sasl_username=",
-        pattern=_PREFIX + r"\w+: client=" + _CLIENT + r", sasl_method=(?P<driver>[^,]*), "
+    _smtpd(
+        "postfix-sasl-login",
+        "sasl_username=",
+        r"\w+: client=" + _CLIENT + r", sasl_method=(?P<driver>[^,]*), "
         r"sasl_username=(?P<user>.*?)(?:, (?:sasl_sender|orig_queue_id|orig_client)=.*)?$",
-        app_name="'postfix smtpd'",
-        app_id="coalesce(service, 'smtp')",
-        outcomes=((r"", 0),),
+        ((r"", 0),),
     ),
 )
 

@@ -20,13 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mailhunt.formats import entra_directory_audits as graph
-from mailhunt.formats.base import Format, Record, Sample, has_keys
-from mailhunt.formats.sentinel_signin_logs import (
-    quote,
-    sentinel_relation,
-    sentinel_time,
-    warnings_sql,
-)
+from mailhunt.formats.base import Format, Record, Sample, has_keys, warnings_sql
+from mailhunt.formats.sentinel_signin_logs import quote, sentinel_relation, sentinel_time
 
 TEXT = (
     "Id",

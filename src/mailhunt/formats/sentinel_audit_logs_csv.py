@@ -14,35 +14,20 @@ https://learn.microsoft.com/azure/azure-monitor/logs/log-analytics-tutorial (exp
 
 from __future__ import annotations
 
-from mailhunt.formats.base import Format, Sample
-from mailhunt.formats.sentinel_audit_logs import (
-    COLUMNS,
-    DYNAMIC,
-    SELECT,
-    TEXT,
-    TIMES,
-    audit_relation,
-    is_audit_row,
-)
-from mailhunt.formats.sentinel_signin_logs import portal_csv_rows, portal_record
+from dataclasses import replace
 
+from mailhunt.formats import sentinel_audit_logs
+from mailhunt.formats.sentinel_audit_logs import DYNAMIC, TEXT, TIMES, audit_relation, is_audit_row
+from mailhunt.formats.sentinel_signin_logs import portal_csv_rows, portal_csv_sniffer
 
-def _sniff(sample: Sample) -> bool:
-    return sample.kind == "csv" and any(
-        is_audit_row(portal_record(r), TIMES) for r in sample.records
-    )
-
-
-FORMAT = Format(
+# The JSON rows' format (columns, mapping, id and time fields) over the CSV's cells, the header
+# variants merged into the same fields.
+FORMAT = replace(
+    sentinel_audit_logs.FORMAT,
     name="sentinel-audit-logs-csv",
     description="Entra ID directory audits, Log Analytics / Sentinel portal CSV export of "
     "AuditLogs",
-    table="events",
     reader="csv",
-    sniff=_sniff,
-    id_field="Id",
-    time_field="TimeGenerated",
-    columns=COLUMNS,  # the fields once header variants are merged
+    sniff=portal_csv_sniffer(is_audit_row, TIMES),
     relation=audit_relation(portal_csv_rows(TEXT, list(DYNAMIC), TIMES)),
-    select=SELECT,
 )

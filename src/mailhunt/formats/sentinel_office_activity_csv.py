@@ -13,22 +13,15 @@ https://learn.microsoft.com/azure/azure-monitor/logs/log-analytics-tutorial#expo
 
 from __future__ import annotations
 
-from mailhunt.formats.base import Format, Sample, csv_sniffer
+from mailhunt.formats.base import Format, csv_sniffer
 from mailhunt.formats.m365_ual import COLUMNS
 from mailhunt.formats.sentinel_office_activity import SENTINEL_SELECT, renamed_fields
-
-_is_office_activity = csv_sniffer("OfficeId", "Operation", "OfficeWorkload")
-
-
-def _sniff(sample: Sample) -> bool:
-    return _is_office_activity(sample)
-
 
 FORMAT = Format(
     name="sentinel-office-activity-csv",
     description="Microsoft Sentinel OfficeActivity table, Log Analytics portal CSV export",
     table="events",
-    sniff=_sniff,
+    sniff=csv_sniffer("OfficeId", "Operation", "OfficeWorkload"),
     reader="csv",
     columns=COLUMNS,  # the UAL fields the relation renames the row's columns to
     relation="SELECT _ordinal, "

@@ -18,7 +18,7 @@ that is not JSON (a cell cut short by an export) is left out with the warning
 ``dynamic_not_json``.
 
 This module also holds the helpers the other Sentinel formats share (portal-export times, text
-and dynamic columns, CSV header variants). References:
+and dynamic columns, CSV header variants and sniffing). References:
 https://learn.microsoft.com/azure/azure-monitor/reference/tables/signinlogs
 https://learn.microsoft.com/azure/azure-monitor/reference/tables/aadnoninteractiveusersigninlogs
 https://learn.microsoft.com/graph/api/resources/signin (the same fields, camelCase)
@@ -27,9 +27,17 @@ https://learn.microsoft.com/graph/api/resources/signin (the same fields, camelCa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from mailhunt.formats.base import Format, Record, Sample, bare_ip, has_keys, utc_time
+from mailhunt.formats.base import (
+    Format,
+    Record,
+    Sample,
+    bare_ip,
+    has_keys,
+    utc_time,
+    warnings_sql,
+)
 
 # Log Analytics table -> (Category value, whether its sign-ins are interactive).
 TABLES = {
@@ -129,16 +137,24 @@ def portal_csv_rows(text: Sequence[str], dynamic: Sequence[str], times: Sequence
     )
 
 
-def warnings_sql(conditions: Mapping[str, str]) -> str:
-    """SQL for the `warnings` column: the codes whose condition holds, NULL when none."""
-    items = ", ".join(f"CASE WHEN {sql} THEN '{code}' END" for code, sql in conditions.items())
-    return f"nullif(list_filter([{items}], lambda w: w IS NOT NULL), [])"
-
-
 def portal_record(record: Record) -> dict[str, object]:
     """A portal CSV row with its headers' suffixes (` [UTC]`, `_dynamic`, `_string`) removed,
     for sniffers to test the same names as in JSON rows."""
     return {_PORTAL_SUFFIX.sub("", key): value for key, value in record.items()}
+
+
+def portal_csv_sniffer(
+    is_row: Callable[[Record, Sequence[str]], bool], time_keys: Sequence[str]
+) -> Callable[[Sample], bool]:
+    """A sniffer for Log Analytics portal CSV exports: any sampled row that `is_row` accepts
+    (given `time_keys`) once its headers' suffixes are removed."""
+
+    def sniff(sample: Sample) -> bool:
+        return sample.kind == "csv" and any(
+            is_row(portal_record(r), time_keys) for r in sample.records
+        )
+
+    return sniff
 
 
 def interactive_by_category(field_sql: str) -> str:

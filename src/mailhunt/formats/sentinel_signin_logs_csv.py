@@ -15,39 +15,30 @@ https://learn.microsoft.com/azure/azure-monitor/reference/tables/signinlogs
 
 from __future__ import annotations
 
-from mailhunt.formats.base import Format, Sample
+from dataclasses import replace
+
+from mailhunt.formats import sentinel_signin_logs
 from mailhunt.formats.sentinel_signin_logs import (
-    COLUMNS,
     DYNAMIC,
-    SELECT,
     TEXT,
     TIMES,
     is_sign_in_row,
     portal_csv_rows,
-    portal_record,
+    portal_csv_sniffer,
     sentinel_relation,
 )
 
 # Fields that give a row its time; the authentication steps when an export has no time column.
 _TIME_FIELDS = (*TIMES, "AuthenticationDetails")
 
-
-def _sniff(sample: Sample) -> bool:
-    return sample.kind == "csv" and any(
-        is_sign_in_row(portal_record(r), _TIME_FIELDS) for r in sample.records
-    )
-
-
-FORMAT = Format(
+# The JSON rows' format (columns, mapping, id and time fields) over the CSV's cells, the header
+# variants merged into the same fields.
+FORMAT = replace(
+    sentinel_signin_logs.FORMAT,
     name="sentinel-signin-logs-csv",
     description="Entra ID sign-ins, Log Analytics / Sentinel portal CSV export of SigninLogs or "
     "AADNonInteractiveUserSignInLogs",
-    table="signins",
     reader="csv",
-    sniff=_sniff,
-    id_field="Id",
-    time_field="TimeGenerated",
-    columns=COLUMNS,  # the fields once header variants are merged
+    sniff=portal_csv_sniffer(is_sign_in_row, _TIME_FIELDS),
     relation=sentinel_relation(TEXT, DYNAMIC, portal_csv_rows(TEXT, list(DYNAMIC), TIMES)),
-    select=SELECT,
 )
