@@ -9,8 +9,9 @@ import pytest
 
 from mailhunt.errors import StoreError
 from mailhunt.ingest import ingest
-from mailhunt.model.schema import TABLES
+from mailhunt.model.schema import TABLES, TABLES_BY_NAME
 from mailhunt.store.db import Store, quote_identifier, utc_now
+from mailhunt.store.rows import IngestRunRow, QuarantineRow
 from tests.helpers import FIXTURES
 
 
@@ -105,3 +106,8 @@ def test_utc_now_is_aware_utc() -> None:
     now = utc_now()
     assert now.tzinfo is UTC
     assert abs((datetime.now(UTC) - now).total_seconds()) < 5
+
+
+def test_typed_rows_have_the_schema_columns() -> None:
+    for row_type, table in ((QuarantineRow, "quarantine"), (IngestRunRow, "ingest_runs")):
+        assert tuple(row_type.__annotations__) == TABLES_BY_NAME[table].column_names

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 
 from mailhunt.formats import entra_directory_audits as graph
 from mailhunt.formats.base import Format, Record, Sample, has_keys, warnings_sql
-from mailhunt.formats.sentinel_signin_logs import quote, sentinel_relation, sentinel_time
+from mailhunt.formats.sentinel_signin_logs import sentinel_relation, sentinel_time
+from mailhunt.model.sql import quote_identifier as quote
 
 TEXT = (
     "Id",

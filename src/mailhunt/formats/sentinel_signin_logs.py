@@ -38,6 +38,7 @@ from mailhunt.formats.base import (
     utc_time,
     warnings_sql,
 )
+from mailhunt.model.sql import quote_identifier as quote
 
 # Log Analytics table -> (Category value, whether its sign-ins are interactive).
 TABLES = {
@@ -86,11 +87,6 @@ DYNAMIC = {
 TIMES = ("CreatedDateTime", "TimeGenerated")
 _PORTAL_SUFFIX = re.compile(r"( \[UTC\]|_dynamic|_string)$")
 COLUMNS = dict.fromkeys((*TEXT, *DYNAMIC), "VARCHAR")  # objects are read as their JSON text
-
-
-def quote(name: str) -> str:
-    """A column name as a SQL identifier (names come from this code, never from data)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def sentinel_time(field_sql: str) -> str:

@@ -32,6 +32,7 @@ from mailhunt.sources.archives import ArchiveError, InputFile, expand
 from mailhunt.sources.framing import ArrayScanError, Framed, file_sha256
 from mailhunt.sources.quarantine import RAW_KEEP_BYTES, read_full_span
 from mailhunt.store.db import Store, utc_now
+from mailhunt.store.rows import IngestRunRow, QuarantineRow
 from mailhunt.store.staging import Provenance, StagedFile, StageInput, Staging, Suspect
 
 log = logging.getLogger(__name__)
@@ -370,7 +371,7 @@ class IngestRun:
     ) -> int:
         """Quarantine records that could not be stored: where, why, and their first bytes."""
         reader = one.entry.sniffed.layout.reader
-        rows = []
+        rows: list[QuarantineRow] = []
         for suspect, fmt in sorted(suspects, key=lambda s: s[0].line):
             length = suspect.byte_length
             if suspect.framing_error:
@@ -410,24 +411,20 @@ class IngestRun:
     ) -> FileResult:
         """Write the file's ingest_runs row; return the result."""
         status: FileStatus = result.status
-        self.store.insert_rows(
-            "ingest_runs",
-            [
-                {
-                    "ingest_run_id": self.summary.run_id,
-                    "started_at": self.started,
-                    "source_path": str(result.path),
-                    "file_sha256": sha256,
-                    "file_size": size,
-                    "format": result.format,
-                    "records_read": result.records_read,
-                    "records_new": result.records_new,
-                    "records_quarantined": result.quarantined,
-                    "status": status,
-                    "detail": result.detail,
-                }
-            ],
-        )
+        row: IngestRunRow = {
+            "ingest_run_id": self.summary.run_id,
+            "started_at": self.started,
+            "source_path": str(result.path),
+            "file_sha256": sha256,
+            "file_size": size,
+            "format": result.format,
+            "records_read": result.records_read,
+            "records_new": result.records_new,
+            "records_quarantined": result.quarantined,
+            "status": status,
+            "detail": result.detail,
+        }
+        self.store.insert_rows("ingest_runs", [row])
         return result
 
 

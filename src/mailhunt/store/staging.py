@@ -352,24 +352,31 @@ class Staging:
         self.files = tuple(replace(self.files[n], **changes) for n, changes in enumerate(files))
         return self.files
 
+    def _content_columns(self, table: Table) -> list[str]:
+        return [c for c in table.column_names if c in self.format.select and c not in _NOT_CONTENT]
+
     def _content_differs(self, table: Table, left: str, right: str) -> str:
         """SQL: the names of the content columns where two rows both hold a value and the
-        values differ. A value one copy lacks (NULL, or an empty list: nested data an export
-        dropped, as Defender's CloudAppEvents drops message ids) is not a difference."""
+        values differ (an empty list when none does). A value one copy lacks (NULL, or an empty
+        list: nested data an export dropped, as Defender's CloudAppEvents drops message ids)
+        is not a difference."""
         types = {c.name: c.type for c in table.columns}
-        checks = []
-        for column in table.column_names:
-            if column not in self.format.select or column in _NOT_CONTENT:
-                continue
+        tests = []
+        for column in self._content_columns(table):
             quoted = quote_identifier(column)
             a, b = f"{left}.{quoted}", f"{right}.{quoted}"
             if types[column].endswith("[]"):
                 a, b = (f"CASE WHEN len({x}) > 0 THEN {x} END" for x in (a, b))
-            checks.append(
-                f"CASE WHEN {a} IS NOT NULL AND {b} IS NOT NULL AND {a} IS DISTINCT FROM {b} "
-                f"THEN '{column}' END"
+            tests.append(
+                (column, f"({a} IS NOT NULL AND {b} IS NOT NULL AND {a} IS DISTINCT FROM {b})")
             )
-        return f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)"
+        if not tests:
+            return "[]::VARCHAR[]"
+        names = ", ".join(f"CASE WHEN {test} THEN '{column}' END" for column, test in tests)
+        return (
+            f"CASE WHEN coalesce({' OR '.join(test for _, test in tests)}, false) THEN "
+            f"list_filter([{names}], lambda x: x IS NOT NULL) ELSE []::VARCHAR[] END"
+        )
 
     def _drop_duplicates(
         self, table: Table, files: list[dict[str, Any]], provenances: Mapping[int, Provenance]
@@ -382,6 +389,7 @@ class Staging:
         are read whole only where an id collides."""
         parts = []
         hits = self._hits
+        content = ", ".join(quote_identifier(c) for c in self._content_columns(table)) or "1"
         self._run(
             f"CREATE TEMP TABLE {hits} AS SELECT record_id, rowid AS stored_row FROM "
             f"{quote_identifier(table.name)} WHERE record_id IN (SELECT record_id FROM {self._new})"
@@ -392,7 +400,7 @@ class Staging:
                 f"{self._content_differs(table, 'n', 's')} AS differs, s.source_ref AS earlier, "
                 "NULL::BIGINT AS first_file, NULL::BIGINT AS first_ordinal "
                 f"FROM {self._new} n JOIN {hits} h USING (record_id) JOIN (SELECT rowid AS "
-                f"stored_row, * EXCLUDE (record_id) FROM {quote_identifier(table.name)} WHERE "
+                f"stored_row, source_ref, {content} FROM {quote_identifier(table.name)} WHERE "
                 f"rowid IN (SELECT stored_row FROM {hits})) s USING (stored_row)"
             )
         if self._scalar(f"SELECT count(record_id) - count(DISTINCT record_id) FROM {self._new}"):
@@ -409,12 +417,17 @@ class Staging:
             )
         if not parts:
             return
-        self._run(
-            f"CREATE TEMP TABLE {self._dropped} AS SELECT row, _file, _ordinal, "
-            "flatten(list(differs)) AS differs, first(earlier) AS earlier, first(first_file) AS "
-            "first_file, first(first_ordinal) AS first_ordinal FROM ("
-            f"{' UNION ALL '.join(parts)}) GROUP BY row, _file, _ordinal"
+        dropped = (
+            parts[0]
+            if len(parts) == 1
+            # a row in both: one row, both reasons
+            else (
+                "SELECT row, _file, _ordinal, flatten(list(differs)) AS differs, first(earlier) AS "
+                "earlier, first(first_file) AS first_file, first(first_ordinal) AS first_ordinal "
+                f"FROM ({' UNION ALL '.join(parts)}) GROUP BY row, _file, _ordinal"
+            )
         )
+        self._run(f"CREATE TEMP TABLE {self._dropped} AS {dropped}")
         for file, count in self._rows(
             f"SELECT _file, count(*) FROM {self._dropped} WHERE len(differs) = 0 GROUP BY _file"
         ):
