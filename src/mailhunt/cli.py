@@ -35,7 +35,7 @@ from mailhunt.investigate.quarantine import quarantine_listing
 from mailhunt.model.schema import markdown
 from mailhunt.report import renderers
 from mailhunt.report.renderers import Kind, Output, render, renderers_for
-from mailhunt.report.safe import terminal_text
+from mailhunt.report.safe import TerminalLogFormatter, terminal, terminal_text
 from mailhunt.store.db import Store
 
 EXIT_ERROR = 2
@@ -64,7 +64,7 @@ PARAMETERS: dict[str, Parameter] = declared(ANALYTICS.values())
 
 def _t(value: object) -> Text:
     """Data shown in the terminal: control characters escaped, never read as Rich markup."""
-    return Text(terminal_text(value))
+    return terminal(value)
 
 
 def _show(output: Output) -> None:
@@ -114,7 +114,7 @@ def _run_ingest(store: Store, paths: list[Path]) -> IngestSummary:
     if sum(sizes) < PROGRESS_MIN_BYTES or not err.is_terminal:
         return ingest(store, files)
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a file name is not markup
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
     )
@@ -380,7 +380,9 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(TerminalLogFormatter(logging.BASIC_FORMAT))  # names from logs escaped
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,8 @@
 """Alerts rendered for machines (JSON Lines, CSV) and people (table rows).
 
 ``alerts --format jsonl`` is a contract other tools build on: fields are added, never renamed.
+Strings are exact; characters a terminal would obey (C1 controls, bidi overrides) are written as
+JSON escapes (``\\u009b``, ``\\u202e``), which every JSON parser reads back as the same text.
 """
 
 from __future__ import annotations

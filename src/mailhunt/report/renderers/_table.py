@@ -6,12 +6,12 @@ from rich.console import ConsoleRenderable, Group
 from rich.table import Table
 from rich.text import Text
 
-from mailhunt.report.safe import terminal_text
+from mailhunt.report.safe import terminal, terminal_text
 
 
 def cell(value: object) -> Text:
     """Data shown in the terminal: control characters escaped, never read as Rich markup."""
-    return Text(terminal_text(value))
+    return terminal(value)
 
 
 def lines(values: list[str]) -> Text:
