@@ -54,6 +54,7 @@ MAX_EXPANDED_BYTES = 32 * 1024**3
 
 _IN_PIECE = 64 * 1024  # compressed bytes fed to the decompressor at a time
 _OUT_PIECE = 1024 * 1024  # decompressed bytes taken at a time (a bomb never fills memory)
+_STEP = 512  # compressed bytes fed at a time to find where corrupt data starts
 
 STOP_REASONS = {
     "archive_truncated": "the archive ends inside this member (cut short)",
@@ -135,9 +136,11 @@ def _gzip_chunks(stream: BinaryIO) -> Iterator[bytes]:
             pending = b""
             if not data:
                 raise _Unreadable("archive_truncated", "the gzip stream ends before its end")
+            before = decompressor.copy()
             try:
                 chunk = decompressor.decompress(data, _OUT_PIECE)
             except zlib.error as error:
+                yield from _until_error(before, data)
                 raise _Unreadable("archive_corrupt", f"corrupt gzip data ({error})") from None
             if chunk:
                 yield chunk
@@ -149,13 +152,34 @@ def _gzip_chunks(stream: BinaryIO) -> Iterator[bytes]:
             pending = more.lstrip(b"\0")
 
 
+def _until_error(decompressor: zlib._Decompress, data: bytes) -> Iterator[bytes]:
+    """The output of `data` up to where it stops being valid: zlib drops the output of a call
+    that fails (a whole piece, or a whole small file failing its CRC at the end), so the
+    piece is fed again in small steps from the state before it."""
+    for start in range(0, len(data), _STEP):
+        try:
+            chunk = decompressor.decompress(data[start : start + _STEP])
+        except zlib.error:
+            return
+        if chunk:
+            yield chunk
+
+
 def _zip_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
-    """A zip member's bytes; `_Unreadable` where they stop (cut, corrupt, bad CRC) or when the
-    member cannot be opened at all (encrypted, unsupported compression)."""
+    """A zip member's bytes; `_Unreadable` where they stop (cut, corrupt) or when the member
+    cannot be opened at all (encrypted, unsupported compression). The CRC is checked here,
+    after the last byte: zipfile's own check raises with the last chunk unreturned, losing it
+    (the whole of a small member)."""
     try:
         with archive.open(info) as source:
+            if hasattr(source, "_expected_crc"):
+                source._expected_crc = None  # checked below instead
+            crc = 0
             while chunk := source.read(_IN_PIECE):
+                crc = zlib.crc32(chunk, crc)
                 yield chunk
+        if crc != info.CRC:
+            raise _Unreadable("archive_corrupt", "zip member fails its CRC check (corrupt)")
     except (EOFError, zipfile.BadZipFile, zlib.error) as error:
         reason = "archive_truncated" if isinstance(error, EOFError) else "archive_corrupt"
         raise _Unreadable(reason, f"zip member unreadable from here ({error})") from None
