@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mailhunt.ingest import ingest
+from mailhunt.investigate.evidence import original_bytes
 from mailhunt.sources.framing import frame_csv
 from mailhunt.store.db import Store
 from tests.helpers import FIXTURES, at, ual_record
@@ -121,6 +122,7 @@ def test_a_purview_export_cut_short_keeps_every_complete_record(
     [(line, offset, reason)] = store.query("SELECT line, byte_offset, reason FROM quarantine")
     assert (line, reason) == (2002, "truncated_record")
     assert path.read_bytes()[offset:].startswith(rows[-1][:100])
+    assert original_bytes(store, "p-1234").data == rows[1234]  # spans exact: evidence holds
 
 
 def test_a_stray_quote_inside_a_cell_is_data(store: Store, tmp_path: Path) -> None:
