@@ -215,6 +215,7 @@ class IngestRun:
             if item.stop is not None and item.stop.offset == 0:  # a member not readable at all
                 result = FileResult(Path(item.display), None, "failed", detail=item.stop.detail)
                 yield self._record(result, item=item)
+                self._discard([item])
                 continue
             try:
                 sniffed, why = sniff_file(item.physical)
@@ -223,6 +224,7 @@ class IngestRun:
             if sniffed is None:
                 result = FileResult(Path(item.display), None, "skipped", detail=why)
                 yield self._record(result, size=_size(item.physical), item=item)
+                self._discard([item])
             else:
                 yield _Input(item, sniffed, _size(item.physical) or 0)
 
@@ -520,11 +522,14 @@ class IngestRun:
             result = replace(result, quarantined=result.quarantined + 1)
         return replace(result, detail="; ".join(n for n in notes if n))
 
-    def _discard(self, done: Iterable[_Input | _Prepared]) -> None:
+    def _discard(self, done: Iterable[InputFile | _Input | _Prepared]) -> None:
         """Remove the work copies of files that are done with (archive members, re-encoded
         files, readers' work files, links): the work folder holds one batch at a time."""
         for one in done:
-            path = one.item.physical if isinstance(one, _Input) else one.read_path
+            if isinstance(one, _Prepared):
+                path = one.read_path
+            else:
+                path = one.physical if isinstance(one, InputFile) else one.item.physical
             if path.is_relative_to(self._work) and path != self._work:
                 path.unlink(missing_ok=True)
 
