@@ -221,7 +221,7 @@ def test_ingest_reports_quarantine_reasons(
     path = tmp_path / "ual.jsonl"
     path.write_bytes((SCENARIO / "ual.jsonl").read_bytes() + b"{broken\n")
     code, out, _ = run(capsys, "ingest", str(path), "--db", str(tmp_path / "d.duckdb"))
-    assert code == 0
+    assert code == 1  # not everything was stored
     assert "1 file(s): 10 records read, 9 new, 1 quarantined" in out
     assert "quarantined 1: invalid_json" in out
 

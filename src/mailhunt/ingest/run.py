@@ -5,19 +5,24 @@ recorded as skipped or queued; consecutive small files of one route (the same fo
 reader) whose rows are numbered by position form a batch (a folder of Management Activity API
 content blobs). A batch is framed, staged and stored in one transaction: its rows, quarantined
 records and ``ingest_runs`` rows land together or not at all; a batch DuckDB cannot take is
-taken again file by file, so one bad file fails alone.
+taken again file by file, so one bad file fails alone; a file DuckDB cannot read as it is (or
+reads in a way that does not pair with its frames) is read again without its bad records where
+its reader can set them aside (`Reader.recover`), so one bad record fails no file.
+
+The work folder (archive members, work copies) is swept of what killed runs left
+(`workdir.py`), and each batch's work copies are removed once it is stored: a folder of
+archives never holds more than one archive expanded.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -27,8 +32,9 @@ from mailhunt.errors import InputError, StoreError
 from mailhunt.formats.base import Format
 from mailhunt.formats.sniffing import Sniffed, sniff_file
 from mailhunt.ingest.results import FileResult, FileStatus, IngestSummary
+from mailhunt.ingest.workdir import work_folder
 from mailhunt.readers.base import readable
-from mailhunt.sources.archives import ArchiveError, InputFile, expand
+from mailhunt.sources.archives import ArchiveError, InputFile, Limits, expand
 from mailhunt.sources.framing import ArrayScanError, Framed, file_sha256
 from mailhunt.sources.quarantine import RAW_KEEP_BYTES, read_full_span
 from mailhunt.store.db import Store, utc_now
@@ -45,6 +51,17 @@ NOT_PAIRED = (
     "parsed records did not pair with their lines (the reader saw the file differently, "
     "e.g. an unclosed quote); nothing stored"
 )
+
+
+class _Unpaired(Exception):
+    """A file its reader can recover did not pair: the transaction is rolled back, and the
+    file read again (see IngestRun._recover)."""
+
+
+# What a bad record makes DuckDB raise (a CSV row it cannot parse, a JSON line over its object
+# limit, a cell a relation cannot convert) or a reader that did not pair: worth reading again
+# without the bad records. Others (I/O, memory, the store) fail the file at once.
+_RECOVERABLE = (_Unpaired, duckdb.InvalidInputException, duckdb.ConversionException)
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -125,11 +142,13 @@ def _done(framed: Framed) -> _Frames:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """An input file being framed, and the path DuckDB reads."""
+    """An input file being framed, the path DuckDB reads, and whether this is its reading
+    again without the records DuckDB could not take."""
 
     entry: _Input
     frames: _Frames
     read_path: Path
+    recovered: bool = False
 
     @property
     def display(self) -> str:
@@ -146,8 +165,10 @@ class IngestRun:
         clock: Callable[[], datetime] = utc_now,
         on_file: Callable[[FileResult], None] | None = None,
         on_start: Callable[[Path], None] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.store = store
+        self.limits = limits or Limits()
         self.summary = IngestSummary(run_id=uuid.uuid4().hex)
         self.started = clock()
         self._on_file = on_file
@@ -158,8 +179,8 @@ class IngestRun:
         """Ingest every file under `paths`; never stops on a bad file or record."""
         files = discover(paths)
         batch: list[_Input] = []
-        with tempfile.TemporaryDirectory(prefix="mailhunt-") as work:
-            self._work = Path(work)
+        with work_folder() as work:
+            self._work = work
             for path in files:
                 if self._on_start:
                     self._on_start(path)
@@ -186,18 +207,24 @@ class IngestRun:
         """The input files of `path` (archive members expanded), sniffed; a recorded
         FileResult for those that cannot be read (skipped, failed)."""
         try:
-            inputs = expand(path, self._work)
+            inputs = expand(path, self._work, self.limits)
         except (ArchiveError, OSError) as error:
             yield self._record(FileResult(path, None, "failed", detail=str(error)))
             return
         for item in inputs:
+            if item.stop is not None and item.stop.offset == 0:  # a member not readable at all
+                result = FileResult(Path(item.display), None, "failed", detail=item.stop.detail)
+                yield self._record(result, item=item)
+                self._discard([item])
+                continue
             try:
                 sniffed, why = sniff_file(item.physical)
             except OSError as error:
                 sniffed, why = None, f"cannot read: {error.strerror}"
             if sniffed is None:
                 result = FileResult(Path(item.display), None, "skipped", detail=why)
-                yield self._record(result, size=_size(item.physical))
+                yield self._record(result, size=_size(item.physical), item=item)
+                self._discard([item])
             else:
                 yield _Input(item, sniffed, _size(item.physical) or 0)
 
@@ -210,26 +237,59 @@ class IngestRun:
             return []
         results: dict[int, FileResult] = {}
         prepared: dict[int, _Prepared] = {}
-        with ThreadPoolExecutor(max_workers=1) as framing:
-            for n, entry in enumerate(batch):
-                try:
-                    prepared[n] = self._prepare(framing, entry, alone=len(batch) == 1)
-                except (duckdb.Error, OSError, ArrayScanError) as error:
-                    results[n] = self._failed(entry, error)
-            if prepared:
-                counted = self.summary.reasons.copy(), self.summary.warnings.copy()
-                try:
-                    with self.store.transaction():
-                        results |= self._load(prepared)
-                except (duckdb.Error, OSError, StoreError) as error:
-                    self.summary.reasons, self.summary.warnings = counted
-                    for n, one in prepared.items():
-                        results[n] = (
-                            self._failed(one.entry, error)
-                            if len(prepared) == 1
-                            else self._batch([one.entry])[0]
-                        )
+        try:
+            with ThreadPoolExecutor(max_workers=1) as framing:
+                for n, entry in enumerate(batch):
+                    try:
+                        prepared[n] = self._prepare(framing, entry, alone=len(batch) == 1)
+                    except (duckdb.Error, OSError, ArrayScanError) as error:
+                        results[n] = self._failed(entry, error)
+                if prepared:
+                    results |= self._store(prepared)
+        finally:
+            self._discard([*batch, *prepared.values()])
         return [results[n] for n in sorted(results)]
+
+    def _store(self, prepared: dict[int, _Prepared]) -> dict[int, FileResult]:
+        """Store prepared files in one transaction. When DuckDB cannot take them, the files of
+        a batch are taken again one by one, and a file alone is read again without the
+        records it could not take (`_recover`), or fails."""
+        counted = self.summary.reasons.copy(), self.summary.warnings.copy()
+        try:
+            with self.store.transaction():
+                return self._load(prepared)
+        except (duckdb.Error, OSError, StoreError, _Unpaired) as error:
+            self.summary.reasons, self.summary.warnings = counted
+            if len(prepared) > 1:
+                return {n: self._batch([one.entry])[0] for n, one in prepared.items()}
+            [(n, one)] = prepared.items()
+            return {n: self._recover(one, error)}
+
+    def _recover(self, one: _Prepared, error: Exception) -> FileResult:
+        """A file DuckDB refused (or read in a way that did not pair), read again once: its
+        reader frames it so that the records DuckDB cannot take are flagged (quarantined) and
+        set aside; the file fails only when that is not possible."""
+        layout = one.entry.sniffed.layout
+        recovered = None
+        if not one.recovered and layout.reader.recovers and isinstance(error, _RECOVERABLE):
+            try:
+                framed = one.frames.result()
+                recovered = layout.reader.recover(framed, self._work, layout)
+            except (OSError, ArrayScanError) as failure:
+                log.warning("%s: cannot read again: %s", one.display, failure)
+        if recovered is None:
+            return (
+                self._unpaired(one)
+                if isinstance(error, _Unpaired)
+                else self._failed(one.entry, error)
+            )
+        log.info("%s: read again without %d record(s)", one.display, len(recovered.errors))
+        read_path = recovered.read_path or readable(recovered.path, self._work)
+        again = _Prepared(one.entry, _done(recovered), read_path, recovered=True)
+        try:
+            return self._store({0: again})[0]
+        finally:
+            self._discard([again])
 
     def _prepare(self, framing: ThreadPoolExecutor, entry: _Input, *, alone: bool) -> _Prepared:
         """Start framing the file. A reader that frames beside DuckDB's read of the file
@@ -314,16 +374,20 @@ class IngestRun:
                 if place in paired:
                     staged = [files[place - 1] for files in appended]
                     results[n] = self._stored(prepared[n], framed, stagings, staged)
+                elif len(to_stage) == 1 and first.layout.reader.recovers:
+                    if not prepared[n].recovered:
+                        raise _Unpaired(NOT_PAIRED)
+                    results[n] = self._unpaired(prepared[n])
                 else:
-                    result = FileResult(
-                        Path(prepared[n].display),
-                        first.format.name,
-                        "failed",
-                        len(framed),
-                        detail=NOT_PAIRED,
-                    )
-                    results[n] = self._record(result, framed.sha256, framed.size)
+                    results[n] = self._unpaired(prepared[n])
         return results
+
+    def _unpaired(self, one: _Prepared) -> FileResult:
+        """A file whose rows did not pair with its frames: failed, nothing stored."""
+        framed = one.frames.result()
+        name = one.entry.sniffed.format.name
+        result = FileResult(Path(one.display), name, "failed", len(framed), detail=NOT_PAIRED)
+        return self._record(result, framed.sha256, framed.size, item=one.entry.item)
 
     def _provenance(self, fmt: Format, framed: Framed, one: _Prepared) -> Provenance:
         return Provenance(fmt.name, one.display, framed.sha256, self.summary.run_id)
@@ -352,6 +416,8 @@ class IngestRun:
         notes += [f"{skipped} line(s) that are not records skipped"] if skipped else []
         notes += [f"{count} record(s) with warning {name}" for name, count in warnings.items()]
         notes += [framed.note] if framed.note else []
+        if one.recovered and framed.errors:
+            notes.append(f"read again without the {len(framed.errors)} record(s) DuckDB refused")
         storing = [s.format.name for s, f in zip(stagings, staged, strict=True) if f.rows]
         result = FileResult(
             Path(one.display),
@@ -364,7 +430,7 @@ class IngestRun:
             warnings,
             skipped,
         )
-        return self._record(result, framed.sha256, framed.size)
+        return self._record(result, framed.sha256, framed.size, item=one.entry.item)
 
     def _quarantine(
         self, one: _Prepared, framed: Framed, suspects: list[tuple[Suspect, Format]]
@@ -404,12 +470,21 @@ class IngestRun:
         result = FileResult(
             Path(entry.item.display), entry.sniffed.format.name, "failed", detail=first_line[:300]
         )
-        return self._record(result, size=_size(entry.item.physical))
+        return self._record(result, size=_size(entry.item.physical), item=entry.item)
 
     def _record(
-        self, result: FileResult, sha256: str | None = None, size: int | None = None
+        self,
+        result: FileResult,
+        sha256: str | None = None,
+        size: int | None = None,
+        *,
+        item: InputFile | None = None,
     ) -> FileResult:
-        """Write the file's ingest_runs row; return the result."""
+        """Write the file's ingest_runs row; return the result. For an archive member, its
+        note, and where it stopped being readable: quarantined (reason and place), so the
+        bytes that could not be read are counted as not stored."""
+        if item is not None and (item.note or item.stop):
+            result = self._member_notes(result, item)
         status: FileStatus = result.status
         row: IngestRunRow = {
             "ingest_run_id": self.summary.run_id,
@@ -426,6 +501,37 @@ class IngestRun:
         }
         self.store.insert_rows("ingest_runs", [row])
         return result
+
+    def _member_notes(self, result: FileResult, item: InputFile) -> FileResult:
+        stop = item.stop
+        notes = [result.detail, item.note]
+        if stop is not None and stop.offset > 0:
+            notes.append(f"{stop.reason}: {stop.detail}")
+            self.summary.reasons[stop.reason] += 1
+            row: QuarantineRow = {
+                "ingest_run_id": self.summary.run_id,
+                "source_path": item.display,
+                "line": 0,
+                "byte_offset": stop.offset,
+                "format": result.format or "",
+                "reason": stop.reason,
+                "detail": stop.detail,
+                "raw": b"",
+            }
+            self.store.insert_rows("quarantine", [row])
+            result = replace(result, quarantined=result.quarantined + 1)
+        return replace(result, detail="; ".join(n for n in notes if n))
+
+    def _discard(self, done: Iterable[InputFile | _Input | _Prepared]) -> None:
+        """Remove the work copies of files that are done with (archive members, re-encoded
+        files, readers' work files, links): the work folder holds one batch at a time."""
+        for one in done:
+            if isinstance(one, _Prepared):
+                path = one.read_path
+            else:
+                path = one.physical if isinstance(one, InputFile) else one.item.physical
+            if path.is_relative_to(self._work) and path != self._work:
+                path.unlink(missing_ok=True)
 
 
 def _route_suspects(
@@ -455,7 +561,9 @@ def ingest(
     *,
     on_file: Callable[[FileResult], None] | None = None,
     on_start: Callable[[Path], None] | None = None,
+    limits: Limits | None = None,
 ) -> IngestSummary:
     """Ingest every file under `paths` into `store`; never stops on a bad file or record.
-    `on_start` is told of each input file before it is read, `on_file` of each result."""
-    return IngestRun(store, on_file=on_file, on_start=on_start).run(paths)
+    `on_start` is told of each input file before it is read, `on_file` of each result;
+    `limits` bound how far archives may expand (sources/archives.py)."""
+    return IngestRun(store, on_file=on_file, on_start=on_start, limits=limits).run(paths)

@@ -54,6 +54,8 @@ class Reader(ABC):
     # tried (JSON lines before a JSON array). An envelope reader settles nothing: when no
     # format claims what it unwrapped, the file is sniffed as it is.
     exclusive: bool = True
+    # `recover` may read again a file DuckDB refused (or read in a way that did not pair).
+    recovers: bool = False
 
     @abstractmethod
     def sample(self, path: Path, head: bytes) -> tuple[Sample, Layout] | None:
@@ -71,6 +73,13 @@ class Reader(ABC):
     def numbers_rows(self, fmt: Format) -> bool:
         """Does the rows SQL number rows itself, rather than give the file's place?"""
         return not fmt.one_row_per_record
+
+    def recover(self, framed: Framed, work: Path, layout: Layout) -> Framed | None:
+        """Frames for reading again a file DuckDB refused or did not pair (`framed` are the
+        first frames): the records it cannot take flagged, and a work copy (`read_path`)
+        without them where needed (see sources/recovery.py); None when nothing can be set
+        aside."""
+        return None
 
     def judge(
         self, raw: bytes, framing_error: str | None, fmt: Format, path: Path

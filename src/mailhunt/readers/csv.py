@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 from mailhunt.formats.base import Format, Sample
 from mailhunt.readers.base import READ_OBJECT_LIMIT, SNIFF_RECORDS, Layout, Reader
 from mailhunt.sources.framing import BOM, Framed, frame_csv
-from mailhunt.sources.quarantine import judge
+from mailhunt.sources.quarantine import REASONS, judge
+from mailhunt.sources.recovery import frame_csv_strict, replace_spans
 
 POWERSHELL_TYPE_LINE = b"#TYPE "
 
@@ -37,9 +39,16 @@ def csv_records(text: str) -> list[dict[str, str]]:
 
 
 @lru_cache(maxsize=8)
-def _header(path: Path) -> tuple[str, ...]:
+def _header(path: Path, preamble_lines: int = 0) -> tuple[str, ...]:
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as stream:
+        for _ in range(preamble_lines):
+            stream.readline()
         return tuple(next(csv.reader(stream), []))
+
+
+def _preamble(path: Path) -> int:
+    with path.open("rb") as stream:
+        return 1 if has_type_line(stream.read(len(BOM) + len(POWERSHELL_TYPE_LINE))) else 0
 
 
 def _cell(raw: bytes, header: tuple[str, ...], column: str) -> bytes:
@@ -56,6 +65,7 @@ class Csv(Reader):
     kind = "csv"
     order = 30
     threaded = True
+    recovers = True
 
     def sample(self, path: Path, head: bytes) -> tuple[Sample, Layout] | None:
         decoded = head.removeprefix(BOM).lstrip().decode("utf-8", errors="replace")
@@ -72,19 +82,37 @@ class Csv(Reader):
         options = "".join(f", {name} = {value}" for name, value in fmt.csv_options.items())
         reader = (
             "read_csv($read_path, header = true, all_varchar = true, skip = $csv_skip, "
+            "delim = ',', quote = '\"', escape = '\"', "
             f"max_line_size = {READ_OBJECT_LIMIT}{options})"
         )
         key = "1::BIGINT" if fmt.one_row_per_record else "row_number() OVER ()"
         return f"SELECT {key} AS _ordinal, * FROM {reader}"
 
+    def recover(self, framed: Framed, work: Path, layout: Layout) -> Framed | None:
+        """The file framed strictly (a stray quote, a cell too many, a row cut short: that
+        record flagged, the next line framed afresh); the flagged records read as a row of
+        empty cells."""
+        strict = frame_csv_strict(framed.path, framed.sha256, preamble_lines=layout.preamble_lines)
+        if strict is None:
+            return None
+        if not strict.errors:
+            return strict
+        empty = b"," * (len(_header(framed.path, layout.preamble_lines)) - 1)
+        return replace(strict, read_path=replace_spans(strict, work, empty))
+
     def judge(
         self, raw: bytes, framing_error: str | None, fmt: Format, path: Path
     ) -> tuple[str, str]:
         """A CSV whose record is JSON in one column (Purview's AuditData) is judged by that
-        cell: what is missing or malformed in the record itself."""
+        cell: what is missing or malformed in the record itself. A row of another width says
+        how many cells it has."""
+        if framing_error == "csv_columns":
+            cells = len(next(csv.reader(io.StringIO(raw.decode("utf-8", "replace"))), []))
+            header = len(_header(path, _preamble(path)))
+            return framing_error, f"{REASONS[framing_error]}: {cells} cells, header {header}"
         if not fmt.embedded_json or framing_error:
             return super().judge(raw, framing_error, fmt, path)
-        cell = _cell(raw, _header(path), fmt.embedded_json)
+        cell = _cell(raw, _header(path, _preamble(path)), fmt.embedded_json)
         reason, detail = judge(cell, None, fmt.id_field, fmt.time_field, "json")
         return reason, f"{fmt.embedded_json}: {detail}"
 

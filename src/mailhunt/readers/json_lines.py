@@ -3,6 +3,7 @@ and Graph records written one per line). Framed in a thread while DuckDB reads t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -16,6 +17,7 @@ from mailhunt.readers.base import (
     columns_literal,
 )
 from mailhunt.sources.framing import BOM, Framed, frame_lines
+from mailhunt.sources.recovery import replace_spans
 
 # Keys of a page: a line holding a list under one of them is a page, not a record.
 PAGE_KEYS = ("value", "records", "items")
@@ -55,6 +57,7 @@ class JsonLines(Reader):
     kind = "json"
     order = 10
     threaded = True
+    recovers = True
 
     def sample(self, path: Path, head: bytes) -> tuple[Sample, Layout] | None:
         text = head.removeprefix(BOM).lstrip()
@@ -68,6 +71,13 @@ class JsonLines(Reader):
 
     def rows_sql(self, fmt: Format) -> str:
         return json_read_sql(fmt)
+
+    def recover(self, framed: Framed, work: Path, layout: Layout) -> Framed | None:
+        """Lines framing flagged (one over DuckDB's object limit fails the whole read) read as
+        `{}`: an empty row each, quarantined with framing's reason."""
+        if not framed.errors:
+            return None
+        return replace(framed, read_path=replace_spans(framed, work, b"{}"))
 
     def batchable(self, fmt: Format) -> bool:
         return fmt.one_row_per_record

@@ -3,19 +3,38 @@ folder, named `archive!member`.
 
 Each member becomes its own input with its own format, spans and SHA-256 (of the member's
 bytes). Its provenance names the archive and the member, so evidence can be re-read from the
-archive later (see investigate/evidence.py).
+archive later (see investigate/evidence.py); `read_member` reads it again exactly as `expand`
+did, cut where `expand` stopped, so the SHA-256 still matches.
+
+What an archive does never costs the rest of it:
+
+- A member is read as a stream; where it stops being readable (a gzip file cut short, corrupt
+  compressed data, a zip member failing its CRC) the bytes before are kept and ingested, and the
+  member's `Stop` says why and where (the run quarantines that place and notes it).
+- Decompression is limited (`Limits`): a member past MAX_RATIO times its compressed size (once
+  over RATIO_FROM_BYTES), or an archive whose members together pass MAX_EXPANDED_BYTES, stops
+  there (reason `decompression_limit`): a 9 MB gzip bomb no longer fills the disk.
+- Zip members are extracted each to a folder of its own: two members of one name stay apart
+  (the second goes by `NAME (copy 2)` in provenance), and a name with `..` or an absolute path
+  is extracted under a safe name, with a note. Encrypted members or unsupported compression
+  methods are reported, not raised.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import os
-import shutil
+import tempfile
 import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -25,43 +44,209 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Windows PowerShell 5.1's Out-File and
 UTF8_MEMBER = "(as UTF-8)"  # the member name of a UTF-16 file re-encoded
 SEPARATOR = "!"
 
+# Decompression limits. A member may reach MAX_RATIO times its compressed size once it is past
+# RATIO_FROM_BYTES (JSON and CSV audit logs compress 5-30x with gzip; a deflate bomb ~1000x);
+# the members of one archive together at most MAX_EXPANDED_BYTES (a 10M-record UAL export is
+# about 16 GB). Past either, the member stops there with reason `decompression_limit`.
+MAX_RATIO = 100
+RATIO_FROM_BYTES = 64 * 1024 * 1024
+MAX_EXPANDED_BYTES = 32 * 1024**3
+
+_IN_PIECE = 64 * 1024  # compressed bytes fed to the decompressor at a time
+_OUT_PIECE = 1024 * 1024  # decompressed bytes taken at a time (a bomb never fills memory)
+_STEP = 512  # compressed bytes fed at a time to find where corrupt data starts
+
+STOP_REASONS = {
+    "archive_truncated": "the archive ends inside this member (cut short)",
+    "archive_corrupt": "the member's compressed data is corrupt from here",
+    "decompression_limit": "decompression stopped at the limit",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How far an archive may expand (see the module's docstring)."""
+
+    ratio: int = MAX_RATIO
+    ratio_from: int = RATIO_FROM_BYTES
+    total: int = MAX_EXPANDED_BYTES
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Where a member stopped being readable: its first `offset` bytes were kept."""
+
+    reason: str  # a key of STOP_REASONS
+    detail: str
+    offset: int
+
 
 @dataclass(frozen=True)
 class InputFile:
-    """A file to ingest: where its bytes are now, and the name provenance gives it."""
+    """A file to ingest: where its bytes are now, the name provenance gives it, what a reader
+    of the result should know about it, and where it stopped being readable (if it did)."""
 
     physical: Path
     display: str
+    note: str = ""
+    stop: Stop | None = None
 
 
 class ArchiveError(ValueError):
-    """An archive that cannot be read (corrupt, truncated, unsafe member names)."""
+    """An archive that cannot be read at all (corrupt or cut before its first byte of data)."""
 
 
-def expand(path: Path, work: Path) -> list[InputFile]:
+class _Unreadable(Exception):
+    """Raised by a member's stream where it stops being readable."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def expand(path: Path, work: Path, limits: Limits | None = None) -> list[InputFile]:
     """The inputs a file stands for: itself, or the members of the archive it is."""
+    limits = limits or Limits()
     with path.open("rb") as stream:
         magic = stream.read(4)
     try:
         if magic.startswith(GZIP_MAGIC):
-            return [_gunzip(path, work)]
+            return [_gunzip(path, work, limits)]
         if magic == ZIP_MAGIC:
-            return _unzip(path, work)
+            return _unzip(path, work, limits)
         if magic[:2] in UTF16_BOMS:
             return [_as_utf8(path, work)]
-    except (OSError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile, UnicodeError) as error:
+    except (OSError, EOFError, zipfile.BadZipFile, UnicodeError) as error:
         raise ArchiveError(f"cannot read archive {path.name}: {error}") from None
     return [InputFile(path, str(path))]
 
 
-def _gunzip(path: Path, work: Path) -> InputFile:
+# -- streams ----------------------------------------------------------------------------------
+
+
+def _gzip_chunks(stream: BinaryIO) -> Iterator[bytes]:
+    """The decompressed bytes of every member of a gzip stream (zero padding between members
+    allowed, as gzip allows it); `_Unreadable` where the stream stops being readable."""
+    pending = b""
+    while True:
+        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        while not decompressor.eof:
+            data = decompressor.unconsumed_tail or pending or stream.read(_IN_PIECE)
+            pending = b""
+            if not data:
+                raise _Unreadable("archive_truncated", "the gzip stream ends before its end")
+            before = decompressor.copy()
+            try:
+                chunk = decompressor.decompress(data, _OUT_PIECE)
+            except zlib.error as error:
+                yield from _until_error(before, data)
+                raise _Unreadable("archive_corrupt", f"corrupt gzip data ({error})") from None
+            if chunk:
+                yield chunk
+        pending = decompressor.unused_data.lstrip(b"\0")
+        while not pending:
+            more = stream.read(_IN_PIECE)
+            if not more:
+                return
+            pending = more.lstrip(b"\0")
+
+
+def _until_error(decompressor: zlib._Decompress, data: bytes) -> Iterator[bytes]:
+    """The output of `data` up to where it stops being valid: zlib drops the output of a call
+    that fails (a whole piece, or a whole small file failing its CRC at the end), so the
+    piece is fed again in small steps from the state before it."""
+    for start in range(0, len(data), _STEP):
+        try:
+            chunk = decompressor.decompress(data[start : start + _STEP])
+        except zlib.error:
+            return
+        if chunk:
+            yield chunk
+
+
+def _zip_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A zip member's bytes; `_Unreadable` where they stop (cut, corrupt) or when the member
+    cannot be opened at all (encrypted, unsupported compression). The CRC is checked here,
+    after the last byte: zipfile's own check raises with the last chunk unreturned, losing it
+    (the whole of a small member)."""
+    try:
+        with archive.open(info) as source:
+            if hasattr(source, "_expected_crc"):
+                source._expected_crc = None  # checked below instead
+            crc = 0
+            while chunk := source.read(_IN_PIECE):
+                crc = zlib.crc32(chunk, crc)
+                yield chunk
+        if crc != info.CRC:
+            raise _Unreadable("archive_corrupt", "zip member fails its CRC check (corrupt)")
+    except (EOFError, zipfile.BadZipFile, zlib.error) as error:
+        reason = "archive_truncated" if isinstance(error, EOFError) else "archive_corrupt"
+        raise _Unreadable(reason, f"zip member unreadable from here ({error})") from None
+    except (RuntimeError, NotImplementedError) as error:  # encrypted, unknown method
+        raise _Unreadable("archive_corrupt", f"zip member cannot be read ({error})") from None
+
+
+class _Budget:
+    """The decompression limits of one archive, as its members are written."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.total = 0
+
+    def exceeded(self, written: int, compressed: int) -> str | None:
+        """Why a member with `written` bytes out of `compressed` must stop, if it must."""
+        limits = self.limits
+        if self.total > limits.total:
+            return f"the archive expanded past {limits.total} bytes"
+        if written > limits.ratio_from and written > limits.ratio * max(compressed, 1):
+            return f"the member expanded past {limits.ratio} times its compressed size"
+        return None
+
+
+def _drain(
+    chunks: Iterator[bytes], out: BinaryIO, budget: _Budget, compressed: Callable[[], int]
+) -> Stop | None:
+    """Write the chunks to `out` until they end, stop being readable or pass the limits;
+    `compressed` tells how many compressed bytes they came from so far."""
+    written = 0
+    try:
+        for chunk in chunks:
+            out.write(chunk)
+            written += len(chunk)
+            budget.total += len(chunk)
+            if why := budget.exceeded(written, compressed()):
+                return Stop("decompression_limit", f"{why}; stopped after {written} bytes", written)
+    except _Unreadable as error:
+        return Stop(error.reason, f"{error.detail}; {written} bytes read before", written)
+    return None
+
+
+# -- gzip -------------------------------------------------------------------------------------
+
+
+def _gunzip(path: Path, work: Path, limits: Limits) -> InputFile:
     member = path.name[:-3] if path.name.endswith(".gz") else path.name + ".out"
     target = _fresh(work, path) / member
-    with gzip.open(path, "rb") as source, target.open("wb") as out:
-        shutil.copyfileobj(source, out, 1024 * 1024)
-        stamp = source.mtime  # the member's own time, from the gzip header (0 when absent)
-    _keep_time(target, stamp or path.stat().st_mtime)
-    return InputFile(target, f"{path}{SEPARATOR}{member}")
+    with path.open("rb") as source, target.open("wb") as out:
+        stop = _drain(_gzip_chunks(source), out, _Budget(limits), source.tell)
+    if stop is not None and stop.offset == 0:
+        raise ArchiveError(f"cannot read archive {path.name}: {stop.detail}")
+    _keep_time(target, _gzip_time(path) or path.stat().st_mtime)
+    return InputFile(target, f"{path}{SEPARATOR}{member}", stop=stop)
+
+
+def _gzip_time(path: Path) -> float:
+    """The member's own time, from the gzip header (0 when absent or unreadable)."""
+    try:
+        with gzip.open(path, "rb") as source:
+            source.read(1)
+            return float(source.mtime or 0)
+    except (OSError, EOFError, zlib.error):
+        return 0.0
+
+
+# -- UTF-16 -----------------------------------------------------------------------------------
 
 
 def _as_utf8(path: Path, work: Path) -> InputFile:
@@ -76,21 +261,60 @@ def _utf8_of(data: bytes) -> bytes:
     return data.decode("utf-16").encode("utf-8")
 
 
-def _unzip(path: Path, work: Path) -> list[InputFile]:
+# -- zip --------------------------------------------------------------------------------------
+
+
+def member_names(infos: list[zipfile.ZipInfo]) -> list[str]:
+    """The name each member goes by in provenance, in the archive's order: its own, except a
+    second (third...) member of the same name, `NAME (copy N)` (N chosen so that no member of
+    the archive has that name already)."""
+    taken = {info.filename for info in infos}
+    seen: Counter[str] = Counter()
+    names = []
+    for info in infos:
+        name = info.filename
+        seen[name] += 1
+        if seen[name] > 1:
+            copy = seen[name]
+            while f"{name} (copy {copy})" in taken:
+                copy += 1
+            name = f"{name} (copy {copy})"
+            taken.add(name)
+        names.append(name)
+    return names
+
+
+def safe_name(name: str) -> tuple[str, bool]:
+    """A member's name as a relative path with no `..`, root, drive or empty part, and whether
+    the name was unsafe (absolute, on a drive, or climbing out with `..`)."""
+    given = name.replace("\\", "/").split("/")
+    parts = [p for p in given if p not in ("", ".", "..")]
+    drive = bool(parts) and len(parts[0]) == 2 and parts[0][1] == ":"  # "C:"
+    unsafe = drive or given[0] == "" or ".." in given
+    return "/".join(parts[drive:]) or "member", unsafe
+
+
+def _unzip(path: Path, work: Path, limits: Limits) -> list[InputFile]:
     folder = _fresh(work, path)
+    budget = _Budget(limits)
     inputs = []
     with zipfile.ZipFile(path) as archive:
-        for info in sorted(archive.infolist(), key=lambda i: i.filename):
-            name = PurePosixPath(info.filename)
-            if info.is_dir() or name.is_absolute() or ".." in name.parts:
-                continue
-            target = folder / Path(*name.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as source, target.open("wb") as out:
-                shutil.copyfileobj(source, out, 1024 * 1024)
+        infos = [info for info in archive.infolist() if not info.is_dir()]
+        named = sorted(zip(member_names(infos), infos, strict=True), key=lambda m: m[1].filename)
+        for index, (display, info) in enumerate(named):
+            safe, unsafe = safe_name(info.filename)
+            target = folder / str(index) / PurePosixPath(safe).name
+            target.parent.mkdir()
+            with target.open("wb") as out:
+                stop = _drain(_zip_chunks(archive, info), out, budget, _size_of(info))
             _keep_time(target, _zip_time(info) or path.stat().st_mtime)
-            inputs.append(InputFile(target, f"{path}{SEPARATOR}{info.filename}"))
+            note = f"unsafe member name (absolute or with ..), read as {safe}" if unsafe else ""
+            inputs.append(InputFile(target, f"{path}{SEPARATOR}{display}", note, stop))
     return inputs
+
+
+def _size_of(info: zipfile.ZipInfo) -> Callable[[], int]:
+    return lambda: info.compress_size
 
 
 def _keep_time(target: Path, timestamp: float) -> None:
@@ -108,21 +332,36 @@ def _zip_time(info: zipfile.ZipInfo) -> float | None:
 
 
 def _fresh(work: Path, path: Path) -> Path:
-    folder = work / f"{len(list(work.iterdir()))}-{path.name}"
-    folder.mkdir()
-    return folder
+    return Path(tempfile.mkdtemp(prefix=f"{path.name[:80]}-", dir=work))
 
 
-def read_member(display: str) -> bytes:
-    """The bytes of `archive!member` (for evidence retrieval)."""
+# -- evidence ---------------------------------------------------------------------------------
+
+
+def read_member(display: str, limits: Limits | None = None) -> bytes:
+    """The bytes of `archive!member` (for evidence retrieval), read as `expand` read them: a
+    member that stopped being readable gives the bytes before the stop."""
     archive, member = display.rsplit(SEPARATOR, 1)
     path = Path(archive)
     if member == UTF8_MEMBER:
         return _utf8_of(path.read_bytes())
     with path.open("rb") as stream:
         magic = stream.read(4)
+    budget = _Budget(limits or Limits())
+    out = io.BytesIO()
     if magic.startswith(GZIP_MAGIC):
-        with gzip.open(path, "rb") as source:
-            return source.read()
+        with path.open("rb") as source:
+            _drain(_gzip_chunks(source), out, budget, source.tell)
+        return out.getvalue()
     with zipfile.ZipFile(path) as zipped:
-        return zipped.read(member)
+        infos = [info for info in zipped.infolist() if not info.is_dir()]
+        named = dict(zip(member_names(infos), infos, strict=True))
+        if member not in named:
+            raise KeyError(f"no member {member!r} in {path.name}")
+        # members before it in the archive count towards the archive's limit, as in expand
+        for info in sorted(infos, key=lambda i: i.filename):
+            if info is named[member]:
+                break
+            budget.total += info.file_size
+        _drain(_zip_chunks(zipped, named[member]), out, budget, _size_of(named[member]))
+    return out.getvalue()

@@ -449,13 +449,16 @@ class _CsvSplitter:
     A record ends at a newline outside quotes: quotes inside a field are doubled, so a newline
     ends a record exactly when the quotes seen since the record began are even in number.
     Blank lines between records are skipped (DuckDB's reader skips them too); the first record
-    is the header.
+    is the header. A quote left open at the end of the file makes the rest one record, flagged
+    `truncated_record` (a file cut inside a quoted cell, or a stray quote: DuckDB then refuses
+    the file or pairs differently, and recovery frames it strictly).
     """
 
     def __init__(self, preamble_lines: int = 0) -> None:
         self.lines: list[int] = []
         self.offsets: list[int] = []
         self.lengths: list[int] = []
+        self.errors: dict[int, str] = {}
         self._preamble = preamble_lines  # lines before the header (PowerShell's #TYPE line)
         self._pending = b""  # the unfinished last line
         self._base = 0  # file offset of _pending's first byte
@@ -463,6 +466,7 @@ class _CsvSplitter:
         self._record_line = 1
         self._line = 0
         self._quotes = 0
+        self._line_end = 0  # file offset where the last line's content ends
         self._header_done = False
         self._first = True
 
@@ -479,6 +483,15 @@ class _CsvSplitter:
             self._end_of_line(buffer, position, end)
             position = len(buffer) if newline < 0 else newline + 1
         self._pending, self._base = buffer[position:], self._base + position
+        if final and self._quotes % 2 and self._header_done:
+            self._open_tail()
+
+    def _open_tail(self) -> None:
+        """The record a quote left open at the end of the file, up to its last line's end."""
+        self.errors[len(self.offsets)] = "truncated_record"
+        self.lines.append(self._record_line)
+        self.offsets.append(self._record_start)
+        self.lengths.append(self._line_end - self._record_start)
 
     def _end_of_line(self, buffer: bytes, start: int, end: int) -> None:
         self._line += 1
@@ -487,9 +500,10 @@ class _CsvSplitter:
             self._record_start, self._record_line = self._base + end + 1, self._line + 1
             return
         self._quotes += buffer.count(b'"', start, end)
+        stop = end - 1 if end > start and buffer[end - 1] == 13 else end
+        self._line_end = self._base + stop
         if self._quotes % 2:
             return  # inside a quoted field: the record goes on
-        stop = end - 1 if end > start and buffer[end - 1] == 13 else end
         record_end = self._base + stop
         spans_lines = self._record_start < self._base + start
         if not self._header_done:
@@ -526,6 +540,7 @@ def frame_csv(
         lines=np.array(splitter.lines, dtype=np.int64),
         offsets=np.array(splitter.offsets, dtype=np.int64),
         lengths=np.array(splitter.lengths, dtype=np.int64),
+        errors=splitter.errors,
     )
     for index in np.flatnonzero(framed.lengths > MAX_RECORD_BYTES):
         framed.errors[int(index)] = "record_too_large"

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from mailhunt.sources.archives import STOP_REASONS
 from mailhunt.sources.framing import MAX_NESTING, MAX_RECORD_BYTES, nesting_depth
 
 RAW_KEEP_BYTES = 4096
@@ -28,6 +29,10 @@ REASONS = {
     "unrecognised_line": "line does not match the format's pattern",
     "missing_fields": "record lacks its id or time, or they cannot be parsed",
     "not_wrapped": "record does not hold a wrapped record where its file's others do",
+    "csv_columns": "CSV record has another number of columns than the header",
+    "csv_quoting": "CSV record's quotes are malformed (a stray or unclosed quote)",
+    "truncated_record": "the file ends inside this record (cut short)",
+    **STOP_REASONS,
 }
 
 
