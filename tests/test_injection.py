@@ -198,7 +198,7 @@ def test_ingest_summary_obeys_nothing(
     monkeypatch.setattr(cli, "out", Console(file=screen, width=3000, highlight=False))
     code = cli.main(["ingest", str(hostile_folder), "--db", str(tmp_path / "m.duckdb")])
     text = screen.getvalue() + "".join(capsys.readouterr())
-    assert code == 0
+    assert code == 1  # the unrecognised notes file was not stored
     assert raw_controls(text) == []
     for name in NAMES.values():
         assert terminal_text(f"{name}.jsonl") in text
