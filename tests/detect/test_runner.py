@@ -33,8 +33,8 @@ def build(path: Path | None) -> Store:
 def test_scenario_alerts_match_golden(store: Store) -> None:
     ingest(store, [SCENARIO])
     summary = run_detections(store)
-    assert summary.detections == {"mailbox-first-seen-app": 1}
-    assert summary.new_alerts == {"mailbox-first-seen-app": 1}
+    assert summary.detections == {"mailbox-first-seen-app": 1, "token-without-signin": 0}
+    assert summary.new_alerts == {"mailbox-first-seen-app": 1, "token-without-signin": 0}
     records = [alert_record(a) for a in list_alerts(store)]
     for record in records:
         del record["created_at"]  # when the alert was raised: the only field that varies
@@ -47,7 +47,7 @@ def test_rerun_gives_same_ids_and_keeps_created_at(store: Store) -> None:
     before = store.query("SELECT id, created_at, event_count FROM alerts ORDER BY id")
     again = run_detections(store)
     assert again.total_new == 0
-    assert again.detections == {"mailbox-first-seen-app": 1}
+    assert again.detections == {"mailbox-first-seen-app": 1, "token-without-signin": 0}
     assert store.query("SELECT id, created_at, event_count FROM alerts ORDER BY id") == before
     assert store.count("alert_evidence") == 2
 

@@ -1,0 +1,64 @@
+"""SQL pieces several analytics share: the application a mail access is attributed to, the name
+sign-ins give it, the common first-party mail clients, and list columns of a detection row.
+
+Everything here is fixed text written in this code base (application ids are checked to be
+GUIDs before they become SQL literals); values from logs only ever reach SQL as columns.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The application an access is attributed to: the client that held the token (ClientAppId),
+# else the application (AppId) that accessed the data.
+APP_KEY = "coalesce(client_app_id, app_id)"
+
+# Microsoft first-party mail and Office clients that most tenants' users read mail with. An
+# application on this list is not "rare" however few mailboxes use it: one user on Outlook
+# Mobile is not an intrusion. Ids as Microsoft lists them in
+# https://learn.microsoft.com/troubleshoot/azure/entra/entra-id/governance/verify-first-party-apps-sign-in
+COMMON_FIRST_PARTY_CLIENTS: dict[str, str] = {
+    "00000002-0000-0ff1-ce00-000000000000": "Office 365 Exchange Online (Outlook on the web)",
+    "d3590ed6-52b3-4102-aeff-aad2292ab01c": "Microsoft Office",
+    "27922004-5251-4030-b22d-91ecd9a37ea4": "Outlook Mobile",
+    "5d661950-3475-41cd-a2c3-d671a3162bc1": "Microsoft Outlook",
+    "9199bf20-a13f-4107-85dc-02114787ef48": "One Outlook Web",
+    "bc59ab01-8403-45c6-8796-ac3ef710b3e3": "Outlook Online Add-in App",
+    "1fec8e78-bce4-4aaf-ab1b-5451cc387264": "Microsoft Teams",
+    "5e3ce6c0-2b1f-4285-8d4b-75ee78787346": "Microsoft Teams Web Client",
+    "4765445b-32c6-49b0-83e6-1d93765276ca": "OfficeHome",
+    "0ec893e0-5785-4de6-99da-4ed124e5296c": "Office UWP PWA",
+}
+
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def guid_list(ids: tuple[str, ...] | list[str]) -> str:
+    """A SQL list literal of application ids (each must be a lower-case GUID)."""
+    for value in ids:
+        if not _GUID.fullmatch(value):
+            raise ValueError(f"not a lower-case GUID: {value!r}")
+    return "[" + ", ".join(f"'{value}'" for value in ids) + "]"
+
+
+COMMON_CLIENTS_SQL = guid_list(sorted(COMMON_FIRST_PARTY_CLIENTS))
+
+# What sign-ins call each application (none for a forged token's client): join ON
+# app_names.named_app = <app key>.
+APP_NAMES_CTE = """app_names AS (
+    SELECT app_id AS named_app, min(app_name) AS app_name FROM signins
+    WHERE app_id IS NOT NULL AND app_name IS NOT NULL GROUP BY app_id
+)"""
+
+
+def app_label(key: str, name: str) -> str:
+    """SQL for how a summary names an application: '"Name" (id)' or 'id (no sign-in names it)'."""
+    return (
+        f"""coalesce('"' || {name} || '" (' || {key} || ')', {key} || ' (no sign-in names it)')"""
+    )
+
+
+def distinct_list(*expressions: str) -> str:
+    """SQL aggregate: the sorted distinct non-NULL values of the expressions, as one list."""
+    lists = " || ".join(f"list({e})" for e in expressions)
+    return f"list_sort(list_distinct(list_filter({lists}, lambda v: v IS NOT NULL)))"
