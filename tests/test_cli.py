@@ -210,7 +210,7 @@ def test_scan_prints_the_alert_table(capsys: pytest.CaptureFixture[str], tmp_pat
     assert "2 file(s): 14 records read, 14 new, 0 quarantined" in out
     assert "mailbox-first-seen-app: 1 detection(s), 1 new alert(s)" in out
     assert "severity" in out
-    assert "5bc2615bb7df" in out  # the first 12 characters of the alert id
+    assert "9b72c28fb876" in out  # the first 12 characters of the alert id
     assert "high" in out
     assert out.rstrip().endswith("1 alert(s)")
 
@@ -255,7 +255,7 @@ def test_alerts_csv_has_header_and_row(
     lines = out.splitlines()
     assert lines[0].startswith("id,rule_id,title,severity,")
     assert len(lines) == 2
-    assert lines[1].startswith("5bc2615bb7dfa8b20c3e0a780fa8ca58,mailbox-first-seen-app,")
+    assert lines[1].startswith("9b72c28fb876f99903b8b88d35eb731f,mailbox-first-seen-app,")
 
 
 def test_show_prints_the_exact_bytes(scanned_db: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -160,8 +160,13 @@ class Store:
         self.run(f"CREATE OR REPLACE TEMP TABLE {quoted} AS {sql}", params)
         try:
             yield quoted
-        finally:
-            self.run(f"DROP TABLE IF EXISTS {quoted}")
+        except BaseException:
+            # In an aborted transaction the DROP fails too and would hide the error that
+            # aborted it; the rollback drops the table then.
+            with suppress(duckdb.Error):
+                self.run(f"DROP TABLE IF EXISTS {quoted}")
+            raise
+        self.run(f"DROP TABLE IF EXISTS {quoted}")
 
     def set_threads(self, threads: int) -> None:
         """How many threads DuckDB uses."""
