@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
-from mailhunt import __version__
+from mailhunt import __version__, cli
 from mailhunt.cli import app, main
+from mailhunt.detect import runner
+from mailhunt.detect.analytics import ANALYTICS
 from mailhunt.detect.runner import run_detections
 from mailhunt.ingest import ingest
 from mailhunt.model.schema import markdown
@@ -210,7 +218,7 @@ def test_scan_prints_the_alert_table(capsys: pytest.CaptureFixture[str], tmp_pat
     assert "2 file(s): 14 records read, 14 new, 0 quarantined" in out
     assert "mailbox-first-seen-app: 1 detection(s), 1 new alert(s)" in out
     assert "severity" in out
-    assert "5bc2615bb7df" in out  # the first 12 characters of the alert id
+    assert "9b72c28fb876" in out  # the first 12 characters of the alert id
     assert "high" in out
     assert out.rstrip().endswith("1 alert(s)")
 
@@ -255,7 +263,7 @@ def test_alerts_csv_has_header_and_row(
     lines = out.splitlines()
     assert lines[0].startswith("id,rule_id,title,severity,")
     assert len(lines) == 2
-    assert lines[1].startswith("5bc2615bb7dfa8b20c3e0a780fa8ca58,mailbox-first-seen-app,")
+    assert lines[1].startswith("9b72c28fb876f99903b8b88d35eb731f,mailbox-first-seen-app,")
 
 
 def test_show_prints_the_exact_bytes(scanned_db: Path) -> None:
@@ -316,3 +324,214 @@ def test_scan_twice_still_lists_the_alerts(
     assert (code, err) == (0, [])
     assert out.rstrip().endswith("1 alert(s)")
     assert run(capsys, "ingest", str(SCENARIO), "--db", db)[0] == 0
+
+
+# -- --db is a file path; DuckDB settings ----------------------------------------------------------
+
+STORE_COMMANDS = [
+    ["ingest", str(SCENARIO)],
+    ["scan", str(SCENARIO)],
+    ["detect"],
+    ["alerts"],
+    ["quarantine"],
+    ["show", "some-id"],
+]
+
+
+@pytest.mark.parametrize("argv", STORE_COMMANDS, ids=lambda argv: argv[0])
+@pytest.mark.parametrize("address", ["md:x", ":memory:", "s3://bucket/m.duckdb", "sqlite:m.db"])
+def test_db_address_is_refused(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    address: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv, "--db", address)
+    assert (code, out) == (2, "")
+    assert_one_error_line(err, "--db", "is a DuckDB address, not a file path")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_db_file_name_with_a_colon_is_a_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "ingest", str(SCENARIO), "--db", "./md:x")
+    assert (code, err) == (0, [])
+    assert (tmp_path / "md:x").is_file()
+
+
+@pytest.mark.parametrize("argv", STORE_COMMANDS, ids=lambda argv: argv[0])
+def test_sqlite_db_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str]
+) -> None:
+    path = tmp_path / "notes.db"
+    with closing(sqlite3.connect(path)) as lite:
+        lite.execute("CREATE TABLE notes (x)")
+        lite.commit()
+    before = path.read_bytes()
+    code, _, err = run(capsys, *argv, "--db", str(path))
+    assert code == 2
+    assert_one_error_line(err, "is a SQLite database, not a mailhunt store")
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("argv", [["ingest", str(SCENARIO)], ["scan", str(SCENARIO)]])
+def test_other_duckdb_database_is_not_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str]
+) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    with closing(duckdb.connect(str(path))) as other:
+        other.execute("CREATE TABLE sales (x INTEGER)")
+    code, _, err = run(capsys, *argv, "--db", str(path))
+    assert code == 2
+    assert_one_error_line(err, "not a mailhunt store", "give --db a new file")
+    with closing(duckdb.connect(str(path), read_only=True)) as other:
+        assert other.execute("SELECT table_name FROM duckdb_tables()").fetchall() == [("sales",)]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--memory-limit", "lots"),
+        ("--memory-limit", "5"),
+        ("--memory-limit", "120%"),
+        ("--threads", "0"),
+        ("--threads", "two"),
+    ],
+)
+def test_bad_duckdb_setting_is_exit_2(
+    capsys: pytest.CaptureFixture[str], scanned_db: Path, option: str, value: str
+) -> None:
+    code, _, err = run(capsys, "alerts", "--db", str(scanned_db), option, value)
+    assert code == 2
+    assert_one_error_line(err, option)
+
+
+def test_duckdb_settings_reach_the_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[dict[str, object]] = []
+    real_open = Store.open
+
+    def recording(path: Path | None, **options: Any) -> Store:
+        opened.append(options)
+        return real_open(path, **options)
+
+    monkeypatch.setattr(Store, "open", recording)
+    db = str(tmp_path / "s.duckdb")
+    settings = ["--memory-limit", "1GB", "--threads", "1"]
+    for argv in (["scan", str(SCENARIO)], ["detect"], ["alerts"], ["quarantine"]):
+        code, _, err = run(capsys, *argv, "--db", db, *settings)
+        assert (code, err) == (0, [])
+    assert [(o["memory_limit"], o["threads"]) for o in opened] == [("1GB", 1)] * 4
+
+
+# -- a failing analytic ---------------------------------------------------------------------------
+
+BROKEN = replace(ANALYTICS["mailbox-first-seen-app"], id="broken", sql="SELECT * FROM nowhere")
+
+
+@pytest.mark.parametrize("command", ["detect", "scan"])
+def test_failing_analytic_is_reported_and_the_others_raise(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    db = tmp_path / "s.duckdb"
+    with Store.open(db) as store:
+        ingest(store, [SCENARIO])
+    monkeypatch.setattr(runner, "ANALYTICS", {"broken": BROKEN, **ANALYTICS})
+    argv = [command, str(SCENARIO)] if command == "scan" else [command]
+    code, out, err = run(capsys, *argv, "--db", str(db))
+    assert code == 1
+    assert_one_error_line(err, "analytic broken failed", "nowhere")
+    assert "mailbox-first-seen-app: 1 detection(s), 1 new alert(s)" in out
+    with Store.open(db, create=False, read_only=True) as store:
+        assert store.count("alerts") == 1
+
+
+# -- show, inputs, stdout -------------------------------------------------------------------------
+
+
+def test_show_no_verify_refuses_other_bytes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "ual.jsonl"
+    lines = (SCENARIO / "ual.jsonl").read_bytes().splitlines()
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    db = str(tmp_path / "s.duckdb")
+    assert run(capsys, "ingest", str(path), "--db", db)[0] == 0
+    path.write_bytes(b"".join(line + b"\n" for line in reversed(lines)))
+    record_id = json.loads(lines[0])["Id"]
+    code, out, err = run(capsys, "show", record_id, "--db", db, "--no-verify")
+    assert (code, out) == (1, "")
+    assert_one_error_line(err, f"do not hold record {record_id!r}")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_show_with_a_fifo_in_place_of_the_file_ends(tmp_path: Path) -> None:
+    path = tmp_path / "ual.jsonl"
+    path.write_bytes((SCENARIO / "ual.jsonl").read_bytes())
+    db = str(tmp_path / "s.duckdb")
+    assert run_process("ingest", str(path), "--db", db).returncode == 0
+    path.unlink()
+    os.mkfifo(path)
+    record_id = json.loads((SCENARIO / "ual.jsonl").read_bytes().splitlines()[0])["Id"]
+    for extra in ([], ["--no-verify"]):
+        done = run_process("show", record_id, "--db", db, *extra)  # bounded: 60 s
+        assert (done.returncode, done.stdout) == (1, b"")
+        assert_one_error_line(done.stderr.decode().splitlines(), "is not a regular file")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fifo_input_is_not_a_regular_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    fifo = tmp_path / "input.jsonl"
+    os.mkfifo(fifo)
+    for command in ("ingest", "scan"):
+        code, _, err = run(capsys, command, str(fifo), "--db", str(tmp_path / "d.duckdb"))
+        assert code == 2
+        assert_one_error_line(err, "not a regular file", "input.jsonl")
+    assert not (tmp_path / "d.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["alerts", "--format", "jsonl"], ["alerts"], ["show", "3f6c2a10-5d4e-4b7a-9c1d-000000000006"]],
+    ids=["jsonl", "table", "show"],
+)
+def test_closed_stdout_ends_quietly(scanned_db: Path, argv: list[str]) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mailhunt.cli", *argv, "--db", str(scanned_db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    child.stdout.close()  # like `| head -0`: the reader is gone before anything is written
+    try:
+        _, stderr = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 141
+    assert b"Traceback" not in stderr
+    assert b"Exception ignored" not in stderr
+    assert b"Broken pipe" not in stderr
+
+
+def test_interrupted_query_is_one_line(
+    capsys: pytest.CaptureFixture[str], scanned_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_: object, **__: object) -> None:
+        raise RuntimeError("Query interrupted")  # what DuckDB's client raises on Ctrl-C
+
+    monkeypatch.setattr(cli, "list_alerts", interrupted)
+    code, _, err = run(capsys, "alerts", "--db", str(scanned_db))
+    assert code == 130
+    assert_one_error_line(err, "interrupted")

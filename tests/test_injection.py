@@ -216,7 +216,7 @@ def test_progress_description_shows_the_file_name_as_written(
     screen = io.StringIO()
     monkeypatch.setattr(cli, "err", Console(file=screen, width=300, force_terminal=True))
     monkeypatch.setattr(cli, "PROGRESS_MIN_BYTES", 0)
-    summary = cli._run_ingest(store, [tmp_path / name])
+    summary = cli._run_ingest(store, [tmp_path / name], cli._Stop())
     assert [f.status for f in summary.files] == ["ingested"]
     text = screen.getvalue()  # Rich's own cursor and colour sequences, then the description
     assert f"ingesting {terminal_text(name)[:40]}" in text  # as the CLI cuts it

@@ -1,16 +1,26 @@
 """The command line: a thin adapter over ingest, detect, alerts and demo. Only this module prints.
 
 Every failure a user can cause (a missing path, a bad option, a corrupt database) ends in one
-line on stderr and a non-zero exit code, never a traceback.
+line on stderr and a non-zero exit code, never a traceback. Exit codes: 0 done; 1 done in
+part (an analytic failed, a record's evidence is unavailable); 2 a usage error or a database
+that cannot be used; 130 / 143 stopped by SIGINT / SIGTERM (ingest and detect end after the
+transaction in progress and say what was stored); 141 stdout closed by its reader.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import signal
+import stat
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import duckdb
@@ -30,7 +40,7 @@ from mailhunt.detect.runner import DetectSummary, run_detections
 from mailhunt.errors import InputError, MailhuntError
 from mailhunt.formats import FORMATS
 from mailhunt.ingest import IngestSummary, discover, ingest
-from mailhunt.investigate.evidence import original_bytes
+from mailhunt.investigate.evidence import EvidenceUnavailableError, original_bytes
 from mailhunt.investigate.quarantine import quarantine_listing
 from mailhunt.model.schema import markdown
 from mailhunt.report import renderers
@@ -38,9 +48,11 @@ from mailhunt.report.renderers import Kind, Output, render, renderers_for
 from mailhunt.report.safe import TerminalLogFormatter, terminal, terminal_text
 from mailhunt.store.db import Store
 
-EXIT_NOT_ALL_STORED = 1  # ingest, scan: some records or files were not stored (see the table)
+EXIT_PARTIAL = 1  # done in part: records or files not stored, an analytic failed
 EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_STDOUT_CLOSED = 128 + 13  # SIGPIPE's number, as a shell reports `... | head`
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 PROGRESS_MIN_BYTES = 50 * 1024 * 1024
 
 app = typer.Typer(
@@ -51,10 +63,68 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
+
+
+class _StdoutClosed(Exception):
+    """stdout's reader went away (``mailhunt alerts | head``): nothing more to write."""
+
+
+class _Stdout(Console):
+    """The console for stdout: a closed stdout ends the command quietly (see main)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise _StdoutClosed
+
+
+out = _Stdout(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-DbOption = Annotated[Path, typer.Option("--db", help="DuckDB database file.", dir_okay=False)]
+# A DuckDB address rather than a file: `md:x`, `s3://...`, `sqlite:x.db`, `:memory:`.
+_ADDRESS = re.compile(r"^(?::|[A-Za-z][A-Za-z0-9+.\-]*:)")
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)\s*$", re.IGNORECASE)
+
+
+def _db_path(value: str | Path) -> Path:
+    """--db: a file path, never a DuckDB address (it would reach a service, or keep nothing)."""
+    text = str(value)
+    drive = os.name == "nt" and _WINDOWS_DRIVE.match(text)
+    if not text or (_ADDRESS.match(text) and not drive):
+        raise typer.BadParameter(
+            f"{text!r} is a DuckDB address, not a file path (md:, s3://, :memory: and the like "
+            "are not accepted; for a file name with a colon, start it with ./)"
+        )
+    return Path(text)
+
+
+def _memory_limit(value: str) -> str:
+    """--memory-limit: a size with its unit, or a share of the memory (DuckDB's syntax)."""
+    match = _MEMORY.match(value)
+    if not match or float(match[1]) <= 0 or (match[2] == "%" and float(match[1]) > 100):
+        raise typer.BadParameter(f"{value!r} is not a size such as 4GB, 512MB or 50%")
+    return value.strip()
+
+
+DbOption = Annotated[
+    Path, typer.Option("--db", parser=_db_path, metavar="PATH", help="DuckDB database file.")
+]
+MemoryLimitOption = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        parser=_memory_limit,
+        metavar="SIZE",
+        help="Memory DuckDB may use: 4GB, 512MB, 50% (of RAM). Default: DuckDB's (80% of RAM).",
+        show_default=False,
+    ),
+]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threads", min=1, help="Threads DuckDB uses (default: one per core).", show_default=False
+    ),
+]
 PathsArgument = Annotated[
     list[Path], typer.Argument(help="Files or folders (read recursively).", show_default=False)
 ]
@@ -68,12 +138,85 @@ def _t(value: object) -> Text:
     return terminal(value)
 
 
-def _show(output: Output) -> None:
-    """A renderer's output: text for tools written exactly as is, a renderable printed."""
-    if isinstance(output, str):
-        sys.stdout.write(output)
-    else:
-        out.print(output)
+@contextmanager
+def _writing() -> Iterator[None]:
+    """Writes to stdout, flushed; a closed stdout becomes _StdoutClosed (main ends quietly)."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise _StdoutClosed from None
+
+
+def _print(*renderables: Any) -> None:
+    """Print for people, on stdout."""
+    with _writing():
+        out.print(*renderables)
+
+
+def _show(output: Output | bytes) -> None:
+    """A renderer's output: text for tools (or a record's bytes) written exactly as is, a
+    renderable printed."""
+    with _writing():
+        if isinstance(output, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(output)
+            sys.stdout.buffer.flush()
+        elif isinstance(output, str):
+            sys.stdout.write(output)
+        else:
+            out.print(output)
+
+
+class _Stop:
+    """The first SIGINT or SIGTERM received while a run holds them; the run asks it between
+    transactions and ends after the one in progress."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def __call__(self) -> bool:
+        return self.signum is not None
+
+    def handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+    def exit_if_stopped(self, line: str) -> None:
+        """When a signal came: the line (what was stored) on stderr, and exit 128 + signal."""
+        if self.signum is not None:
+            name = signal.Signals(self.signum).name
+            err.print(_t(f"mailhunt: interrupted by {name}: {line}"))
+            raise typer.Exit(128 + self.signum)
+
+
+@contextmanager
+def _stoppable() -> Iterator[_Stop]:
+    """SIGINT and SIGTERM, for the block, only ask the run to stop (no exception in the middle
+    of a transaction); the previous handlers are back afterwards."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signals are delivered to the main thread only
+        return
+    previous = {number: signal.signal(number, stop.handle) for number in STOP_SIGNALS}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+
+
+def _open(
+    db: Path,
+    memory_limit: str | None,
+    threads: int | None,
+    *,
+    create: bool = True,
+    read_only: bool = False,
+) -> Store:
+    return Store.open(
+        db, create=create, read_only=read_only, threads=threads, memory_limit=memory_limit
+    )
 
 
 def _choice(choices: Sequence[str]) -> Callable[[str], str]:
@@ -109,11 +252,24 @@ AnalyticsFormat = Annotated[str, _format_option(renderers.ANALYTICS)]
 # -- ingest / detect / scan -----------------------------------------------------------------------
 
 
-def _run_ingest(store: Store, paths: list[Path]) -> IngestSummary:
-    files = discover(paths)
+def _discover(paths: list[Path]) -> list[Path]:
+    """The input files; a path that is neither a regular file nor a folder (a FIFO, a device)
+    is named as such, a missing one as missing."""
+    for path in paths:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue  # discover says it is missing
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise InputError(f"not a regular file or folder: {path}")
+    return discover(paths)
+
+
+def _run_ingest(store: Store, paths: list[Path], stop: _Stop) -> IngestSummary:
+    files = _discover(paths)
     sizes = [f.stat().st_size for f in files]
     if sum(sizes) < PROGRESS_MIN_BYTES or not err.is_terminal:
-        return ingest(store, files)
+        return ingest(store, files, should_stop=stop)
     columns = (
         TextColumn("{task.description}", markup=False),  # a file name is not markup
         BarColumn(),
@@ -129,7 +285,7 @@ def _run_ingest(store: Store, paths: list[Path]) -> IngestSummary:
             )
             done.append(sizes[len(done)])
 
-        return ingest(store, files, on_start=starting)
+        return ingest(store, files, on_start=starting, should_stop=stop)
 
 
 def _shown(path: Path) -> str:
@@ -153,21 +309,29 @@ def _print_ingest(summary: IngestSummary) -> None:
             str(result.quarantined),
             _t(result.detail),
         )
-    out.print(table)
-    out.print(
+    _print(table)
+    _print(
         f"{len(summary.files)} file(s): {summary.records_read} records read, "
         f"{summary.records_new} new, {summary.quarantined} quarantined"
     )
     for reason, count in summary.reasons.most_common():
-        out.print(f"  quarantined {count}: {reason}")
+        _print(f"  quarantined {count}: {reason}")
     skipped = sum(1 for f in summary.files if f.status != "ingested")
     if skipped:
-        out.print(f"  {skipped} file(s) skipped or failed (see note column)")
+        _print(f"  {skipped} file(s) skipped or failed (see note column)")
 
 
 def _print_detect(summary: DetectSummary) -> None:
     for rule_id, found in summary.detections.items():
-        out.print(f"{rule_id}: {found} detection(s), {summary.new_alerts[rule_id]} new alert(s)")
+        _print(f"{rule_id}: {found} detection(s), {summary.new_alerts[rule_id]} new alert(s)")
+    for rule_id, message in summary.failed.items():
+        err.print(_t(f"mailhunt: analytic {rule_id} failed (its alerts are unchanged): {message}"))
+
+
+def _detect_failed(summary: DetectSummary) -> None:
+    """Exit 1 when an analytic failed (the others ran and committed their alerts)."""
+    if summary.failed:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 def _require_recognised(summary: IngestSummary) -> None:
@@ -178,16 +342,45 @@ def _require_recognised(summary: IngestSummary) -> None:
 def _ingest_exit(summary: IngestSummary) -> None:
     """Exit 1 when some records or files were not stored (0 otherwise)."""
     if not summary.all_stored:
-        raise typer.Exit(EXIT_NOT_ALL_STORED)
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _ingest_stopped(summary: IngestSummary) -> str:
+    """What an interrupted ingest stored, in one line."""
+    stored = [f for f in summary.files if f.status == "ingested"]
+    done = (
+        f"{len(stored)} file(s) stored ({summary.records_new} new records), the last "
+        f"{_shown(stored[-1].path)}"
+        if stored
+        else "no file stored"
+    )
+    return f"ingest stopped after the transaction in progress; {done}; run it again to go on"
+
+
+def _detect_stopped(summary: DetectSummary) -> str:
+    """What an interrupted detect committed, in one line."""
+    ran = len(summary.detections) + len(summary.failed)
+    if not summary.not_run:
+        return f"every analytic ({ran}) had run; their alerts are stored"
+    return (
+        f"detect stopped after {ran} of {ran + len(summary.not_run)} analytic(s), their alerts "
+        f"stored; not run: {', '.join(summary.not_run)}; run detect again to finish"
+    )
 
 
 @app.command("ingest")
-def ingest_command(paths: PathsArgument, db: DbOption = Path("mailhunt.duckdb")) -> None:
+def ingest_command(
+    paths: PathsArgument,
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
     """Read audit and sign-in logs into the store (idempotent: duplicates are dropped)."""
-    discover(paths)  # a missing path fails here, before a database is created
-    with Store.open(db) as store:
-        summary = _run_ingest(store, paths)
+    _discover(paths)  # a missing path fails here, before a database is created
+    with _stoppable() as stop, _open(db, memory_limit, threads) as store:
+        summary = _run_ingest(store, paths, stop)
     _print_ingest(summary)
+    stop.exit_if_stopped(_ingest_stopped(summary))
     _require_recognised(summary)
     _ingest_exit(summary)
 
@@ -225,7 +418,10 @@ def _overrides(
 @app.command("detect")
 def detect_command(
     ctx: typer.Context,
+    *,
     db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -247,20 +443,32 @@ def detect_command(
     """Run every analytic over the store and raise alerts."""
     aliases = {"baseline_days": baseline_days, "min_history_days": min_history_days}
     overrides = _overrides(ctx, param or [], aliases)
-    with Store.open(db, create=False) as store:
-        _print_detect(run_detections(store, overrides=overrides))
+    with _stoppable() as stop, _open(db, memory_limit, threads, create=False) as store:
+        summary = run_detections(store, overrides=overrides, should_stop=stop)
+    _print_detect(summary)
+    stop.exit_if_stopped(_detect_stopped(summary))
+    _detect_failed(summary)
 
 
 @app.command("scan")
-def scan_command(paths: PathsArgument, db: DbOption = Path("mailhunt.duckdb")) -> None:
+def scan_command(
+    paths: PathsArgument,
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
     """Ingest, then detect, then list the alerts."""
-    discover(paths)
-    with Store.open(db) as store:
-        summary = _run_ingest(store, paths)
+    _discover(paths)
+    with _stoppable() as stop, _open(db, memory_limit, threads) as store:
+        summary = _run_ingest(store, paths, stop)
         _print_ingest(summary)
+        stop.exit_if_stopped(_ingest_stopped(summary))
         _require_recognised(summary)
-        _print_detect(run_detections(store))
+        detected = run_detections(store, should_stop=stop)
+        _print_detect(detected)
+        stop.exit_if_stopped(_detect_stopped(detected))
         _show(render(renderers.ALERTS, TABLE, list_alerts(store)))
+    _detect_failed(detected)
     _ingest_exit(summary)
 
 
@@ -270,6 +478,8 @@ def scan_command(paths: PathsArgument, db: DbOption = Path("mailhunt.duckdb")) -
 @app.command("alerts")
 def alerts_command(
     db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
     output: AlertsFormat = TABLE,
     min_severity: Annotated[
         str,
@@ -277,22 +487,25 @@ def alerts_command(
     ] = SEVERITIES[0],
 ) -> None:
     """List alerts. `--format jsonl` is a stable contract: fields are added, never renamed."""
-    with Store.open(db, create=False, read_only=True) as store:
+    with _open(db, memory_limit, threads, create=False, read_only=True) as store:
         alerts = list_alerts(store, min_severity=min_severity)
     _show(render(renderers.ALERTS, output, alerts))
 
 
 @app.command("quarantine")
 def quarantine_command(
+    *,
     db: DbOption = Path("mailhunt.duckdb"),
     reason: Annotated[
         str | None, typer.Option(help="Only this reason (e.g. invalid_json, bad_time).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many records.")] = 1000,
     output: QuarantineFormat = TABLE,
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
 ) -> None:
     """List the records ingest could not store: file, line, reason and their first bytes."""
-    with Store.open(db, create=False, read_only=True) as store:
+    with _open(db, memory_limit, threads, create=False, read_only=True) as store:
         listing = quarantine_listing(store, reason=reason, limit=limit)
     _show(render(renderers.QUARANTINE, output, listing))
 
@@ -302,15 +515,25 @@ def show_command(
     record_id: Annotated[str, typer.Argument(help="The source's record id (UAL Id, sign-in id).")],
     db: DbOption = Path("mailhunt.duckdb"),
     no_verify: Annotated[
-        bool, typer.Option("--no-verify", help="Skip checking the file's SHA-256.")
+        bool,
+        typer.Option(
+            "--no-verify",
+            help="Skip checking the file's SHA-256 (the bytes must still hold the record's id).",
+        ),
     ] = False,
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
 ) -> None:
-    """Print a record's original bytes exactly as the source wrote them."""
-    with Store.open(db, create=False, read_only=True) as store:
-        evidence = original_bytes(store, record_id, verify=not no_verify)
+    """Print a record's original bytes exactly as the source wrote them (exit 1 when they are
+    no longer available: the file moved, changed or is not a regular file)."""
+    with _open(db, memory_limit, threads, create=False, read_only=True) as store:
+        try:
+            evidence = original_bytes(store, record_id, verify=not no_verify)
+        except EvidenceUnavailableError as error:
+            err.print(_t(f"mailhunt show: {_one_line(error)}"))
+            raise typer.Exit(EXIT_PARTIAL) from None
     err.print(_t(f"{evidence.source_ref} ({evidence.source}, sha256 {evidence.sha256[:16]}...)"))
-    sys.stdout.buffer.write(evidence.data)
-    sys.stdout.buffer.flush()
+    _show(evidence.data)
 
 
 @app.command("formats")
@@ -319,7 +542,7 @@ def formats_command() -> None:
     table = Table("format", "stored in", "what it reads")
     for name, fmt in FORMATS.items():
         table.add_row(_t(name), _t(fmt.table), _t(fmt.description))
-    out.print(table)
+    _print(table)
 
 
 @app.command("analytics")
@@ -331,7 +554,7 @@ def analytics_command(output: AnalyticsFormat = TABLE) -> None:
 @app.command("schema")
 def schema_command() -> None:
     """Print the schema reference (Markdown), generated from its one declaration."""
-    sys.stdout.write(markdown())
+    _show(markdown())
 
 
 # -- demo -----------------------------------------------------------------------------------------
@@ -354,20 +577,20 @@ def demo_command(
     for intrusion in result.tenant.intrusions:
         caught = result.caught_by.get(intrusion.kind) or []
         verdict = "caught by alert " + ", ".join(i[:12] for i in caught) if caught else "MISSED"
-        out.print(
+        _print(
             _t(
                 f"injected {intrusion.kind}: app {intrusion.app_id}, "
                 f"{len(intrusion.mailboxes)} mailboxes, {len(intrusion.record_ids)} records: "
                 f"{verdict}"
             )
         )
-    out.print(_t(f"logs:      {result.folder / 'logs'}"))
-    out.print(_t(f"database:  {result.database}"))
-    out.print(_t(f"next:      mailhunt alerts --db {result.database} --format jsonl"))
+    _print(_t(f"logs:      {result.folder / 'logs'}"))
+    _print(_t(f"database:  {result.database}"))
+    _print(_t(f"next:      mailhunt alerts --db {result.database} --format jsonl"))
 
 
 def _print_ingest_brief(summary: IngestSummary) -> None:
-    out.print(
+    _print(
         f"ingested {len(summary.files)} file(s): {summary.records_read} records, "
         f"{summary.records_new} new, {summary.quarantined} quarantined"
     )
@@ -375,7 +598,7 @@ def _print_ingest_brief(summary: IngestSummary) -> None:
 
 def _print_version(value: bool) -> None:
     if value:
-        out.print(f"mailhunt {__version__}")
+        _print(f"mailhunt {__version__}")
         raise typer.Exit
 
 
@@ -398,17 +621,31 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app; errors become one line on stderr and exit code 2."""
     try:
         result = app(args=argv, standalone_mode=False, prog_name="mailhunt")
+        with _writing():
+            pass  # what is still buffered for stdout, written now
+    except _StdoutClosed:
+        return _stdout_closed()
     except typer.Exit as done:
         return int(done.exit_code)
     except typer.TyperException as error:  # usage errors: bad option, missing argument
         return _usage_error(error)
+    except (KeyboardInterrupt, duckdb.InterruptException, RuntimeError) as error:
+        # DuckDB's Python client raises RuntimeError('Query interrupted') for a Ctrl-C
+        if isinstance(error, RuntimeError) and str(error) != "Query interrupted":
+            raise
+        err.print("mailhunt: interrupted")
+        return EXIT_INTERRUPTED
     except (typer.Abort, MailhuntError, duckdb.Error, OSError) as error:
         err.print(_t(f"mailhunt: {_one_line(error)}"))
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        err.print("mailhunt: interrupted (the file being read was not stored; run again to resume)")
-        return EXIT_INTERRUPTED
     return result if isinstance(result, int) else 0
+
+
+def _stdout_closed() -> int:
+    """stdout's reader is gone: nothing on stderr, and no error when Python flushes it at exit."""
+    with open(os.devnull, "wb") as devnull:  # noqa: PTH123 - a descriptor to duplicate
+        os.dup2(devnull.fileno(), sys.stdout.fileno())
+    return EXIT_STDOUT_CLOSED
 
 
 def _one_line(error: Exception) -> str:

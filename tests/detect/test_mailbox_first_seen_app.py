@@ -6,6 +6,7 @@ Outlook Mobile reading bob's (so it is known in the tenant), then the access und
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -97,7 +98,7 @@ def test_app_new_to_the_tenant_is_high(store: Store, tmp_path: Path) -> None:
     assert alert.severity == "high"
     assert alert.rule_id == "mailbox-first-seen-app"
     assert alert.technique == "T1114.002"
-    assert alert.entity == f"{TENANT}|{ROGUE_APP}"
+    assert json.loads(alert.entity) == [TENANT, ROGUE_APP]
     assert alert.summary == (
         f"Application {ROGUE_APP} (no sign-in names it) read 1 mailbox(es) "
         "it had not read before; the application is new to the tenant"

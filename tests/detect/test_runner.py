@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from mailhunt.alerts.query import list_alerts
 from mailhunt.detect.analytics import ANALYTICS
+from mailhunt.detect.base import Analytic
 from mailhunt.detect.runner import parameters_for, run_detections
 from mailhunt.errors import InputError
 from mailhunt.ingest import ingest
 from mailhunt.report.alerts import alert_record
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, check_golden
+from tests.helpers import FIXTURES, OUTLOOK, at, check_golden, mail_access, write_jsonl
 
 SCENARIO = FIXTURES / "scenario"
 ANALYTIC = ANALYTICS["mailbox-first-seen-app"]
+MAILBOX = "alice@contoso.onmicrosoft.com"
 
 
 def alert_ids(store: Store) -> list[str]:
@@ -89,3 +94,80 @@ def test_bad_parameter_is_an_input_error(store: Store, value: object) -> None:
     with pytest.raises(InputError, match="baseline_days must be a whole number"):
         run_detections(store, overrides={"baseline_days": value})
     assert store.count("alerts") == 0
+
+
+# -- collision-free ids, isolated analytics -------------------------------------------------------
+
+BROKEN = replace(ANALYTIC, id="broken-sql", sql="SELECT * FROM no_such_table")
+# Every detection twice: the second copy has the first one's alert id.
+DOUBLED = replace(
+    ANALYTIC, id="doubled", sql=f"SELECT * FROM ({ANALYTIC.sql}) UNION ALL ({ANALYTIC.sql})"
+)
+
+
+def test_entities_that_join_alike_raise_two_alerts(store: Store, tmp_path: Path) -> None:
+    """Tenant 't|x' with app 'a' and tenant 't' with app 'x|a' once shared an alert id (their
+    parts joined by '|'): detect stopped on a primary-key error and raised nothing."""
+    records = []
+    for tenant, app in (("t|x", "a"), ("t", "x|a")):
+        records += [
+            mail_access(f"old-{len(records)}", at(0), MAILBOX, OUTLOOK, tenant=tenant),
+            mail_access(f"new-{len(records)}", at(10), MAILBOX, app, tenant=tenant),
+        ]
+    write_jsonl(tmp_path / "ual.jsonl", records)
+    assert ingest(store, [tmp_path]).records_new == 4
+    summary = run_detections(store)
+    assert summary.failed == {}
+    assert summary.new_alerts == {"mailbox-first-seen-app": 2, "token-without-signin": 0}
+    alerts = list_alerts(store)
+    assert sorted(json.loads(a.entity) for a in alerts) == [["t", "x|a"], ["t|x", "a"]]
+    assert len({a.id for a in alerts}) == 2
+
+
+def test_alert_id_hashes_the_parts_as_json(store: Store) -> None:
+    ingest(store, [SCENARIO])
+    run_detections(store)
+    [(alert_id, entity, bucket)] = store.query(
+        "SELECT id, entity, strftime(date_trunc('day', first_seen), '%Y-%m-%dT%H:%M:%SZ') "
+        "FROM alerts"
+    )
+    encoded = json.dumps([ANALYTIC.id, entity, bucket], separators=(",", ":"))
+    assert alert_id == hashlib.sha256(encoded.encode()).hexdigest()[:32]
+
+
+@pytest.mark.parametrize("failing", [BROKEN, DOUBLED], ids=["sql-fails", "write-fails"])
+def test_a_failing_analytic_does_not_stop_the_others(store: Store, failing: Analytic) -> None:
+    ingest(store, [SCENARIO])
+    summary = run_detections(store, analytics=[failing, ANALYTIC])
+    assert list(summary.failed) == [failing.id]
+    message = summary.failed[failing.id]
+    assert "\n" not in message
+    assert ("no_such_table" if failing is BROKEN else "duplicate key") in message
+    assert summary.new_alerts == {"mailbox-first-seen-app": 1}
+    assert store.query("SELECT DISTINCT rule_id FROM alerts") == [("mailbox-first-seen-app",)]
+    assert store.count("alert_evidence") == 2
+
+
+def test_a_failing_analytic_keeps_its_earlier_alerts(store: Store) -> None:
+    ingest(store, [SCENARIO])
+    run_detections(store)
+    before = store.query("SELECT * FROM alerts")
+    doubled_real = replace(DOUBLED, id=ANALYTIC.id)  # would replace the stored alert, then fails
+    summary = run_detections(store, analytics=[doubled_real])
+    assert list(summary.failed) == [ANALYTIC.id]
+    assert store.query("SELECT * FROM alerts") == before
+
+
+def test_stop_requested_runs_no_further_analytic(store: Store) -> None:
+    ingest(store, [SCENARIO])
+    calls: list[int] = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return len(calls) > 1  # asked before each analytic: stop before the second
+
+    other = replace(ANALYTIC, id="other")
+    summary = run_detections(store, analytics=[ANALYTIC, other], should_stop=stop)
+    assert summary.new_alerts == {"mailbox-first-seen-app": 1}
+    assert summary.not_run == ["other"]
+    assert store.query("SELECT DISTINCT rule_id FROM alerts") == [("mailbox-first-seen-app",)]

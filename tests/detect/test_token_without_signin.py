@@ -7,6 +7,7 @@ its token silently (a non-interactive sign-in) and reads his; then the accesses 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -163,7 +164,7 @@ def test_forged_token_on_an_application_the_mailbox_uses_is_high(
     )
     assert alert.rule_id == "token-without-signin"
     assert (alert.severity, alert.technique) == ("high", "T1550.001")
-    assert alert.entity == f"{TENANT}|{OUTLOOK}"
+    assert json.loads(alert.entity) == [TENANT, OUTLOOK]
     assert alert.summary == (
         f'Application "Microsoft Office" ({OUTLOOK}) read 1 mailbox(es) in 2 access(es) with '
         "2 token(s) no stored sign-in issued; 2 in a session no sign-in opened"
@@ -296,7 +297,7 @@ def test_app_only_token_is_judged_against_service_principal_sign_ins(
     ]
     [alert] = detect(store, tmp_path, extra, archiver_signins())
     assert (alert.severity, alert.event_ids, alert.users) == ("high", ["arch-forged"], [ARCHIVER])
-    assert alert.entity == f"{TENANT}|{ARCHIVER_APP}"
+    assert json.loads(alert.entity) == [TENANT, ARCHIVER_APP]
     assert alert.summary == (
         f'Application "{ARCHIVER}" ({ARCHIVER_APP}) read 1 mailbox(es) in 1 access(es) '
         "with 1 token(s) no stored sign-in issued (app-only: checked against service-principal "
@@ -320,7 +321,7 @@ def test_one_alert_per_application_and_utc_day(store: Store, tmp_path: Path) -> 
         access("e-rogue", at(10, 2), ALICE, ROGUE_APP, "tok-rogue", session=FORGED_SESSION),
     ]
     found = detect(store, tmp_path, extra)
-    assert [(a.entity.split("|")[1], a.event_ids, a.mailboxes) for a in found] == [
+    assert [(json.loads(a.entity)[1], a.event_ids, a.mailboxes) for a in found] == [
         (OUTLOOK, ["e-a"], [ALICE]),
         (OUTLOOK, ["e-b", "e-c"], [ALICE, BOB]),
         (ROGUE_APP, ["e-rogue"], [ALICE]),

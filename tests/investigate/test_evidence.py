@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from mailhunt.errors import RecordNotFoundError
 from mailhunt.ingest import ingest
-from mailhunt.investigate.evidence import original_bytes
+from mailhunt.investigate.evidence import EvidenceUnavailableError, original_bytes
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES, at, mail_access, signin_record, write_array, write_jsonl
+from tests.helpers import (
+    FIXTURES,
+    at,
+    compact,
+    mail_access,
+    signin_record,
+    write_array,
+    write_jsonl,
+)
 
 MAILBOX = "alice@contoso.onmicrosoft.com"
 
@@ -87,3 +99,77 @@ def test_colon_in_the_path_is_kept(store: Store, tmp_path: Path) -> None:
     lines = write_jsonl(path, records("p"))
     ingest(store, [path])
     assert original_bytes(store, "p-2").data == lines[2]
+
+
+# -- files that changed into something else --------------------------------------------------------
+
+
+def bounded(call: Callable[[], object], seconds: float = 20) -> BaseException | None:
+    """Run call in a thread; the exception it raised (None if it returned). Fails the test if
+    it is still running after `seconds` (a read that blocks or never ends)."""
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            call()
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - handed back to the test
+            outcome.append(error)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"still running after {seconds} s"
+    return outcome[0]
+
+
+def test_no_verify_refuses_bytes_without_the_record_id(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "ual.jsonl"
+    write_jsonl(path, records("swap"))
+    ingest(store, [path])
+    write_jsonl(path, list(reversed(records("swap"))))  # same length, records swapped
+    with pytest.raises(EvidenceUnavailableError, match="do not hold record 'swap-0'"):
+        original_bytes(store, "swap-0", verify=False)
+    assert b'"swap-1"' in original_bytes(store, "swap-1", verify=False).data  # still in place
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize("verify", [True, False])
+def test_fifo_in_place_of_the_file_is_refused_at_once(
+    store: Store, tmp_path: Path, verify: bool
+) -> None:
+    path = tmp_path / "ual.jsonl"
+    write_jsonl(path, records("f"))
+    ingest(store, [path])
+    path.unlink()
+    os.mkfifo(path)
+    error = bounded(lambda: original_bytes(store, "f-1", verify=verify))
+    assert isinstance(error, EvidenceUnavailableError)
+    assert "is not a regular file" in str(error)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+@pytest.mark.parametrize("verify", [True, False])
+def test_link_to_dev_zero_is_refused_at_once(store: Store, tmp_path: Path, verify: bool) -> None:
+    path = tmp_path / "ual.jsonl"
+    write_jsonl(path, records("z"))
+    ingest(store, [path])
+    path.unlink()
+    path.symlink_to("/dev/zero")
+    error = bounded(lambda: original_bytes(store, "z-1", verify=verify))
+    assert isinstance(error, EvidenceUnavailableError)
+    assert "is not a regular file" in str(error)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fifo_in_place_of_the_archive_is_refused_at_once(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "ual.jsonl.gz"
+    with gzip.open(path, "wb") as packed:
+        packed.write(b"".join(line + b"\n" for line in map(compact, records("g"))))
+    ingest(store, [path])
+    assert original_bytes(store, "g-1").data == compact(records("g")[1])
+    path.unlink()
+    os.mkfifo(path)
+    error = bounded(lambda: original_bytes(store, "g-1"))
+    assert isinstance(error, EvidenceUnavailableError)
+    assert "is not a regular file" in str(error)

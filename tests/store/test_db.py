@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from mailhunt.errors import StoreError
@@ -111,3 +115,96 @@ def test_utc_now_is_aware_utc() -> None:
 def test_typed_rows_have_the_schema_columns() -> None:
     for row_type, table in ((QuarantineRow, "quarantine"), (IngestRunRow, "ingest_runs")):
         assert tuple(row_type.__annotations__) == TABLES_BY_NAME[table].column_names
+
+
+# -- --db is a file path, and only a mailhunt store ------------------------------------------------
+
+
+def sqlite_file(path: Path) -> Path:
+    with closing(sqlite3.connect(path)) as lite:
+        lite.execute("CREATE TABLE notes (x)")
+        lite.commit()
+    return path
+
+
+def foreign_duckdb(path: Path, table: str = "inventory") -> Path:
+    with closing(duckdb.connect(str(path))) as other:
+        other.execute(f"CREATE TABLE {table} (x INTEGER)")
+    return path
+
+
+def objects(path: Path) -> list[str]:
+    with closing(duckdb.connect(str(path), read_only=True)) as other:
+        return sorted(
+            r[0] for r in other.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        )
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_sqlite_file_is_refused(tmp_path: Path, read_only: bool) -> None:
+    path = sqlite_file(tmp_path / "app.db")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"app\.db is a SQLite database, not a mailhunt store"):
+        Store.open(path, create=not read_only, read_only=read_only)
+    assert path.read_bytes() == before
+
+
+def test_other_duckdb_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = foreign_duckdb(tmp_path / "analytics.duckdb")
+    with pytest.raises(StoreError, match="is a DuckDB database but not a mailhunt store"):
+        Store.open(path)
+    with pytest.raises(StoreError, match="is not a mailhunt database"):
+        Store.open(path, create=False, read_only=True)
+    assert objects(path) == ["inventory"]
+
+
+def test_store_holding_another_table_is_refused(db_path: Path) -> None:
+    Store.open(db_path).close()
+    foreign_duckdb(db_path, "inventory")
+    with pytest.raises(StoreError, match="it also holds 'inventory'"):
+        Store.open(db_path)
+
+
+def test_empty_duckdb_database_becomes_a_store(db_path: Path) -> None:
+    duckdb.connect(str(db_path)).close()
+    with Store.open(db_path) as store:
+        assert {t.name for t in TABLES} <= table_names(store)
+
+
+def test_store_missing_a_newer_table_gets_it(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        store.run("DROP TABLE alert_evidence")
+    with Store.open(db_path) as store:
+        assert "alert_evidence" in table_names(store)
+
+
+@pytest.mark.parametrize("name", ["md:x", ":memory:", "sqlite:notes.db"])
+def test_path_is_a_file_never_an_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with Store.open(Path(name)) as store:
+        ingest(store, [FIXTURES / "formats" / "ual_lines.jsonl"])
+    with Store.open(tmp_path / name, create=False, read_only=True) as store:
+        assert store.count("events") == 5
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "db.fifo"
+    os.mkfifo(fifo)
+    for create in (True, False):
+        with pytest.raises(StoreError, match="not a regular file"):
+            Store.open(fifo, create=create)
+
+
+def test_connection_settings(db_path: Path) -> None:
+    with Store.open(db_path, threads=1, memory_limit="512MB") as store:
+        settings = store.query(
+            "SELECT current_setting('autoinstall_known_extensions'), "
+            "current_setting('autoload_known_extensions'), current_setting('threads'), "
+            "current_setting('memory_limit')"
+        )
+    assert settings == [(False, False, 1, "488.2 MiB")]
+    with Store.open(None) as store:
+        assert store.query("SELECT current_setting('autoload_known_extensions')") == [(False,)]

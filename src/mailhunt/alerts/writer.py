@@ -1,6 +1,8 @@
 """Alerts from detections: deterministic ids, upserts, evidence links.
 
-An alert's id is a hash of (rule id, entity, time bucket). Running detection again, or
+An alert's id is a hash of (rule id, entity, time bucket), encoded as a JSON array before it is
+hashed: the entity comes from log text, and parts joined by a separator would let two
+entities share an id (``t|x`` + ``a`` and ``t`` + ``x|a``). Running detection again, or
 re-ingesting records already stored, yields the same ids: the alert is updated in place (its
 evidence may grow), never doubled.
 """
@@ -10,9 +12,10 @@ from __future__ import annotations
 from mailhunt.detect.base import SEVERITIES, Analytic
 from mailhunt.store.db import Store
 
+# sha256 of the JSON text ["rule","entity","2024-04-11T00:00:00Z"] (compact, as DuckDB writes it)
 _ID_SQL = (
-    "substr(sha256(? || '|' || entity || '|' || "
-    "strftime(bucket AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')), 1, 32)"
+    "substr(sha256(CAST(to_json([CAST(? AS VARCHAR), entity, "
+    "strftime(bucket AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')]) AS VARCHAR)), 1, 32)"
 )
 
 

@@ -16,7 +16,9 @@ SEVERITIES = ("informational", "low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 DETECTION_COLUMNS = (
-    "entity",  # what the alert is about, stable across runs (e.g. tenant|app)
+    # what the alert is about, stable across runs; its parts come from logs, so encode them
+    # unambiguously, as a JSON array (to_json([tenant_id, app_key])), never joined by a separator
+    "entity",
     "bucket",  # TIMESTAMPTZ: the time bucket the detection belongs to
     "severity",  # one of SEVERITIES
     "summary",  # one sentence for a responder

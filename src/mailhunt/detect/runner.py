@@ -1,10 +1,18 @@
-"""Run analytics over the store and turn their detections into alerts."""
+"""Run analytics over the store and turn their detections into alerts.
+
+Each analytic runs and writes its alerts in a transaction of its own. One that fails (its SQL,
+or writing its alerts) is rolled back and reported in the summary; the others still run and
+commit. A run asked to stop (``should_stop``, checked before each analytic) ends after the
+analytic in progress has committed.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+
+import duckdb
 
 from mailhunt.alerts.writer import write_alerts
 from mailhunt.detect.analytics import ANALYTICS
@@ -15,14 +23,20 @@ from mailhunt.store.db import Store
 log = logging.getLogger(__name__)
 
 DETECTIONS = "_detections"
+# Errors that concern the run or the database, not one analytic: they end the run.
+_NOT_THE_ANALYTIC = (duckdb.InterruptException, duckdb.FatalException)
 
 
 @dataclass
 class DetectSummary:
-    """Per analytic: detections found, alerts new to the store."""
+    """Per analytic: detections found, alerts new to the store; the analytics that failed
+    (id -> the first line of the error; their alerts are as before the run) and those not run
+    because the run was stopped."""
 
     detections: dict[str, int] = field(default_factory=dict)
     new_alerts: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    not_run: list[str] = field(default_factory=list)
 
     @property
     def total_new(self) -> int:
@@ -38,21 +52,46 @@ def run_detections(
     store: Store,
     analytics: Iterable[Analytic] | None = None,
     overrides: Mapping[str, object] | None = None,
+    *,
+    should_stop: Callable[[], bool] | None = None,
 ) -> DetectSummary:
-    """Run each analytic; alerts are upserted by deterministic id, so reruns add nothing."""
+    """Run each analytic; alerts are upserted by deterministic id, so reruns add nothing. A bad
+    parameter is an InputError before anything runs; a failing analytic is reported in the
+    summary and never stops the others."""
     summary = DetectSummary()
     chosen = list(ANALYTICS.values() if analytics is None else analytics)
-    for analytic in chosen:
-        params = _checked(analytic, parameters_for(analytic, overrides or {}))
-        with (
-            store.transaction(),
-            store.temp_table(DETECTIONS, analytic.sql, params) as detections,
-        ):
-            found, new = write_alerts(store, analytic, detections)
+    params = [_checked(a, parameters_for(a, overrides or {})) for a in chosen]
+    for n, analytic in enumerate(chosen):
+        if should_stop is not None and should_stop():
+            summary.not_run = [a.id for a in chosen[n:]]
+            break
+        try:
+            found, new = _run_one(store, analytic, params[n])
+        except _NOT_THE_ANALYTIC:
+            raise
+        except duckdb.Error as error:
+            summary.failed[analytic.id] = _first_line(error)
+            log.info("%s failed: %s", analytic.id, summary.failed[analytic.id])
+            continue
         summary.detections[analytic.id] = found
         summary.new_alerts[analytic.id] = new
         log.info("%s: %d detections, %d new alerts", analytic.id, found, new)
     return summary
+
+
+def _run_one(
+    store: Store, analytic: Analytic, params: dict[str, ParameterValue]
+) -> tuple[int, int]:
+    """One analytic in one transaction: (detections, new alerts)."""
+    with (
+        store.transaction(),
+        store.temp_table(DETECTIONS, analytic.sql, params) as detections,
+    ):
+        return write_alerts(store, analytic, detections)
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0]
 
 
 def _checked(analytic: Analytic, params: Mapping[str, object]) -> dict[str, ParameterValue]:

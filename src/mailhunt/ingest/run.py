@@ -166,6 +166,7 @@ class IngestRun:
         on_file: Callable[[FileResult], None] | None = None,
         on_start: Callable[[Path], None] | None = None,
         limits: Limits | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
         self.limits = limits or Limits()
@@ -173,15 +174,20 @@ class IngestRun:
         self.started = clock()
         self._on_file = on_file
         self._on_start = on_start
+        self._should_stop = should_stop or (lambda: False)
         self._work = Path()
 
     def run(self, paths: Iterable[Path]) -> IngestSummary:
-        """Ingest every file under `paths`; never stops on a bad file or record."""
+        """Ingest every file under `paths`; never stops on a bad file or record. Asked to stop
+        (`should_stop`, checked after each input), it ends after the batch being stored; the
+        files of the batch still gathering are not read."""
         files = discover(paths)
         batch: list[_Input] = []
         with work_folder() as work:
             self._work = work
             for path in files:
+                if self._should_stop():
+                    return self.summary
                 if self._on_start:
                     self._on_start(path)
                 for entry in self._inputs(path.resolve()):
@@ -192,6 +198,8 @@ class IngestRun:
                         self._emit([entry])
                     else:
                         batch.append(entry)
+                    if self._should_stop():
+                        return self.summary
             self._emit(self._batch(batch))
         return self.summary
 
@@ -562,8 +570,12 @@ def ingest(
     on_file: Callable[[FileResult], None] | None = None,
     on_start: Callable[[Path], None] | None = None,
     limits: Limits | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> IngestSummary:
     """Ingest every file under `paths` into `store`; never stops on a bad file or record.
     `on_start` is told of each input file before it is read, `on_file` of each result;
-    `limits` bound how far archives may expand (sources/archives.py)."""
-    return IngestRun(store, on_file=on_file, on_start=on_start, limits=limits).run(paths)
+    `limits` bound how far archives may expand (sources/archives.py); `should_stop` is asked
+    between batches (True: end after the batch being stored)."""
+    return IngestRun(
+        store, on_file=on_file, on_start=on_start, limits=limits, should_stop=should_stop
+    ).run(paths)

@@ -2,18 +2,25 @@
 
 The store keeps, for every row, the input file's path and SHA-256 and the record's byte span;
 the bytes themselves stay in the kept input file (writing 1M raw records into DuckDB cost ten
-times the normalised columns). Retrieval checks the file is still the one ingested.
+times the normalised columns). Retrieval checks the file is still the one ingested (its
+SHA-256), or, told not to, that the bytes at the span still hold the record's id. Only a
+regular file is read (a FIFO or a device put in the file's place would block or never end),
+and only the span of it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from mailhunt.errors import RecordNotFoundError
 from mailhunt.sources.archives import SEPARATOR, read_member
 from mailhunt.store.db import Store
+from mailhunt.store.pairing import _holds_id
 
 _FIND = """
 SELECT r.source, NULL AS path, r.source_ref, r.file_sha256, s.byte_offset, s.byte_length
@@ -23,6 +30,12 @@ FROM (SELECT source, source_ref, file_sha256, record_ordinal FROM events WHERE r
 JOIN record_spans s ON s.file_sha256 = r.file_sha256 AND s.ordinal = r.record_ordinal
 LIMIT 1
 """
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # opening a FIFO must not wait for a writer
+
+
+class EvidenceUnavailableError(RecordNotFoundError):
+    """The record is stored, but its original bytes cannot be given: the file is gone, is not
+    a regular file any more, has changed, or its bytes at the span do not hold the record."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +56,8 @@ def _source_path(source_ref: str) -> Path:
 
 
 def original_bytes(store: Store, record_id: str, *, verify: bool = True) -> Evidence:
-    """The record's original bytes; with verify, the file's SHA-256 is checked first."""
+    """The record's original bytes; with verify, the file's SHA-256 is checked first, without,
+    the bytes read must still hold the record's id."""
     rows = store.query(_FIND, [record_id, record_id])
     if not rows:
         raise RecordNotFoundError(f"no record with id {record_id!r} in the store")
@@ -52,26 +66,55 @@ def original_bytes(store: Store, record_id: str, *, verify: bool = True) -> Evid
     if SEPARATOR in str(path):
         return _from_archive(record_id, source, source_ref, str(path), sha256, offset, length)
     try:
-        if verify and _sha256(path) != sha256:
-            raise RecordNotFoundError(
-                f"{path} has changed since it was ingested (SHA-256 differs): evidence unavailable"
-            )
-        with path.open("rb") as stream:
+        with _open_regular(path, sha256) as stream:
+            if verify and _sha256(stream) != sha256:
+                raise EvidenceUnavailableError(
+                    f"{path} has changed since it was ingested (SHA-256 differs): "
+                    "evidence unavailable"
+                )
             stream.seek(offset)
             data = stream.read(length)
     except OSError as error:
-        raise RecordNotFoundError(
+        raise EvidenceUnavailableError(
             f"evidence file {path} cannot be read ({error.strerror}); it was ingested with "
             f"SHA-256 {sha256}"
         ) from None
+    if not verify and not _holds_record(data, record_id):
+        raise EvidenceUnavailableError(
+            f"{path} has changed since it was ingested: the bytes at offset {offset} do not "
+            f"hold record {record_id!r}"
+        )
     return Evidence(record_id, source, source_ref, path, sha256, data)
 
 
-def _sha256(path: Path) -> str:
+def _open_regular(path: Path, sha256: str) -> BinaryIO:
+    """The file opened for reading if it is a regular file (checked on the open file, so it
+    cannot be swapped in between); EvidenceUnavailableError otherwise."""
+    descriptor = os.open(path, os.O_RDONLY | _NONBLOCK)
+    try:
+        regular = stat.S_ISREG(os.fstat(descriptor).st_mode)
+    except OSError:
+        os.close(descriptor)
+        raise
+    if not regular:
+        os.close(descriptor)
+        raise EvidenceUnavailableError(
+            f"evidence file {path} is not a regular file any more; it was ingested with "
+            f"SHA-256 {sha256}"
+        )
+    return os.fdopen(descriptor, "rb")
+
+
+def _holds_record(data: bytes, record_id: str) -> bool:
+    """Whether the bytes hold the record's id as the pairing check at ingest saw it (a
+    composite id, '<source id>|<suffix>', by its source id)."""
+    return _holds_id(data, record_id.split("|", 1)[0])
+
+
+def _sha256(stream: BinaryIO) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(8 * 1024 * 1024):
-            digest.update(chunk)
+    while chunk := stream.read(8 * 1024 * 1024):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -85,12 +128,21 @@ def _from_archive(  # noqa: PLR0917 - the stored row's fields, passed through
     length: int,
 ) -> Evidence:
     """Evidence from a member of a gzip or zip archive: the member is read again and checked."""
+    archive = Path(display.rsplit(SEPARATOR, 1)[0])
     try:
+        if not stat.S_ISREG(archive.stat().st_mode):
+            raise EvidenceUnavailableError(
+                f"evidence archive {archive} is not a regular file any more"
+            )
         member = read_member(display)
     except (OSError, KeyError, ValueError) as error:
-        raise RecordNotFoundError(f"evidence archive {display} cannot be read ({error})") from None
+        raise EvidenceUnavailableError(
+            f"evidence archive {display} cannot be read ({error})"
+        ) from None
     if hashlib.sha256(member).hexdigest() != sha256:
-        raise RecordNotFoundError(f"{display} has changed since it was ingested (SHA-256 differs)")
+        raise EvidenceUnavailableError(
+            f"{display} has changed since it was ingested (SHA-256 differs)"
+        )
     return Evidence(
         record_id, source, source_ref, Path(display), sha256, member[offset : offset + length]
     )

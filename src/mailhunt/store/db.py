@@ -9,8 +9,9 @@ bound values; nobody outside ``store/`` holds the connection.
 from __future__ import annotations
 
 import logging
+import stat
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,76 @@ log = logging.getLogger(__name__)
 __all__ = ["Provenance", "StageInput", "Store", "quote_identifier", "utc_now"]
 
 
+# Every connection: no extension is installed or loaded behind the user's back (a SQLite file
+# or an `md:` address would otherwise fetch one from the network).
+_ConfigValue = str | bool | int | float | list[str]
+_CONNECTION_CONFIG: dict[str, _ConfigValue] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+SQLITE_MAGIC = b"SQLite format 3\x00"
+# The table that tells a mailhunt store from another DuckDB database (a store written by an
+# older mailhunt, lacking a newer table, holds it too and gets the new tables on open).
+STORE_MARKER = "ingest_runs"
+
+
+def _objects(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    """The names of the database's tables and views (of every schema)."""
+    rows = connection.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary"
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
 def _check_is_store(connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
-    """Refuse a DuckDB file that is not a mailhunt store (rather than writing into it)."""
-    tables = connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-    names = {row[0] for row in tables}
-    missing = {t.name for t in TABLES if not t.view} - names
+    """Refuse a DuckDB file that is not a mailhunt store (rather than reading it)."""
+    missing = {t.name for t in TABLES if not t.view} - _objects(connection)
     if missing:
-        connection.close()
         raise StoreError(f"{path} is not a mailhunt database (no table {sorted(missing)[0]})")
+
+
+def _create(connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
+    """Create the schema's tables, in one transaction (all or none), in a new database or a
+    mailhunt store; refuse a database holding anything else (mailhunt never writes into it)."""
+    found = _objects(connection)
+    ours = {t.name for t in TABLES}
+    if found and STORE_MARKER not in found:
+        raise StoreError(
+            f"{path} is a DuckDB database but not a mailhunt store (no table {STORE_MARKER}); "
+            "mailhunt does not write into it: give --db a new file"
+        )
+    if found - ours:
+        raise StoreError(
+            f"{path} is not a mailhunt store (it also holds {sorted(found - ours)[0]!r}); "
+            "mailhunt does not write into it: give --db a new file"
+        )
+    connection.execute("BEGIN TRANSACTION")
+    for table in TABLES:
+        connection.execute(ddl(table))
+    connection.execute("COMMIT")
+
+
+def _check_file(path: Path, *, create: bool) -> None:
+    """The path names a regular file that is not a SQLite database, or nothing yet (when the
+    store may be created)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if not create:
+            raise StoreError(f"no database at {path} (run 'mailhunt ingest' first)") from None
+        return
+    except OSError as error:
+        raise StoreError(f"cannot open database {path}: {error.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise StoreError(f"cannot open database {path}: not a regular file")
+    try:
+        with path.open("rb") as stream:
+            magic = stream.read(len(SQLITE_MAGIC))
+    except OSError as error:
+        raise StoreError(f"cannot open database {path}: {error.strerror}") from None
+    if magic == SQLITE_MAGIC:
+        raise StoreError(f"{path} is a SQLite database, not a mailhunt store")
 
 
 class Store:
@@ -47,23 +110,47 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path | None, *, create: bool = True, read_only: bool = False) -> Store:
-        """Open (and create, unless told not to) the store at `path`; None means in memory."""
-        if path is not None and not create and not path.exists():
-            raise StoreError(f"no database at {path} (run 'mailhunt ingest' first)")
+    def open(
+        cls,
+        path: Path | None,
+        *,
+        create: bool = True,
+        read_only: bool = False,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> Store:
+        """Open (and create, unless told not to) the store at `path`; None means in memory.
+
+        `path` is a file: it is given to DuckDB as an absolute path, never read as an address
+        (``md:``, ``:memory:``). A SQLite file or a DuckDB database that is not a mailhunt
+        store is refused (StoreError). `threads` and `memory_limit` (DuckDB's syntax: ``4GB``,
+        ``50%``) are DuckDB's settings for the connection."""
+        if path is not None:
+            _check_file(path, create=create and not read_only)
+        config: dict[str, _ConfigValue] = dict(_CONNECTION_CONFIG)
+        if threads is not None:
+            config["threads"] = threads
+        if memory_limit is not None:
+            config["memory_limit"] = memory_limit
         try:
-            connection = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
+            connection = duckdb.connect(
+                str(path.absolute()) if path else ":memory:", read_only=read_only, config=config
+            )
+        except duckdb.Error as error:
+            raise StoreError(f"cannot open database {path}: {_first_line(error)}") from None
+        try:
             connection.execute("SET TimeZone = 'UTC'")
             # Loading numbers rows by the order DuckDB appends them (DuckDB's default, relied on).
             connection.execute("SET preserve_insertion_order = true")
             if create and not read_only:
-                for table in TABLES:
-                    connection.execute(ddl(table))
+                _create(connection, path)
             else:
                 _check_is_store(connection, path)
-        except duckdb.Error as error:
-            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise StoreError(f"cannot open database {path}: {first_line}") from None
+        except BaseException as error:
+            connection.close()
+            if isinstance(error, duckdb.Error):
+                raise StoreError(f"cannot open database {path}: {_first_line(error)}") from None
+            raise
         return cls(connection, path)
 
     def close(self) -> None:
@@ -160,12 +247,21 @@ class Store:
         self.run(f"CREATE OR REPLACE TEMP TABLE {quoted} AS {sql}", params)
         try:
             yield quoted
-        finally:
-            self.run(f"DROP TABLE IF EXISTS {quoted}")
+        except BaseException:
+            # In an aborted transaction the DROP fails too and would hide the error that
+            # aborted it; the rollback drops the table then.
+            with suppress(duckdb.Error):
+                self.run(f"DROP TABLE IF EXISTS {quoted}")
+            raise
+        self.run(f"DROP TABLE IF EXISTS {quoted}")
 
     def set_threads(self, threads: int) -> None:
         """How many threads DuckDB uses."""
         self._connection.execute(f"SET threads = {int(threads)}")
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0]
 
 
 def utc_now() -> datetime:

@@ -92,7 +92,7 @@ evidence AS (
      AND a.time >= f.first_time AND date_trunc('day', a.time) = f.bucket
 )
 SELECT
-    tenant_id || '|' || app_key AS entity,
+    CAST(to_json([tenant_id, app_key]) AS VARCHAR) AS entity,  -- unambiguous: a JSON array
     bucket,
     CASE WHEN bool_or(token_not_issued) THEN 'high'
          WHEN bool_or(app_new_in_tenant) AND NOT bool_and(actor_upn = mailbox_upn) THEN 'high'

@@ -131,7 +131,7 @@ evidence AS (
 ),
 {APP_NAMES_CTE}
 SELECT
-    tenant_id || '|' || app_key AS entity,
+    CAST(to_json([tenant_id, app_key]) AS VARCHAR) AS entity,  -- unambiguous: a JSON array
     bucket,
     CASE WHEN bool_or(not_own) THEN 'critical' ELSE 'high' END AS severity,
     'Application ' || {app_label("app_key", "any_value(n.app_name)")} ||
