@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import stat
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from mailhunt.errors import StoreError
 from mailhunt.formats.base import Format
@@ -205,17 +207,32 @@ class Store:
 
     def insert_rows(self, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Append plain rows (quarantine, ingest_runs), each a column -> value mapping, by
-        column name with bound values."""
+        column name: one Arrow table, one INSERT (not a statement per row)."""
         if not rows:
             return
         table = TABLES_BY_NAME[table_name]
         names = [c for c in table.column_names if c in rows[0]]
-        marks = ", ".join("?" for _ in names)
-        columns = ", ".join(quote_identifier(c) for c in names)
-        self._connection.executemany(
-            f"INSERT INTO {quote_identifier(table.name)} ({columns}) VALUES ({marks})",
-            [[row[c] for c in names] for row in rows],
-        )
+        self.insert_columns(table_name, {c: [row[c] for row in rows] for c in names})
+
+    def insert_columns(self, table_name: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Append rows given column by column (name -> values, all of one length): the columns
+        are registered as an Arrow table and inserted by column name in one statement (DuckDB
+        casts each to the table's type)."""
+        table = TABLES_BY_NAME[table_name]
+        names = [c for c in table.column_names if c in columns]
+        if not names or not len(columns[names[0]]):
+            return
+        arrow = pa.table({c: pa.array(list(columns[c])) for c in names})
+        view = f"_insert_{uuid.uuid4().hex[:12]}"
+        quoted = ", ".join(quote_identifier(c) for c in names)
+        self._connection.register(view, arrow)
+        try:
+            self._connection.execute(
+                f"INSERT INTO {quote_identifier(table.name)} ({quoted}) "
+                f"SELECT {quoted} FROM {quote_identifier(view)}"
+            )
+        finally:
+            self._connection.unregister(view)
 
     # -- reading -------------------------------------------------------------------------------
 
