@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from mailhunt.ingest import ingest
 from mailhunt.sources.archives import QUARANTINE_KEEP, Limits
 from mailhunt.sources.quarantine import QUARANTINE_SPREAD, kept_places
@@ -58,11 +56,13 @@ def _check(store: Store, path: Path, bad: int, first_bad_line: int) -> None:
     [(detail, raw)] = store.query(
         "SELECT detail, raw FROM quarantine WHERE reason = 'missing_id' ORDER BY line LIMIT 1"
     )
-    assert detail.startswith("record has no id") and raw == b"{}"
+    assert detail.startswith("record has no id")
+    assert raw == b"{}"
     [(line, detail)] = store.query(
         "SELECT line, detail FROM quarantine WHERE reason = 'quarantine_cap'"
     )
-    assert line == 0 and f"{bad - kept} counted only" in detail
+    assert line == 0
+    assert f"{bad - kept} counted only" in detail
 
 
 def test_300k_bad_json_lines_are_counted_past_the_cap(tmp_path: Path) -> None:
@@ -112,5 +112,6 @@ def test_kept_places() -> None:
     assert kept_places(5, 10) == [0, 1, 2, 3, 4]
     assert kept_places(100, 20) == [*range(18), 18, 59]
     places = kept_places(1_000_000)
-    assert len(places) == QUARANTINE_KEEP and places == sorted(set(places))
+    assert len(places) == QUARANTINE_KEEP
+    assert places == sorted(set(places))
     assert places[-1] > 990_000
