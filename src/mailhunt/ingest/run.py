@@ -483,15 +483,10 @@ class IngestRun:
     ) -> str:
         """Count the records past the cap by a reason known without reading them; add the
         row that says so (line 0: listed first among the file's); the file's note."""
-        counted: Counter[str] = Counter()
+        counted = Counter(map(_cheap_reason, ordered))
+        counted.subtract(_cheap_reason(ordered[place]) for place in kept)
+        counted = +counted
         first = next(s for p, (s, _) in enumerate(ordered) if p not in kept)
-        for place, (suspect, _) in enumerate(ordered):
-            if place not in kept:
-                counted[
-                    "conflicting_duplicate"
-                    if suspect.conflict
-                    else suspect.framing_error or "not_judged"
-                ] += 1
         self.summary.reasons.update(counted)
         reasons = ", ".join(f"{count} {reason}" for reason, count in counted.most_common())
         note = (
@@ -572,6 +567,12 @@ class IngestRun:
                 path = one.physical if isinstance(one, InputFile) else one.item.physical
             if path.is_relative_to(self._work) and path != self._work:
                 path.unlink(missing_ok=True)
+
+
+def _cheap_reason(suspect: tuple[Suspect, Format]) -> str:
+    """Why a record was quarantined, as far as is known without reading it."""
+    record = suspect[0]
+    return "conflicting_duplicate" if record.conflict else record.framing_error or "not_judged"
 
 
 def _add(

@@ -185,12 +185,13 @@ class Store:
 
     def already_ingested(self, sha256: str) -> str | None:
         """Path of an earlier input with the same content that was ingested, if any."""
-        row = self._connection.execute(
+        # fetchall, not fetchone: a result left unfinished blocks `register` (insert_columns)
+        rows = self._connection.execute(
             "SELECT source_path FROM ingest_runs WHERE file_sha256 = ? AND status = 'ingested' "
             "LIMIT 1",
             [sha256],
-        ).fetchone()
-        return str(row[0]) if row else None
+        ).fetchall()
+        return str(rows[0][0]) if rows else None
 
     def ingested_size(self, size: int) -> bool:
         """Was a file of this size ingested before (so the same content may be stored)?"""
@@ -230,7 +231,7 @@ class Store:
             self._connection.execute(
                 f"INSERT INTO {quote_identifier(table.name)} ({quoted}) "
                 f"SELECT {quoted} FROM {quote_identifier(view)}"
-            )
+            ).fetchall()  # run to its end: an unfinished result blocks the connection
         finally:
             self._connection.unregister(view)
 
@@ -242,9 +243,7 @@ class Store:
 
     def count(self, table_name: str) -> int:
         table = TABLES_BY_NAME[table_name]
-        row = self._connection.execute(f"SELECT count(*) FROM {quote_identifier(table.name)}")
-        result = row.fetchone()
-        return int(result[0]) if result else 0
+        return self._scalar(f"SELECT count(*) FROM {quote_identifier(table.name)}")
 
     def run(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> None:
         """Run a statement (an analytic's, the alert writer's) to its end, values bound."""
