@@ -25,6 +25,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -36,7 +37,7 @@ from mailhunt.ingest.workdir import work_folder
 from mailhunt.readers.base import readable
 from mailhunt.sources.archives import ArchiveError, InputFile, Limits, expand
 from mailhunt.sources.framing import ArrayScanError, Framed, file_sha256
-from mailhunt.sources.quarantine import RAW_KEEP_BYTES, read_full_span
+from mailhunt.sources.quarantine import RAW_KEEP_BYTES, SpanReader, kept_places
 from mailhunt.store.db import Store, utc_now
 from mailhunt.store.rows import IngestRunRow, QuarantineRow
 from mailhunt.store.staging import Provenance, StagedFile, StageInput, Staging, Suspect
@@ -410,7 +411,7 @@ class IngestRun:
         conflicts = [
             (c, s.format) for s, f in zip(stagings, staged, strict=True) for c in f.conflicts
         ]
-        quarantined = self._quarantine(one, framed, [*suspects, *conflicts])
+        quarantined, capped = self._quarantine(one, framed, [*suspects, *conflicts])
         warnings: Counter[str] = Counter()
         for files in staged:
             warnings.update(files.warnings)
@@ -424,6 +425,7 @@ class IngestRun:
         notes += [f"{skipped} line(s) that are not records skipped"] if skipped else []
         notes += [f"{count} record(s) with warning {name}" for name, count in warnings.items()]
         notes += [framed.note] if framed.note else []
+        notes += [capped] if capped else []
         if one.recovered and framed.errors:
             notes.append(f"read again without the {len(framed.errors)} record(s) DuckDB refused")
         storing = [s.format.name for s, f in zip(stagings, staged, strict=True) if f.rows]
@@ -442,34 +444,59 @@ class IngestRun:
 
     def _quarantine(
         self, one: _Prepared, framed: Framed, suspects: list[tuple[Suspect, Format]]
-    ) -> int:
-        """Quarantine records that could not be stored: where, why, and their first bytes."""
+    ) -> tuple[int, str]:
+        """Quarantine records that could not be stored: where, why, and their first bytes;
+        (records quarantined, the file's note). Past the cap (`Limits.quarantine`) only a
+        sample is judged and kept (`kept_places`); the others are counted by a reason known
+        without reading them, and one row at line 0 says how many and why."""
         reader = one.entry.sniffed.layout.reader
-        rows: list[QuarantineRow] = []
-        for suspect, fmt in sorted(suspects, key=lambda s: s[0].line):
-            length = suspect.byte_length
-            if suspect.framing_error:
-                length = min(length, 2 * RAW_KEEP_BYTES)
-            raw = read_full_span(framed.path, suspect.byte_offset, length)
-            if suspect.conflict:
-                reason, detail = "conflicting_duplicate", suspect.conflict
-            else:
-                reason, detail = reader.judge(raw, suspect.framing_error, fmt, framed.path)
-            self.summary.reasons[reason] += 1
-            rows.append(
-                {
-                    "ingest_run_id": self.summary.run_id,
-                    "source_path": one.display,
-                    "line": suspect.line,
-                    "byte_offset": suspect.byte_offset,
-                    "format": fmt.name,
-                    "reason": reason,
-                    "detail": detail,
-                    "raw": raw[:RAW_KEEP_BYTES],
-                }
-            )
-        self.store.insert_rows("quarantine", rows)
-        return len(rows)
+        ordered = sorted(suspects, key=lambda s: s[0].line)
+        kept = kept_places(len(ordered), self.limits.quarantine)
+        columns: dict[str, list[Any]] = {name: [] for name in QuarantineRow.__annotations__}
+        with SpanReader(framed.path) as spans:
+            for place in kept:
+                suspect, fmt = ordered[place]
+                length = suspect.byte_length
+                if suspect.framing_error:
+                    length = min(length, 2 * RAW_KEEP_BYTES)
+                raw = spans.read(suspect.byte_offset, length)
+                if suspect.conflict:
+                    reason, detail = "conflicting_duplicate", suspect.conflict
+                else:
+                    reason, detail = reader.judge(raw, suspect.framing_error, fmt, framed.path)
+                self.summary.reasons[reason] += 1
+                verdict = (reason, detail, raw[:RAW_KEEP_BYTES])
+                _add(columns, one.display, suspect, fmt.name, verdict)
+        note = ""
+        if len(kept) < len(ordered):
+            note = self._counted_only(one, ordered, set(kept), columns)
+        columns["ingest_run_id"] = [self.summary.run_id] * len(columns["line"])
+        self.store.insert_columns("quarantine", columns)
+        return len(ordered), note
+
+    def _counted_only(
+        self,
+        one: _Prepared,
+        ordered: list[tuple[Suspect, Format]],
+        kept: set[int],
+        columns: dict[str, list[Any]],
+    ) -> str:
+        """Count the records past the cap by a reason known without reading them; add the
+        row that says so (line 0: listed first among the file's); the file's note."""
+        counted = Counter(map(_cheap_reason, ordered))
+        counted.subtract(_cheap_reason(ordered[place]) for place in kept)
+        counted = +counted
+        first = next(s for p, (s, _) in enumerate(ordered) if p not in kept)
+        self.summary.reasons.update(counted)
+        reasons = ", ".join(f"{count} {reason}" for reason, count in counted.most_common())
+        note = (
+            f"{len(ordered)} record(s) quarantined, {len(kept)} kept: over the cap of "
+            f"{self.limits.quarantine} per file, {sum(counted.values())} counted only "
+            f"({reasons})"
+        )
+        cap = Suspect(0, 0, first.byte_offset, 0)
+        _add(columns, one.display, cap, ordered[0][1].name, ("quarantine_cap", note, b""))
+        return note
 
     def _failed(self, entry: _Input, error: Exception) -> FileResult:
         """A file the reader could not take at all: recorded as failed, the run goes on."""
@@ -540,6 +567,34 @@ class IngestRun:
                 path = one.physical if isinstance(one, InputFile) else one.item.physical
             if path.is_relative_to(self._work) and path != self._work:
                 path.unlink(missing_ok=True)
+
+
+def _cheap_reason(suspect: tuple[Suspect, Format]) -> str:
+    """Why a record was quarantined, as far as is known without reading it."""
+    record = suspect[0]
+    return "conflicting_duplicate" if record.conflict else record.framing_error or "not_judged"
+
+
+def _add(
+    columns: dict[str, list[Any]],
+    source_path: str,
+    suspect: Suspect,
+    fmt: str,
+    verdict: tuple[str, str, bytes],
+) -> None:
+    """One quarantine row appended to its columns (but the run id, the same for all):
+    where, and the verdict (reason, detail, first bytes)."""
+    reason, detail, raw = verdict
+    for name, value in (
+        ("source_path", source_path),
+        ("line", suspect.line),
+        ("byte_offset", suspect.byte_offset),
+        ("format", fmt),
+        ("reason", reason),
+        ("detail", detail),
+        ("raw", raw),
+    ):
+        columns[name].append(value)
 
 
 def _route_suspects(

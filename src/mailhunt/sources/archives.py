@@ -56,6 +56,9 @@ _IN_PIECE = 64 * 1024  # compressed bytes fed to the decompressor at a time
 _OUT_PIECE = 1024 * 1024  # decompressed bytes taken at a time (a bomb never fills memory)
 _STEP = 512  # compressed bytes fed at a time to find where corrupt data starts
 
+# Quarantined records judged and kept per file (sources/quarantine.py); past it, counted only.
+QUARANTINE_KEEP = 10_000
+
 STOP_REASONS = {
     "archive_truncated": "the archive ends inside this member (cut short)",
     "archive_corrupt": "the member's compressed data is corrupt from here",
@@ -65,11 +68,13 @@ STOP_REASONS = {
 
 @dataclass(frozen=True)
 class Limits:
-    """How far an archive may expand (see the module's docstring)."""
+    """How far an archive may expand (see the module's docstring), and how many quarantined
+    records of one file are judged and kept (past it, counted: sources/quarantine.py)."""
 
     ratio: int = MAX_RATIO
     ratio_from: int = RATIO_FROM_BYTES
     total: int = MAX_EXPANDED_BYTES
+    quarantine: int = QUARANTINE_KEEP
 
 
 @dataclass(frozen=True)

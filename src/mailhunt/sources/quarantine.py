@@ -1,21 +1,28 @@
 """Why a record could not be stored: the reason for each suspect row, decided from its bytes.
 
-Only the rare rows that DuckDB could not map (or that framing flagged) come here, so this path
-may look at each record in Python: it decides the precise reason a defender will read.
+Only the rows that DuckDB could not map (or that framing flagged) come here, so this path may
+look at each record in Python: it decides the precise reason a defender will read. A file of
+nothing but bad records must not cost a Python judgement (and a stored row) per record: past
+QUARANTINE_KEEP records a file's quarantine is a sample (`kept_places`: the first ones and some
+spread over the rest); the others are counted by a reason known without reading them (their
+framing error, or ``not_judged``) and the file's note says so.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, BinaryIO
 
 import orjson
 
-from mailhunt.sources.archives import STOP_REASONS
+from mailhunt.sources.archives import QUARANTINE_KEEP, STOP_REASONS
 from mailhunt.sources.framing import MAX_NESTING, MAX_RECORD_BYTES, nesting_depth
 
 RAW_KEEP_BYTES = 4096
+# Of those kept past the first ones, how many are spread over the rest of the file.
+QUARANTINE_SPREAD = 100
 
 REASONS = {
     "record_too_large": f"record longer than {MAX_RECORD_BYTES} bytes",
@@ -32,6 +39,8 @@ REASONS = {
     "csv_columns": "CSV record has another number of columns than the header",
     "csv_quoting": "CSV record's quotes are malformed (a stray or unclosed quote)",
     "truncated_record": "the file ends inside this record (cut short)",
+    "not_judged": "not judged: over the file's quarantine cap (counted, not kept)",
+    "quarantine_cap": "how many of the file's quarantined records were counted, not kept",
     **STOP_REASONS,
 }
 
@@ -107,3 +116,43 @@ def read_full_span(path: Path, offset: int, length: int) -> bytes:
     with path.open("rb") as stream:
         stream.seek(offset)
         return stream.read(length)
+
+
+def kept_places(count: int, keep: int = QUARANTINE_KEEP) -> list[int]:
+    """Which of a file's `count` quarantined records (0-based, in file order) are kept: all
+    up to `keep`; past it the first ones and QUARANTINE_SPREAD (at most a tenth of `keep`)
+    spread evenly over the rest, so a defender sees where the bad records run to."""
+    if count <= keep:
+        return list(range(count))
+    spread = min(QUARANTINE_SPREAD, keep // 10)
+    first = keep - spread
+    rest = count - first
+    return list(range(first)) + sorted({first + (i * rest) // spread for i in range(spread)})
+
+
+class SpanReader:
+    """Reads records' bytes from one file kept open (``with SpanReader(path) as spans``)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stream: BinaryIO | None = None
+
+    def __enter__(self) -> SpanReader:
+        self._stream = self._path.open("rb")
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._stream is not None:
+            self._stream.close()
+
+    def read(self, offset: int, length: int) -> bytes:
+        """The `length` bytes at `offset`."""
+        if self._stream is None:
+            raise ValueError("use SpanReader as a context manager")
+        self._stream.seek(offset)
+        return self._stream.read(length)

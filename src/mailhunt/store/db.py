@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import stat
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from mailhunt.errors import StoreError
 from mailhunt.formats.base import Format
@@ -183,12 +185,13 @@ class Store:
 
     def already_ingested(self, sha256: str) -> str | None:
         """Path of an earlier input with the same content that was ingested, if any."""
-        row = self._connection.execute(
+        # fetchall, not fetchone: a result left unfinished blocks `register` (insert_columns)
+        rows = self._connection.execute(
             "SELECT source_path FROM ingest_runs WHERE file_sha256 = ? AND status = 'ingested' "
             "LIMIT 1",
             [sha256],
-        ).fetchone()
-        return str(row[0]) if row else None
+        ).fetchall()
+        return str(rows[0][0]) if rows else None
 
     def ingested_size(self, size: int) -> bool:
         """Was a file of this size ingested before (so the same content may be stored)?"""
@@ -205,17 +208,32 @@ class Store:
 
     def insert_rows(self, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Append plain rows (quarantine, ingest_runs), each a column -> value mapping, by
-        column name with bound values."""
+        column name: one Arrow table, one INSERT (not a statement per row)."""
         if not rows:
             return
         table = TABLES_BY_NAME[table_name]
         names = [c for c in table.column_names if c in rows[0]]
-        marks = ", ".join("?" for _ in names)
-        columns = ", ".join(quote_identifier(c) for c in names)
-        self._connection.executemany(
-            f"INSERT INTO {quote_identifier(table.name)} ({columns}) VALUES ({marks})",
-            [[row[c] for c in names] for row in rows],
-        )
+        self.insert_columns(table_name, {c: [row[c] for row in rows] for c in names})
+
+    def insert_columns(self, table_name: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Append rows given column by column (name -> values, all of one length): the columns
+        are registered as an Arrow table and inserted by column name in one statement (DuckDB
+        casts each to the table's type)."""
+        table = TABLES_BY_NAME[table_name]
+        names = [c for c in table.column_names if c in columns]
+        if not names or not len(columns[names[0]]):
+            return
+        arrow = pa.table({c: pa.array(list(columns[c])) for c in names})
+        view = f"_insert_{uuid.uuid4().hex[:12]}"
+        quoted = ", ".join(quote_identifier(c) for c in names)
+        self._connection.register(view, arrow)
+        try:
+            self._connection.execute(
+                f"INSERT INTO {quote_identifier(table.name)} ({quoted}) "
+                f"SELECT {quoted} FROM {quote_identifier(view)}"
+            ).fetchall()  # run to its end: an unfinished result blocks the connection
+        finally:
+            self._connection.unregister(view)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -225,9 +243,7 @@ class Store:
 
     def count(self, table_name: str) -> int:
         table = TABLES_BY_NAME[table_name]
-        row = self._connection.execute(f"SELECT count(*) FROM {quote_identifier(table.name)}")
-        result = row.fetchone()
-        return int(result[0]) if result else 0
+        return self._scalar(f"SELECT count(*) FROM {quote_identifier(table.name)}")
 
     def run(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> None:
         """Run a statement (an analytic's, the alert writer's) to its end, values bound."""

@@ -64,7 +64,7 @@ class Provenance:
     run_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Suspect:
     """A framed record that kept no row: where it is, and why framing flagged it if it did.
     `conflict` is set for a record whose id is stored with other content."""
