@@ -269,7 +269,7 @@ def _run_ingest(store: Store, paths: list[Path], stop: _Stop) -> IngestSummary:
     files = _discover(paths)
     sizes = [f.stat().st_size for f in files]
     if sum(sizes) < PROGRESS_MIN_BYTES or not err.is_terminal:
-        return ingest(store, files, should_stop=stop)
+        return ingest(store, paths, should_stop=stop)  # the run walks them again, noting refusals
     columns = (
         TextColumn("{task.description}", markup=False),  # a file name is not markup
         BarColumn(),
@@ -285,7 +285,7 @@ def _run_ingest(store: Store, paths: list[Path], stop: _Stop) -> IngestSummary:
             )
             done.append(sizes[len(done)])
 
-        return ingest(store, files, on_start=starting, should_stop=stop)
+        return ingest(store, paths, on_start=starting, should_stop=stop)
 
 
 def _shown(path: Path) -> str:
