@@ -266,7 +266,7 @@ def _discover(paths: list[Path]) -> list[Path]:
 
 
 def _run_ingest(
-    store: Store, paths: list[Path], stop: _Stop, stored: list[FileResult]
+    store: Store, paths: list[Path], stop: _Stop, stored: list[FileResult] | None = None
 ) -> IngestSummary:
     """Ingest with progress; `stored` gets each file stored as soon as it is (what to name
     when the store fails mid-run, see _storing)."""
@@ -274,7 +274,7 @@ def _run_ingest(
     sizes = [f.stat().st_size for f in files]
 
     def done_file(result: FileResult) -> None:
-        if result.status == "ingested":
+        if result.status == "ingested" and stored is not None:
             stored.append(result)
 
     if sum(sizes) < PROGRESS_MIN_BYTES or not err.is_terminal:

@@ -399,10 +399,9 @@ class IngestRun:
                             staging.format, staging.framed(p), prepared[to_stage[p - 1]]
                         )
                         for p in sorted(paired)
-                    },
-                    spans=index == 0,
+                    }
                 )
-                for index, staging in enumerate(stagings)
+                for staging in stagings
             ]
             results: dict[int, FileResult] = {}
             for place, n in enumerate(to_stage, start=1):
