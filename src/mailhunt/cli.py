@@ -37,9 +37,9 @@ from mailhunt.detect.analytics import ANALYTICS
 from mailhunt.detect.base import SEVERITIES, Parameter, ParameterValue
 from mailhunt.detect.parameters import declared, parse_assignment
 from mailhunt.detect.runner import DetectSummary, run_detections
-from mailhunt.errors import InputError, MailhuntError
+from mailhunt.errors import InputError, MailhuntError, StoreError
 from mailhunt.formats import FORMATS
-from mailhunt.ingest import IngestSummary, discover, ingest
+from mailhunt.ingest import FileResult, IngestSummary, discover, ingest
 from mailhunt.investigate.evidence import EvidenceUnavailableError, original_bytes
 from mailhunt.investigate.quarantine import quarantine_listing
 from mailhunt.model.schema import markdown
@@ -265,11 +265,21 @@ def _discover(paths: list[Path]) -> list[Path]:
     return discover(paths)
 
 
-def _run_ingest(store: Store, paths: list[Path], stop: _Stop) -> IngestSummary:
+def _run_ingest(
+    store: Store, paths: list[Path], stop: _Stop, stored: list[FileResult] | None = None
+) -> IngestSummary:
+    """Ingest with progress; `stored` gets each file stored as soon as it is (what to name
+    when the store fails mid-run, see _storing)."""
     files = _discover(paths)
     sizes = [f.stat().st_size for f in files]
+
+    def done_file(result: FileResult) -> None:
+        if result.status == "ingested" and stored is not None:
+            stored.append(result)
+
     if sum(sizes) < PROGRESS_MIN_BYTES or not err.is_terminal:
-        return ingest(store, files, should_stop=stop)
+        # the run walks the paths again, noting the files it refuses
+        return ingest(store, paths, on_file=done_file, should_stop=stop)
     columns = (
         TextColumn("{task.description}", markup=False),  # a file name is not markup
         BarColumn(),
@@ -285,7 +295,36 @@ def _run_ingest(store: Store, paths: list[Path], stop: _Stop) -> IngestSummary:
             )
             done.append(sizes[len(done)])
 
-        return ingest(store, files, on_start=starting, should_stop=stop)
+        return ingest(store, paths, on_file=done_file, on_start=starting, should_stop=stop)
+
+
+DISK_FULL = "No space left on device"
+
+
+@contextmanager
+def _storing(stored: list[FileResult]) -> Iterator[None]:
+    """A store that fails mid-ingest (a full disk) is reported with its cause and the files
+    committed before it, in one line (StoreError), rather than DuckDB's last words."""
+    try:
+        yield
+    except duckdb.Error as error:
+        names = [_shown(f.path) for f in stored]
+        listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        before = f"{len(names)} file(s) stored before it: {listed}" if names else "no file stored"
+        raise StoreError(
+            f"the store could not be written ({_store_cause(error)}); {before}; "
+            "run ingest again once fixed (stored files are not read twice)"
+        ) from None
+
+
+def _store_cause(error: duckdb.Error) -> str:
+    """What made DuckDB fail: a full disk named as such, else its original error (DuckDB
+    gives it on a later line of an 'invalidated' error) or its first line."""
+    text = str(error)
+    if DISK_FULL.lower() in text.lower():
+        return "no space left on device"
+    original = re.search(r'Original error: "?([^\n"]+)', text)
+    return original.group(1) if original else (text.splitlines() or [type(error).__name__])[0]
 
 
 def _shown(path: Path) -> str:
@@ -316,7 +355,10 @@ def _print_ingest(summary: IngestSummary) -> None:
     )
     for reason, count in summary.reasons.most_common():
         _print(f"  quarantined {count}: {reason}")
-    skipped = sum(1 for f in summary.files if f.status != "ingested")
+    duplicates = sum(1 for f in summary.files if f.status == "duplicate")
+    if duplicates:
+        _print(f"  {duplicates} file(s) already stored (same content), not read again")
+    skipped = sum(1 for f in summary.files if f.status in ("skipped", "failed"))
     if skipped:
         _print(f"  {skipped} file(s) skipped or failed (see note column)")
 
@@ -377,8 +419,9 @@ def ingest_command(
 ) -> None:
     """Read audit and sign-in logs into the store (idempotent: duplicates are dropped)."""
     _discover(paths)  # a missing path fails here, before a database is created
-    with _stoppable() as stop, _open(db, memory_limit, threads) as store:
-        summary = _run_ingest(store, paths, stop)
+    stored: list[FileResult] = []
+    with _storing(stored), _stoppable() as stop, _open(db, memory_limit, threads) as store:
+        summary = _run_ingest(store, paths, stop, stored)
     _print_ingest(summary)
     stop.exit_if_stopped(_ingest_stopped(summary))
     _require_recognised(summary)
@@ -459,8 +502,10 @@ def scan_command(
 ) -> None:
     """Ingest, then detect, then list the alerts."""
     _discover(paths)
+    stored: list[FileResult] = []
     with _stoppable() as stop, _open(db, memory_limit, threads) as store:
-        summary = _run_ingest(store, paths, stop)
+        with _storing(stored):
+            summary = _run_ingest(store, paths, stop, stored)
         _print_ingest(summary)
         stop.exit_if_stopped(_ingest_stopped(summary))
         _require_recognised(summary)

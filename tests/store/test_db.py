@@ -13,7 +13,8 @@ import pytest
 
 from mailhunt.errors import StoreError
 from mailhunt.ingest import ingest
-from mailhunt.model.schema import TABLES, TABLES_BY_NAME
+from mailhunt.model.schema import TABLES, TABLES_BY_NAME, Table
+from mailhunt.store import db
 from mailhunt.store.db import Store, quote_identifier, utc_now
 from mailhunt.store.rows import IngestRunRow, QuarantineRow
 from tests.helpers import FIXTURES
@@ -208,3 +209,39 @@ def test_connection_settings(db_path: Path) -> None:
     assert settings == [(False, False, 1, "488.2 MiB")]
     with Store.open(None) as store:
         assert store.query("SELECT current_setting('autoload_known_extensions')") == [(False,)]
+
+
+def test_database_without_tables_is_reported_as_not_yet_a_store(db_path: Path) -> None:
+    duckdb.connect(str(db_path)).close()  # what a run killed before creating its tables leaves
+    with pytest.raises(StoreError, match=r"holds no table .* run 'mailhunt ingest' first"):
+        Store.open(db_path, create=False, read_only=True)
+
+
+def test_store_missing_some_tables_is_reported_as_such(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        store.run("DROP TABLE alert_evidence")
+    with pytest.raises(StoreError, match="a mailhunt database without table alert_evidence"):
+        Store.open(db_path, create=False, read_only=True)
+
+
+def test_tables_are_created_all_or_none(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = db.ddl
+
+    def failing(table: Table) -> str:
+        if table.name == TABLES[-1].name:
+            raise duckdb.IOException("IO Error: killed")
+        return real(table)
+
+    monkeypatch.setattr(db, "ddl", failing)
+    with pytest.raises(StoreError):
+        Store.open(db_path)
+    monkeypatch.undo()
+    with pytest.raises(StoreError, match="holds no table"):
+        Store.open(db_path, create=False, read_only=True)
+
+
+def test_path_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = Path(str(tmp_path) + "/store\udcff.duckdb")
+    with pytest.raises(StoreError, match=r"store\\xff\.duckdb: the path is not UTF-8"):
+        Store.open(path)
+    assert not path.exists()

@@ -17,6 +17,7 @@ archives never holds more than one archive expanded.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -65,17 +66,42 @@ class _Unpaired(Exception):
 _RECOVERABLE = (_Unpaired, duckdb.InvalidInputException, duckdb.ConversionException)
 
 
-def discover(paths: Iterable[Path]) -> list[Path]:
-    """Every regular file under the given paths (folders recursively), in a stable order."""
+def discover(paths: Iterable[Path], refused: list[tuple[Path, str]] | None = None) -> list[Path]:
+    """Every regular file under the given paths (folders recursively), in a stable order.
+
+    In a folder, a file whose name is not UTF-8 (DuckDB and the store take text) and a link
+    leading out of the folder (never followed unless named itself) are not returned: each goes
+    to `refused` with why, its name shown escaped."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
+            root = path.resolve()
+            for found in sorted(p for p in path.rglob("*") if not _hidden(p, path)):
+                why = _refusal(found, root)
+                if why is not None:
+                    if refused is not None:
+                        refused.append((Path(shown_path(found)), why))
+                elif found.is_file():
+                    files.append(found)
         elif path.is_file():
             files.append(path)
         else:
-            raise InputError(f"no such file or folder: {path}")
+            raise InputError(f"no such file or folder: {shown_path(path)}")
     return files
+
+
+def shown_path(path: Path) -> str:
+    """The path as text, bytes that are not UTF-8 escaped (\\xff)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _refusal(path: Path, root: Path) -> str | None:
+    """Why a file found in a folder is not read, or None."""
+    if shown_path(path) != str(path):
+        return "file name is not UTF-8: not read (rename it to ingest it)"
+    if path.is_symlink() and path.is_file() and not path.resolve().is_relative_to(root):
+        return "a link to a file outside the input folder: not followed (give it by name)"
+    return None
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -182,10 +208,12 @@ class IngestRun:
         """Ingest every file under `paths`; never stops on a bad file or record. Asked to stop
         (`should_stop`, checked after each input), it ends after the batch being stored; the
         files of the batch still gathering are not read."""
-        files = discover(paths)
+        refused: list[tuple[Path, str]] = []
+        files = discover(paths, refused)
         batch: list[_Input] = []
         with work_folder() as work:
             self._work = work
+            self._emit([self._record(FileResult(p, None, "skipped", detail=w)) for p, w in refused])
             for path in files:
                 if self._should_stop():
                     return self.summary
@@ -372,10 +400,9 @@ class IngestRun:
                             staging.format, staging.framed(p), prepared[to_stage[p - 1]]
                         )
                         for p in sorted(paired)
-                    },
-                    spans=index == 0,
+                    }
                 )
-                for index, staging in enumerate(stagings)
+                for staging in stagings
             ]
             results: dict[int, FileResult] = {}
             for place, n in enumerate(to_stage, start=1):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mailhunt.errors import RecordNotFoundError
-from mailhunt.sources.archives import SEPARATOR, read_member
+from mailhunt.sources.archives import SEPARATOR, read_member, split_member
 from mailhunt.store.db import Store
 from mailhunt.store.pairing import _holds_id
 
@@ -63,8 +63,24 @@ def original_bytes(store: Store, record_id: str, *, verify: bool = True) -> Evid
         raise RecordNotFoundError(f"no record with id {record_id!r} in the store")
     source, _, source_ref, sha256, offset, length = rows[0]
     path = _source_path(source_ref)
-    if SEPARATOR in str(path):
+    # `archive!member` names a member; an ordinary file's path may hold `!` too: the file
+    # itself is read when there is one, else the archive a part of the path names
+    if SEPARATOR in str(path) and not path.is_file() and split_member(str(path)) is not None:
         return _from_archive(record_id, source, source_ref, str(path), sha256, offset, length)
+    return _from_file(record_id, source, source_ref, path, sha256, (offset, length), verify)
+
+
+def _from_file(  # noqa: PLR0917 - the stored row's fields, passed through
+    record_id: str,
+    source: str,
+    source_ref: str,
+    path: Path,
+    sha256: str,
+    span: tuple[int, int],
+    verify: bool,
+) -> Evidence:
+    """Evidence from an ordinary file."""
+    offset, length = span
     try:
         with _open_regular(path, sha256) as stream:
             if verify and _sha256(stream) != sha256:
@@ -128,11 +144,11 @@ def _from_archive(  # noqa: PLR0917 - the stored row's fields, passed through
     length: int,
 ) -> Evidence:
     """Evidence from a member of a gzip or zip archive: the member is read again and checked."""
-    archive = Path(display.rsplit(SEPARATOR, 1)[0])
+    found = split_member(display)
     try:
-        if not stat.S_ISREG(archive.stat().st_mode):
+        if found is not None and not stat.S_ISREG(found[0].stat().st_mode):
             raise EvidenceUnavailableError(
-                f"evidence archive {archive} is not a regular file any more"
+                f"evidence archive {found[0]} is not a regular file any more"
             )
         member = read_member(display)
     except (OSError, KeyError, ValueError) as error:

@@ -26,6 +26,7 @@ import gzip
 import io
 import logging
 import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -343,11 +344,39 @@ def _fresh(work: Path, path: Path) -> Path:
 # -- evidence ---------------------------------------------------------------------------------
 
 
+def split_member(display: str) -> tuple[Path, str] | None:
+    """The archive and the member of `archive!member`, or None when no part of it before a
+    `!` is an archive (or something other than a file or folder). A path or a member name may
+    hold `!` itself: the split is the first from the left whose archive part is a regular file
+    starting as an archive (gzip, zip, UTF-16), or is neither a file nor a folder."""
+    parts = display.split(SEPARATOR)
+    for cut in range(1, len(parts)):
+        archive = Path(SEPARATOR.join(parts[:cut]))
+        try:
+            mode = archive.stat().st_mode
+        except OSError:
+            continue
+        if stat.S_ISDIR(mode):
+            continue
+        if not stat.S_ISREG(mode):  # a FIFO or a device in the archive's place: the caller
+            return archive, SEPARATOR.join(parts[cut:])  # refuses it (never opened here)
+        try:
+            with archive.open("rb") as stream:
+                magic = stream.read(4)
+        except OSError:
+            continue
+        if magic.startswith((GZIP_MAGIC, ZIP_MAGIC, *UTF16_BOMS)):
+            return archive, SEPARATOR.join(parts[cut:])
+    return None
+
+
 def read_member(display: str, limits: Limits | None = None) -> bytes:
     """The bytes of `archive!member` (for evidence retrieval), read as `expand` read them: a
     member that stopped being readable gives the bytes before the stop."""
-    archive, member = display.rsplit(SEPARATOR, 1)
-    path = Path(archive)
+    found = split_member(display)
+    if found is None:
+        raise FileNotFoundError(f"no archive in {display}")
+    path, member = found
     if member == UTF8_MEMBER:
         return _utf8_of(path.read_bytes())
     with path.open("rb") as stream:

@@ -9,6 +9,7 @@ bound values; nobody outside ``store/`` holds the connection.
 from __future__ import annotations
 
 import logging
+import os
 import stat
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -56,9 +57,21 @@ def _objects(connection: duckdb.DuckDBPyConnection) -> set[str]:
 
 def _check_is_store(connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
     """Refuse a DuckDB file that is not a mailhunt store (rather than reading it)."""
-    missing = {t.name for t in TABLES if not t.view} - _objects(connection)
-    if missing:
-        raise StoreError(f"{path} is not a mailhunt database (no table {sorted(missing)[0]})")
+    found = _objects(connection)
+    missing = sorted({t.name for t in TABLES if not t.view} - found)
+    if not missing:
+        return
+    if not found:
+        raise StoreError(
+            f"{path} is not a mailhunt database yet: it holds no table (an ingest stopped "
+            "before creating them?); run 'mailhunt ingest' first"
+        )
+    if found <= {t.name for t in TABLES} and STORE_MARKER in found:
+        raise StoreError(
+            f"{path} is a mailhunt database without table {missing[0]} (written by an older "
+            "mailhunt); run 'mailhunt ingest' to add it"
+        )
+    raise StoreError(f"{path} is not a mailhunt database (no table {missing[0]})")
 
 
 def _create(connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
@@ -80,6 +93,16 @@ def _create(connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
     for table in TABLES:
         connection.execute(ddl(table))
     connection.execute("COMMIT")
+
+
+def _check_utf8(path: Path) -> None:
+    """DuckDB takes a path as UTF-8 text: a name in other bytes is refused, shown escaped."""
+    shown = os.fsencode(path.absolute()).decode("utf-8", "backslashreplace")
+    if shown != str(path.absolute()):
+        raise StoreError(
+            f"cannot open database {shown}: the path is not UTF-8 (DuckDB needs a UTF-8 path); "
+            "give --db another name"
+        )
 
 
 def _check_file(path: Path, *, create: bool) -> None:
@@ -128,6 +151,7 @@ class Store:
         store is refused (StoreError). `threads` and `memory_limit` (DuckDB's syntax: ``4GB``,
         ``50%``) are DuckDB's settings for the connection."""
         if path is not None:
+            _check_utf8(path)
             _check_file(path, create=create and not read_only)
         config: dict[str, _ConfigValue] = dict(_CONNECTION_CONFIG)
         if threads is not None:
@@ -179,7 +203,10 @@ class Store:
         try:
             yield
         except BaseException:
-            self._connection.execute("ROLLBACK")
+            # the error is what went wrong: a rollback DuckDB cannot do (the database was
+            # invalidated, a full disk) must not replace it
+            with suppress(duckdb.Error):
+                self._connection.execute("ROLLBACK")
             raise
         self._connection.execute("COMMIT")
 

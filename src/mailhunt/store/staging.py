@@ -330,10 +330,11 @@ class Staging:
         self, provenances: Mapping[int, Provenance], *, spans: bool = True
     ) -> tuple[StagedFile, ...]:
         """Append the staged rows of these files (1-based place -> provenance) to the format's
-        table, and (unless `spans` is false: another format of the file's group writes them)
-        their spans to record_spans; return every file's result with its rows, duplicates,
-        conflicts and warnings. Files not named are dropped first (before duplicates are looked
-        for: a dropped file's rows must not make another file's rows duplicates)."""
+        table, and (unless `spans` is false) the spans of the rows appended to record_spans
+        (each format of a file's group writes those of its own rows); return every file's
+        result with its rows, duplicates, conflicts and warnings. Files not named are dropped
+        first (before duplicates are looked for: a dropped file's rows must not make another
+        file's rows duplicates)."""
         kept = sorted(provenances)
         self._run(f"DELETE FROM {self._new} WHERE NOT list_contains(?, _file)", [kept])
         table = TABLES_BY_NAME[self.format.table]
@@ -491,10 +492,27 @@ class Staging:
                     "INSERT INTO record_spans (file_sha256, ordinal, line, byte_offset, "
                     f"byte_length) SELECT b.file_sha256, f.ordinal, f.line, f.byte_offset, "
                     f"f.byte_length FROM {self._frames} f JOIN {quote_identifier(files_name)} b "
-                    "ON b.file = f.file"
+                    f"ON b.file = f.file{self._kept_frames(kept)}"
                 )
         finally:
             self._connection.unregister(files_name)
+
+    def _kept_frames(self, kept: list[int]) -> str:
+        """SQL: the condition keeping the spans of frames whose row is appended (a duplicate,
+        a conflict, a skipped or quarantined record has no row to give evidence for; a
+        conflict's bytes are in quarantine). Empty when every frame of the files kept its row
+        (the common case: no per-row join)."""
+        frames = self._scalar(
+            f"SELECT count(*) FROM {self._frames} WHERE list_contains(?, file)", [kept]
+        )
+        if self.format.one_row_per_record and frames == self._scalar(
+            f"SELECT count(*) FROM {self._new}"
+        ):
+            return ""
+        return (
+            f" WHERE EXISTS (SELECT 1 FROM {self._new} n WHERE n._file = f.file "
+            "AND n._ordinal = f.ordinal)"
+        )
 
     def _insert_rows(self, table: Table, files: str, first: Provenance) -> None:
         columns = [c for c in table.column_names if c in self.format.select]
@@ -527,6 +545,6 @@ class Staging:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._connection.execute(sql, list(params)).fetchall()
 
-    def _scalar(self, sql: str) -> int:
-        rows = self._connection.execute(sql).fetchall()
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> int:
+        rows = self._connection.execute(sql, list(params)).fetchall()
         return int(rows[0][0]) if rows and rows[0][0] is not None else 0
