@@ -203,6 +203,7 @@ class IngestRun:
         self._on_start = on_start
         self._should_stop = should_stop or (lambda: False)
         self._work = Path()
+        self._runs: list[IngestRunRow] | None = None  # rows held back while a batch is stored
 
     def run(self, paths: Iterable[Path]) -> IngestSummary:
         """Ingest every file under `paths`; never stops on a bad file or record. Asked to stop
@@ -294,7 +295,13 @@ class IngestRun:
         counted = self.summary.reasons.copy(), self.summary.warnings.copy()
         try:
             with self.store.transaction():
-                return self._load(prepared)
+                self._runs = []  # the batch's ingest_runs rows: one insert, in the transaction
+                try:
+                    results = self._load(prepared)
+                    self.store.insert_rows("ingest_runs", self._runs)
+                finally:
+                    self._runs = None
+                return results
         except (duckdb.Error, OSError, StoreError, _Unpaired) as error:
             self.summary.reasons, self.summary.warnings = counted
             if len(prepared) > 1:
@@ -561,7 +568,10 @@ class IngestRun:
             "status": status,
             "detail": result.detail,
         }
-        self.store.insert_rows("ingest_runs", [row])
+        if self._runs is not None:
+            self._runs.append(row)
+        else:
+            self.store.insert_rows("ingest_runs", [row])
         return result
 
     def _member_notes(self, result: FileResult, item: InputFile) -> FileResult:

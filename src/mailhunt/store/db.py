@@ -127,6 +127,9 @@ def _check_file(path: Path, *, create: bool) -> None:
         raise StoreError(f"{path} is a SQLite database, not a mailhunt store")
 
 
+FEW_ROWS = 16
+
+
 class Store:
     """A mailhunt database: a DuckDB file holding the schema's tables."""
 
@@ -235,12 +238,22 @@ class Store:
 
     def insert_rows(self, table_name: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Append plain rows (quarantine, ingest_runs), each a column -> value mapping, by
-        column name: one Arrow table, one INSERT (not a statement per row)."""
+        column name: one Arrow table, one INSERT (not a statement per row); a few rows (an
+        ingest_runs row per file) as one bound statement, which costs far less than
+        registering a table (measured: 200 single rows, 2.0 s through Arrow)."""
         if not rows:
             return
         table = TABLES_BY_NAME[table_name]
         names = [c for c in table.column_names if c in rows[0]]
-        self.insert_columns(table_name, {c: [row[c] for row in rows] for c in names})
+        if len(rows) > FEW_ROWS:
+            self.insert_columns(table_name, {c: [row[c] for row in rows] for c in names})
+            return
+        quoted = ", ".join(quote_identifier(c) for c in names)
+        marks = ", ".join("?" for _ in names)
+        self._connection.executemany(
+            f"INSERT INTO {quote_identifier(table.name)} ({quoted}) VALUES ({marks})",
+            [[row[c] for c in names] for row in rows],
+        )
 
     def insert_columns(self, table_name: str, columns: Mapping[str, Sequence[Any]]) -> None:
         """Append rows given column by column (name -> values, all of one length): the columns
