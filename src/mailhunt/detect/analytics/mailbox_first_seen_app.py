@@ -38,8 +38,9 @@ https://learn.microsoft.com/purview/audit-log-investigate-accounts
 from __future__ import annotations
 
 from mailhunt.detect.base import Analytic, Parameter
+from mailhunt.detect.sql_pieces import APP_NAMES_CTE, app_label
 
-SQL = """
+SQL = f"""
 WITH access AS (
     SELECT record_id, time, tenant_id, mailbox_upn, actor_upn, client_ip, token_id, app_id,
            coalesce(client_app_id, app_id) AS app_key
@@ -58,10 +59,8 @@ tenant_since AS (
 tenant_signins AS (
     SELECT DISTINCT tenant_id FROM signins
 ),
-app_names AS (  -- what sign-ins call each application (none for a forged token's client)
-    SELECT app_id AS named_app, min(app_name) AS app_name FROM signins
-    WHERE app_id IS NOT NULL AND app_name IS NOT NULL GROUP BY app_id
-),
+-- what sign-ins call each application (none for a forged token's client)
+{APP_NAMES_CTE},
 marked AS (
     SELECT *,
            lag(time) OVER (PARTITION BY tenant_id, mailbox_upn, app_key
@@ -99,8 +98,7 @@ SELECT
          WHEN bool_or(app_new_in_tenant) THEN 'medium'
          WHEN bool_and(actor_upn = mailbox_upn) THEN 'low'
          ELSE 'medium' END AS severity,
-    'Application ' || coalesce('"' || any_value(n.app_name) || '" (' || app_key || ')',
-                              app_key || ' (no sign-in names it)') ||
+    'Application ' || {app_label("app_key", "any_value(n.app_name)")} ||
       ' read ' || count(DISTINCT mailbox_upn) ||
       ' mailbox(es) it had not read before' ||
       CASE WHEN bool_or(app_new_in_tenant) THEN '; the application is new to the tenant'
