@@ -179,6 +179,18 @@ def test_store_missing_a_newer_table_gets_it(db_path: Path) -> None:
         assert "alert_evidence" in table_names(store)
 
 
+@pytest.mark.parametrize("create", [True, False])
+def test_store_missing_a_newer_column_gets_it_and_keeps_its_rows(
+    db_path: Path, *, create: bool
+) -> None:
+    with Store.open(db_path) as store:
+        store.run("INSERT INTO events (record_id) VALUES ('old')")
+        store.run("ALTER TABLE events DROP COLUMN parameters")
+    with Store.open(db_path, create=create) as store:
+        assert store.query("SELECT record_id, parameters FROM events") == [("old", None)]
+        assert store.query("SELECT count(*) FROM mail_items") == [(0,)]
+
+
 @pytest.mark.parametrize("name", ["md:x", ":memory:", "sqlite:notes.db"])
 def test_path_is_a_file_never_an_address(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str

@@ -34,6 +34,9 @@ COLUMNS = {
     "SessionId": "VARCHAR",
     "LogonType": "VARCHAR",
     "OperationCount": "VARCHAR",
+    "ObjectId": "VARCHAR",
+    "Parameters": "STRUCT(Name VARCHAR, Value VARCHAR)[]",
+    "ModifiedProperties": "STRUCT(Name VARCHAR, NewValue VARCHAR)[]",
     "ExtendedProperties": "STRUCT(Name VARCHAR, Value VARCHAR)[]",
     "OperationProperties": "STRUCT(Name VARCHAR, Value VARCHAR)[]",
     "Folders": "STRUCT(Path VARCHAR, FolderItems "
@@ -76,6 +79,12 @@ SELECT = {
         "flatten(list_transform(Folders, lambda f: list_transform(f.FolderItems, lambda i: "
         "struct_pack(folder_path := f.Path, internet_message_id := i.InternetMessageId, "
         "size_bytes := i.SizeInBytes))))"
+    ),
+    "object_id": "ObjectId",
+    "parameters": (
+        "nullif(list_transform(coalesce(Parameters, []), lambda p: struct_pack(name := p.Name, "
+        "value := p.Value)) || list_transform(coalesce(ModifiedProperties, []), lambda p: "
+        "struct_pack(name := p.Name, value := p.NewValue)), [])"
     ),
 }
 

@@ -90,6 +90,17 @@ EVENTS = Table(
         ("operation_count", "INTEGER", "Aggregated operation count the record stands for."),
         ("item_count", "INTEGER", "Number of messages the record lists in its folders."),
         (
+            "object_id",
+            "VARCHAR",
+            "ObjectId: what an admin or directory operation acted on (mailbox, rule, app).",
+        ),
+        (
+            "parameters",
+            "STRUCT(name VARCHAR, value VARCHAR)[]",
+            "What the operation was given: cmdlet Parameters (Name, Value) and, for directory "
+            "changes, ModifiedProperties (Name, NewValue).",
+        ),
+        (
             "message_items",
             "STRUCT(folder_path VARCHAR, internet_message_id VARCHAR, size_bytes BIGINT)[]",
             "Messages the record lists (folder, Internet Message-ID, size); see mail_items.",

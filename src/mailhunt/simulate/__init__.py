@@ -7,7 +7,7 @@ one content-blob JSON array), its Entra sign-ins (Graph ``auditLogs/signIns`` pa
 
 from __future__ import annotations
 
-from mailhunt.simulate.intrusion import KIND as FORGED_TOKEN_MAIL_READ
+from mailhunt.simulate.attacks.forged_token_mail_read import KIND as FORGED_TOKEN_MAIL_READ
 from mailhunt.simulate.model import Intrusion, Personas, SimulatedTenant
 from mailhunt.simulate.tenant import GROUND_TRUTH, simulate_tenant
 

@@ -18,14 +18,17 @@ class Intrusion:
 
     kind: str
     tenant_id: str
-    app_id: str  # the attacker's ClientAppId: never seen in benign data as AppId or ClientAppId
-    client_app_id: str  # the same ClientAppId (the AppId on the records is Graph or OWA)
+    app_id: str  # the application the attacker used ("" when the kind uses none of its own)
+    client_app_id: str  # its ClientAppId as the records carry it ("" likewise)
     client_ips: tuple[str, ...]
-    mailboxes: tuple[str, ...]
-    record_ids: tuple[str, ...]
-    internet_message_ids: tuple[str, ...]
+    mailboxes: tuple[str, ...]  # mailboxes read or tampered with
+    record_ids: tuple[str, ...]  # every record the attack wrote (UAL ids, sign-in ids)
+    internet_message_ids: tuple[str, ...]  # messages read
     first_seen: datetime
     last_seen: datetime
+    # record ids an alert must cite for the kind to count as detected (default: any of
+    # record_ids); an attack whose first steps look benign (a spray) names its tell-tale ones
+    key_record_ids: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +42,7 @@ class Intrusion:
             "internet_message_ids": list(self.internet_message_ids),
             "first_seen": graph_time(self.first_seen),
             "last_seen": graph_time(self.last_seen),
+            "key_record_ids": list(self.key_record_ids or self.record_ids),
         }
 
 
@@ -96,6 +100,7 @@ class SimulatedTenant:
     ual_record_count: int
     signin_count: int
     personas: Personas
+    noise: tuple[str, ...] = ()  # extra false-positive sources planted (simulate/noise/)
 
     def to_json(self) -> str:
         """Ground truth as JSON; file paths are relative to the output directory."""
@@ -108,5 +113,6 @@ class SimulatedTenant:
             "signin_count": self.signin_count,
             "intrusions": [intrusion.to_dict() for intrusion in self.intrusions],
             "personas": self.personas.to_dict(),
+            "noise": list(self.noise),
         }
         return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"

@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 import random
 import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mailhunt.simulate.attacks import ATTACKS
+from mailhunt.simulate.attacks.forged_token_mail_read import KIND as FORGED_TOKEN_MAIL_READ
 from mailhunt.simulate.benign import BenignActivity, Tenant
 from mailhunt.simulate.ids import new_uuid
-from mailhunt.simulate.intrusion import Attacker
 from mailhunt.simulate.mailstore import MailStore
 from mailhunt.simulate.model import Intrusion, Personas, SimulatedTenant
+from mailhunt.simulate.noise import NOISES
 from mailhunt.simulate.output import write_signins, write_ual
 from mailhunt.simulate.people import build_cast
+from mailhunt.simulate.scene import Scene
 from mailhunt.simulate.tokens import Sink
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,10 @@ def simulate_tenant(
     intrusion_day: int | None = None,
     inject: bool = True,
     tenant_name: str = "contoso",
+    attacks: Sequence[str] | None = None,
+    noise: Sequence[str] | None = None,
+    signin_logs: bool = True,
+    campaign_seed: int | None = None,
 ) -> SimulatedTenant:
     """Write a simulated tenant's audit and sign-in logs under ``out_dir`` and return its truth.
 
@@ -63,6 +71,11 @@ def simulate_tenant(
     ``intrusion_day`` (default ``days - 3``, at least 0) is the day index the attacker starts;
     it continues the next day when there is one. The same arguments give byte-identical files,
     and ``inject=False`` gives exactly the same benign records without the attacker's.
+    ``attacks`` names the attack kinds injected (default: the forged-token mail read; see
+    ``simulate/attacks/``), ``noise`` the extra benign false-positive sources planted (default:
+    none; see ``simulate/noise/``). ``signin_logs=False`` writes no sign-in files (a tenant whose
+    sign-in logs were not exported). Tenants given the same ``campaign_seed`` are attacked from
+    the same infrastructure (default: ``seed``).
     """
     day = max(0, days - 3) if intrusion_day is None else intrusion_day
     _check(days, start, tenant_name, day)
@@ -72,12 +85,20 @@ def simulate_tenant(
     cast = build_cast(random.Random(f"{seed}/cast"), domain=domain, users=users, days=days)
     store = MailStore(seed, tenant.first_day)
     sink = BenignActivity(seed, tenant, cast, store).run()
-    intrusions: tuple[Intrusion, ...] = ()
-    if inject:
-        attacker = Attacker(seed, tenant, cast, store)
-        intrusions = (attacker.run(day),)
-        sink.ual += attacker.records
-    result = _write(out_dir, tenant, sink, intrusions, cast.personas)
+    scene = Scene(
+        seed, tenant, cast, store, sink, day, seed if campaign_seed is None else campaign_seed
+    )
+    for name in _known(noise or (), NOISES, "noise source"):
+        NOISES[name].plant(scene)
+        scene.planted.append(name)
+    chosen = (FORGED_TOKEN_MAIL_READ,) if attacks is None else tuple(attacks)
+    intrusions = tuple(
+        ATTACKS[name].inject(scene) for name in _known(chosen if inject else (), ATTACKS, "attack")
+    )
+    if not signin_logs:
+        sink.signins.clear()
+        sink.app_signins.clear()
+    result = _write(out_dir, tenant, sink, intrusions, cast.personas, noise=tuple(scene.planted))
     log.info(
         "simulated tenant %s: %d UAL records, %d sign-ins, %d intrusion(s) in %s",
         domain,
@@ -89,12 +110,21 @@ def simulate_tenant(
     return result
 
 
+def _known(names: Sequence[str], registry: Mapping[str, object], what: str) -> Sequence[str]:
+    for name in names:
+        if name not in registry:
+            raise ValueError(f"unknown {what} {name!r}; known: {', '.join(sorted(registry))}")
+    return names
+
+
 def _write(
     out_dir: Path,
     tenant: Tenant,
     sink: Sink,
     intrusions: tuple[Intrusion, ...],
     personas: Personas,
+    *,
+    noise: tuple[str, ...],
 ) -> SimulatedTenant:
     """Write the daily files and the ground truth; return the result describing them."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -114,6 +144,7 @@ def _write(
         ual_record_count=len(sink.ual),
         signin_count=len(sink.signins) + len(sink.app_signins),
         personas=personas,
+        noise=noise,
     )
     (out_dir / GROUND_TRUTH).write_text(result.to_json(), encoding="utf-8")
     return result

@@ -92,7 +92,29 @@ def _create(connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
     connection.execute("BEGIN TRANSACTION")
     for table in TABLES:
         connection.execute(ddl(table))
+    _add_new_columns(connection)
     connection.execute("COMMIT")
+
+
+def _add_new_columns(connection: duckdb.DuckDBPyConnection) -> None:
+    """A store written by an older mailhunt gains the columns added to its tables since (NULL
+    in its rows); views are recreated after, so they see them."""
+    rows = connection.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+    ).fetchall()
+    present = {(str(table), str(column)) for table, column in rows}
+    for table in TABLES:
+        if table.view:
+            continue
+        for column in table.columns:
+            if (table.name, column.name) not in present:
+                connection.execute(
+                    f"ALTER TABLE {quote_identifier(table.name)} "
+                    f"ADD COLUMN {quote_identifier(column.name)} {column.type}"
+                )
+    for table in TABLES:
+        if table.view:
+            connection.execute(ddl(table))
 
 
 def _check_utf8(path: Path) -> None:
@@ -175,6 +197,10 @@ class Store:
                 _create(connection, path)
             else:
                 _check_is_store(connection, path)
+                if not read_only:
+                    connection.execute("BEGIN TRANSACTION")
+                    _add_new_columns(connection)
+                    connection.execute("COMMIT")
         except BaseException as error:
             connection.close()
             if isinstance(error, duckdb.Error):

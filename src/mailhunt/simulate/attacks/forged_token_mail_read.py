@@ -13,11 +13,13 @@ import random
 from datetime import datetime, timedelta
 
 from mailhunt.simulate import catalog, ual
+from mailhunt.simulate.attacks import AttackKind
 from mailhunt.simulate.benign import Tenant, owner_of
 from mailhunt.simulate.ids import new_uuid, render_ip, token_id
 from mailhunt.simulate.mailstore import INBOX, SENT, MailStore, Message
 from mailhunt.simulate.model import Intrusion
 from mailhunt.simulate.people import Cast, User
+from mailhunt.simulate.scene import Scene
 from mailhunt.simulate.tokens import Record
 from mailhunt.simulate.ual import Actor, Context, FolderRead, Token
 
@@ -29,6 +31,7 @@ class Attacker:
     """Generates the attacker's MailItemsAccessed records and the ground truth."""
 
     def __init__(self, seed: int, tenant: Tenant, cast: Cast, store: MailStore) -> None:
+        # its own stream, named as before attacks were modules: the demo's records are unchanged
         self.rng = random.Random(f"{seed}/intrusion")
         self.tenant = tenant
         self.cast = cast
@@ -128,3 +131,19 @@ class Attacker:
             ctx, self.tenant.tenant_id, self.tenant.domain, access, folders
         )
         self.records.append((ctx.time, record))
+
+
+def inject(scene: Scene) -> Intrusion:
+    attacker = Attacker(scene.seed, scene.tenant, scene.cast, scene.store)
+    intrusion = attacker.run(scene.day)
+    scene.sink.ual += attacker.records
+    return intrusion
+
+
+ATTACK = AttackKind(
+    name=KIND,
+    summary="forged tokens (no sign-in issued them) read the executive's and 1-3 other "
+    "mailboxes through a client application the tenant never used, from rented servers",
+    inject=inject,
+    expected=("mailbox-first-seen-app", "token-without-signin"),
+)
