@@ -38,6 +38,7 @@ from mailhunt.detect.base import SEVERITIES, Parameter, ParameterValue
 from mailhunt.detect.parameters import declared, parse_assignment
 from mailhunt.detect.runner import DetectSummary, run_detections
 from mailhunt.errors import InputError, MailhuntError, StoreError
+from mailhunt.evaluate import evaluate
 from mailhunt.formats import FORMATS
 from mailhunt.ingest import FileResult, IngestSummary, discover, ingest
 from mailhunt.investigate.evidence import EvidenceUnavailableError, original_bytes
@@ -247,6 +248,7 @@ def _format_option(kind: Kind[Any]) -> Any:
 AlertsFormat = Annotated[str, _format_option(renderers.ALERTS)]
 QuarantineFormat = Annotated[str, _format_option(renderers.QUARANTINE)]
 AnalyticsFormat = Annotated[str, _format_option(renderers.ANALYTICS)]
+EvaluationFormat = Annotated[str, _format_option(renderers.EVALUATION)]
 
 
 # -- ingest / detect / scan -----------------------------------------------------------------------
@@ -632,6 +634,33 @@ def demo_command(
     _print(_t(f"logs:      {result.folder / 'logs'}"))
     _print(_t(f"database:  {result.database}"))
     _print(_t(f"next:      mailhunt alerts --db {result.database} --format jsonl"))
+
+
+@app.command("evaluate")
+def evaluate_command(
+    seed: Annotated[int, typer.Option(help="Test-bed seed: one seed names one test bed.")] = 1,
+    tenants: Annotated[
+        int, typer.Option(min=1, max=50, help="Tenants with sign-in logs (one more has none).")
+    ] = 4,
+    days: Annotated[int, typer.Option(min=7, max=120, help="Days simulated per tenant.")] = 21,
+    users: Annotated[int, typer.Option(min=7, max=500, help="Mailboxes per tenant.")] = 20,
+    folder: Annotated[
+        Path | None, typer.Option("--dir", help="Where to write (default: a new temp folder).")
+    ] = None,
+    output: EvaluationFormat = TABLE,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when an acceptance line does not hold.")
+    ] = False,
+) -> None:
+    """Generate the test bed (every attack kind, every false-positive source), run the whole
+    pipeline on it and score: per attack kind, detected or not, by which analytics, evidence
+    recall; false alerts per 1000 mailbox-days by severity and by analytic."""
+    target = folder or Path(tempfile.mkdtemp(prefix="mailhunt-evaluate-"))
+    target.mkdir(parents=True, exist_ok=True)
+    result = evaluate(target, seed=seed, tenants=tenants, days=days, users=users)
+    _show(render(renderers.EVALUATION, output, result))
+    if check and result.score.failures:
+        raise typer.Exit(1)
 
 
 def _print_ingest_brief(summary: IngestSummary) -> None:

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from rich.console import ConsoleRenderable
 
 from mailhunt.alerts.query import Alert
 from mailhunt.detect.base import Analytic
 from mailhunt.investigate.quarantine import QuarantineListing
+
+if TYPE_CHECKING:  # the evaluation runs the whole pipeline: imported for its type only
+    from mailhunt.evaluate.run import Evaluation
 
 T = TypeVar("T")
 
@@ -36,6 +39,7 @@ class Kind(Generic[T]):
 ALERTS: Kind[list[Alert]] = Kind("alerts")
 QUARANTINE: Kind[QuarantineListing] = Kind("quarantine")
 ANALYTICS: Kind[list[Analytic]] = Kind("analytics")
+EVALUATION: Kind[Evaluation] = Kind("evaluation")
 
 
 @dataclass(frozen=True)
