@@ -23,9 +23,10 @@ def test_demo_catches_the_injected_intrusion(demo: tuple[DemoResult, float]) -> 
     caught = result.caught_by[FORGED_TOKEN_MAIL_READ]
     assert caught
     alerts = {a.id: a for a in result.alerts}
-    assert all(alerts[alert_id].severity == "high" for alert_id in caught)
+    high = [alerts[alert_id] for alert_id in caught if alerts[alert_id].severity == "high"]
+    assert high
     intrusion = result.tenant.intrusions[0]
-    catching = alerts[caught[0]]
+    catching = high[0]
     assert set(intrusion.mailboxes) <= set(catching.mailboxes)
     assert intrusion.app_id in catching.app_ids
 

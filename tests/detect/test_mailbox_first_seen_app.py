@@ -37,6 +37,7 @@ CAROL = "carol@contoso.onmicrosoft.com"  # a new employee: first activity on day
 ADMIN = "it-admin@contoso.onmicrosoft.com"
 SERVICE_PRINCIPAL = "7c1e0a31-2b4d-4c3e-9d51-7a8b9c0d1e99"
 KNOWN_APP = OUTLOOK_MOBILE
+GRAPH_CLI = "14d82eec-204b-4c2f-b7e8-296a70dab67e"  # Microsoft Graph Command Line Tools
 
 
 def history() -> list[Record]:
@@ -135,11 +136,23 @@ def test_token_no_sign_in_issued_is_high_for_a_known_app(store: Store, tmp_path:
     )
 
 
-def test_known_app_owner_and_issued_token_is_low(store: Store, tmp_path: Path) -> None:
+def test_owner_new_device_on_a_common_client_with_an_issued_token_is_not_judged(
+    store: Store, tmp_path: Path
+) -> None:
+    """Alice's new phone: Outlook Mobile, her own mailbox, a token her sign-in issued."""
     extra = [mail_access("new-device", at(10, 7), ALICE, KNOWN_APP, uti="tok-ok")]
-    [alert] = detect(store, tmp_path, extra)
-    assert (alert.severity, alert.mailboxes, alert.event_ids) == ("low", [ALICE], ["new-device"])
-    assert alert.app_ids == sorted([EXO, KNOWN_APP])
+    assert detect(store, tmp_path, extra) == []
+
+
+def test_known_uncommon_app_owner_and_issued_token_is_low(store: Store, tmp_path: Path) -> None:
+    extra = [
+        mail_access("bob-cli", at(9, 7), BOB, GRAPH_CLI, uti="tok-bob"),
+        mail_access("alice-cli", at(10, 7), ALICE, GRAPH_CLI, uti="tok-ok"),
+    ]
+    bob, alice = detect(store, tmp_path, extra)  # Bob's first use on day 9 is new to the tenant
+    assert (bob.severity, bob.event_ids) == ("medium", ["bob-cli"])
+    assert (alice.severity, alice.mailboxes, alice.event_ids) == ("low", [ALICE], ["alice-cli"])
+    assert alice.app_ids == sorted([EXO, GRAPH_CLI])
 
 
 def test_known_app_used_by_someone_else_is_medium(store: Store, tmp_path: Path) -> None:

@@ -24,6 +24,12 @@ application new to the whole tenant (once the tenant itself has that much histor
 every mailbox it reads, young or not, so an intruder reading a new employee's mailbox is still
 listed. The cost: in the first week of a tenant's data this analytic raises nothing.
 
+Not judged: the owner reading their own mailbox through a common Microsoft mail client
+(Outlook desktop, mobile, on the web, Teams: ``detect/sql_pieces.py``) with a token a stored,
+successful sign-in issued: a new phone or a new Outlook is the owner's, and the sign-in that
+issued its token is in the log. A token no sign-in issued on the same client is judged, as is
+every access in a tenant without sign-in logs.
+
 Known false positives: a user starting a new client or device (Outlook mobile, a new add-in);
 a newly deployed line-of-business or backup application; delegates starting to use a different
 client. Access without any application id (classic MAPI, ``Client=MSExchangeRPC``) is not
@@ -38,12 +44,20 @@ https://learn.microsoft.com/purview/audit-log-investigate-accounts
 from __future__ import annotations
 
 from mailhunt.detect.base import Analytic, Parameter
-from mailhunt.detect.sql_pieces import APP_NAMES_CTE, app_label
+from mailhunt.detect.sql_pieces import APP_NAMES_CTE, COMMON_CLIENTS_SQL, app_label
 
 SQL = f"""
 WITH access AS (
     SELECT record_id, time, tenant_id, mailbox_upn, actor_upn, client_ip, token_id, app_id,
-           coalesce(client_app_id, app_id) AS app_key
+           coalesce(client_app_id, app_id) AS app_key,
+           -- the owner on a common Microsoft mail client with a token a sign-in issued: a new
+           -- device or client of the owner's, not another party (see "Not judged"); part of
+           -- the baseline, never evidence
+           coalesce(actor_upn = mailbox_upn
+               AND list_contains({COMMON_CLIENTS_SQL}, coalesce(client_app_id, app_id))
+               AND token_id IN (SELECT unique_token_id FROM signins
+                                WHERE unique_token_id IS NOT NULL
+                                  AND coalesce(error_code, 0) = 0), false) AS owner_device
     FROM events
     WHERE operation = 'MailItemsAccessed'
       AND mailbox_upn IS NOT NULL
@@ -75,7 +89,8 @@ firsts AS (
     FROM marked m
     JOIN mailbox_since s USING (tenant_id, mailbox_upn)
     JOIN tenant_since t USING (tenant_id)
-    WHERE (m.previous IS NULL OR m.time - m.previous > to_days($baseline_days))
+    WHERE NOT m.owner_device
+      AND (m.previous IS NULL OR m.time - m.previous > to_days($baseline_days))
       AND (m.time - s.since >= to_days($min_history_days)
            OR (date_trunc('day', m.app_since) = date_trunc('day', m.time)
                AND m.time - t.tenant_start >= to_days($min_history_days)))
@@ -89,6 +104,7 @@ evidence AS (
     FROM firsts f JOIN access a
       ON a.tenant_id = f.tenant_id AND a.mailbox_upn = f.mailbox_upn AND a.app_key = f.app_key
      AND a.time >= f.first_time AND date_trunc('day', a.time) = f.bucket
+    WHERE NOT a.owner_device
 )
 SELECT
     CAST(to_json([tenant_id, app_key]) AS VARCHAR) AS entity,  -- unambiguous: a JSON array
