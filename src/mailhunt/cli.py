@@ -35,6 +35,7 @@ from mailhunt.alerts.query import list_alerts
 from mailhunt.demo import run_demo
 from mailhunt.detect.analytics import ANALYTICS
 from mailhunt.detect.base import SEVERITIES, Parameter, ParameterValue
+from mailhunt.detect.coverage import coverage_findings
 from mailhunt.detect.parameters import declared, parse_assignment
 from mailhunt.detect.runner import DetectSummary, run_detections
 from mailhunt.errors import InputError, MailhuntError, StoreError
@@ -249,6 +250,7 @@ AlertsFormat = Annotated[str, _format_option(renderers.ALERTS)]
 QuarantineFormat = Annotated[str, _format_option(renderers.QUARANTINE)]
 AnalyticsFormat = Annotated[str, _format_option(renderers.ANALYTICS)]
 EvaluationFormat = Annotated[str, _format_option(renderers.EVALUATION)]
+CoverageFormat = Annotated[str, _format_option(renderers.COVERAGE)]
 
 
 # -- ingest / detect / scan -----------------------------------------------------------------------
@@ -636,6 +638,20 @@ def demo_command(
     _print(_t(f"next:      mailhunt alerts --db {result.database} --format jsonl"))
 
 
+@app.command("coverage")
+def coverage_command(
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+    output: CoverageFormat = TABLE,
+) -> None:
+    """Where detection is blind: tenants without sign-in logs, days without mail-access audit,
+    mailboxes whose reads are never audited (the telemetry-gap findings)."""
+    with _open(db, memory_limit, threads, create=False, read_only=True) as store:
+        findings = coverage_findings(store)
+    _show(render(renderers.COVERAGE, output, findings))
+
+
 @app.command("evaluate")
 def evaluate_command(
     seed: Annotated[int, typer.Option(help="Test-bed seed: one seed names one test bed.")] = 1,
@@ -659,7 +675,7 @@ def evaluate_command(
     target.mkdir(parents=True, exist_ok=True)
     result = evaluate(target, seed=seed, tenants=tenants, days=days, users=users)
     _show(render(renderers.EVALUATION, output, result))
-    if check and result.score.failures:
+    if check and result.failures:
         raise typer.Exit(1)
 
 

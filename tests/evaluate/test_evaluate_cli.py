@@ -36,4 +36,5 @@ def test_evaluate_jsonl_scores_every_attack_kind(tmp_path: Path) -> None:
     (run,) = [r for r in records if r["type"] == "run"]
     assert run["tenants"] == ["tenant01", NO_SIGNINS]
     assert run["blind_tenant_alerts"] == 0
+    assert run["blind_tenant_findings"] == 1
     assert (tmp_path / "evaluate.duckdb").is_file()

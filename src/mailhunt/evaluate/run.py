@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mailhunt.alerts.query import Alert, list_alerts
+from mailhunt.detect.coverage import coverage_findings
 from mailhunt.detect.runner import DetectSummary, run_detections
 from mailhunt.evaluate.score import Score, score
 from mailhunt.evaluate.testbed import NO_SIGNINS, TenantPlan, plan
@@ -37,9 +38,22 @@ class Evaluation:
     alerts: tuple[Alert, ...]
     score: Score
     blind_tenant_alerts: int  # alerts of NEEDS_SIGNINS analytics in the tenant without sign-ins
+    blind_tenant_findings: int  # its no-signin-logs coverage findings (there must be one)
     ingest_seconds: float
     detect_seconds: float
     database: Path
+
+    @property
+    def failures(self) -> list[str]:
+        """The acceptance lines that do not hold, in words (empty when all hold)."""
+        failed = list(self.score.failures)
+        if self.blind_tenant_alerts:
+            failed.append(
+                f"{self.blind_tenant_alerts} sign-in-based alert(s) in the tenant without sign-ins"
+            )
+        if not self.blind_tenant_findings:
+            failed.append("no coverage finding for the tenant without sign-ins")
+        return failed
 
 
 def evaluate(
@@ -59,12 +73,14 @@ def evaluate(
         detected = run_detections(store)
         detect_seconds = time.perf_counter() - started
         alerts = tuple(list_alerts(store))
+        findings = coverage_findings(store)
     intrusions = [i for tenant in simulated for i in tenant.intrusions]
     mailbox_days = len(plans) * users * days
     blind = {t.tenant_id for t, p in zip(simulated, plans, strict=True) if p.name == NO_SIGNINS}
     blind_alerts = sum(
         1 for a in alerts if a.rule_id in NEEDS_SIGNINS and set(a.tenant_ids) & blind
     )
+    blind_findings = sum(1 for f in findings if f.kind == "no-signin-logs" and f.tenant_id in blind)
     result = Evaluation(
         seed=seed,
         days=days,
@@ -76,6 +92,7 @@ def evaluate(
         alerts=alerts,
         score=score(alerts, intrusions, mailbox_days),
         blind_tenant_alerts=blind_alerts,
+        blind_tenant_findings=blind_findings,
         ingest_seconds=ingest_seconds,
         detect_seconds=detect_seconds,
         database=database,

@@ -11,6 +11,7 @@ from mailhunt.registry import discover
 from mailhunt.report.renderers.base import (
     ALERTS,
     ANALYTICS,
+    COVERAGE,
     EVALUATION,
     QUARANTINE,
     Kind,
@@ -43,6 +44,7 @@ def render(kind: Kind[T], name: str, data: T) -> Output:
 __all__ = [
     "ALERTS",
     "ANALYTICS",
+    "COVERAGE",
     "EVALUATION",
     "QUARANTINE",
     "RENDERERS",

@@ -19,6 +19,7 @@ from rich.console import ConsoleRenderable
 
 from mailhunt.alerts.query import Alert
 from mailhunt.detect.base import Analytic
+from mailhunt.detect.coverage import Finding
 from mailhunt.investigate.quarantine import QuarantineListing
 
 if TYPE_CHECKING:  # the evaluation runs the whole pipeline: imported for its type only
@@ -40,6 +41,7 @@ ALERTS: Kind[list[Alert]] = Kind("alerts")
 QUARANTINE: Kind[QuarantineListing] = Kind("quarantine")
 ANALYTICS: Kind[list[Analytic]] = Kind("analytics")
 EVALUATION: Kind[Evaluation] = Kind("evaluation")
+COVERAGE: Kind[list[Finding]] = Kind("coverage")
 
 
 @dataclass(frozen=True)

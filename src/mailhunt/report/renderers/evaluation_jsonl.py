@@ -54,7 +54,8 @@ def evaluation_records(result: Evaluation) -> Iterator[dict[str, Any]]:
         "detect_seconds": round(result.detect_seconds, 3),
         "blind_tenant_alerts": result.blind_tenant_alerts,
         "failed_analytics": result.detect.failed,
-        "acceptance_failures": figures.failures,
+        "blind_tenant_findings": result.blind_tenant_findings,
+        "acceptance_failures": result.failures,
     }
 
 

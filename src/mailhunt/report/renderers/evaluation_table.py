@@ -32,7 +32,7 @@ def evaluation_table(result: Evaluation) -> ConsoleRenderable:
     for rule, count in figures.false_by_analytic.items():
         false.add_row(cell(rule), cell(count), cell(f"{figures.per_1000(count):.2f}"))
     false.add_row(cell("all"), cell(figures.false_alerts), cell(f"{figures.false_any_rate:.2f}"))
-    verdict = "; ".join(figures.failures) or "every acceptance line holds"
+    verdict = "; ".join(result.failures) or "every acceptance line holds"
     footer = (
         f"seed {result.seed}: {len(result.plans)} tenants x {result.users} mailboxes x "
         f"{result.days} days = {figures.mailbox_days} mailbox-days, {figures.alerts} alerts; "
