@@ -174,8 +174,10 @@ def test_every_command_is_listed() -> None:
     assert COMMANDS == [
         "alerts",
         "analytics",
+        "coverage",
         "demo",
         "detect",
+        "evaluate",
         "formats",
         "ingest",
         "quarantine",

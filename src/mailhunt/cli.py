@@ -42,6 +42,7 @@ from mailhunt.errors import InputError, MailhuntError, StoreError
 from mailhunt.evaluate import evaluate
 from mailhunt.formats import FORMATS
 from mailhunt.ingest import FileResult, IngestSummary, discover, ingest
+from mailhunt.intel import read_indicator_file, store_indicators
 from mailhunt.investigate.evidence import EvidenceUnavailableError, original_bytes
 from mailhunt.investigate.quarantine import quarantine_listing
 from mailhunt.model.schema import markdown
@@ -65,6 +66,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+ioc_app = typer.Typer(
+    help="Indicators of compromise matched over everything stored (the ioc-match analytic).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(ioc_app, name="ioc")
 
 
 class _StdoutClosed(Exception):
@@ -636,6 +645,49 @@ def demo_command(
     _print(_t(f"logs:      {result.folder / 'logs'}"))
     _print(_t(f"database:  {result.database}"))
     _print(_t(f"next:      mailhunt alerts --db {result.database} --format jsonl"))
+
+
+@ioc_app.command("import")
+def ioc_import_command(
+    files: Annotated[
+        list[Path], typer.Argument(help="STIX 2.1 bundles (.json) or CSV (type,value,...).")
+    ],
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Store indicator lists (each replaces the list of the same file name); `detect` then
+    matches them over everything stored."""
+    lists = [read_indicator_file(path) for path in files]
+    with _open(db, memory_limit, threads, create=True, read_only=False) as store:
+        stored = store_indicators(store, lists)
+    for listing in lists:
+        skipped = ", ".join(f"{n} {why}" for why, n in sorted(listing.skipped.items()))
+        _print(
+            _t(
+                f"{listing.source}: {len(listing.indicators)} indicator(s)"
+                + (f"; skipped {skipped}" if skipped else "")
+            )
+        )
+    _print(_t(f"stored {stored} indicator(s); run 'mailhunt detect' to match them"))
+
+
+@ioc_app.command("list")
+def ioc_list_command(
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Indicator lists stored: source, kinds and counts (the shipped Storm-0558 list appears
+    after the first `detect`)."""
+    with _open(db, memory_limit, threads, create=False, read_only=True) as store:
+        rows = store.query(
+            "SELECT source, kind, count(*) FROM indicators GROUP BY ALL ORDER BY source, kind"
+        )
+    table = Table("source", "kind", "indicators")
+    for source, kind, count in rows:
+        table.add_row(_t(source), _t(kind), _t(count))
+    _show(table)
 
 
 @app.command("coverage")

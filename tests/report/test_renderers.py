@@ -11,7 +11,13 @@ import pytest
 from rich.console import Console, ConsoleRenderable
 
 from mailhunt.detect.analytics import ANALYTICS
+from mailhunt.detect.coverage import Finding
+from mailhunt.detect.runner import DetectSummary
 from mailhunt.errors import InputError
+from mailhunt.evaluate.run import Evaluation
+from mailhunt.evaluate.score import score
+from mailhunt.evaluate.testbed import TenantPlan
+from mailhunt.ingest import IngestSummary
 from mailhunt.investigate.quarantine import QuarantinedRecord, QuarantineListing
 from mailhunt.registry import discover
 from mailhunt.report import renderers
@@ -28,10 +34,41 @@ LISTING = QuarantineListing(
     ],
     counts=[("invalid_json", 2), ("bad_time", 1)],
 )
+FINDINGS = [
+    Finding(
+        "mailbox-not-audited",
+        "t1",
+        "[bold]x@y\x1b]0;title\x07",
+        datetime(2026, 6, 1, tzinfo=UTC),
+        datetime(2026, 6, 3, tzinfo=UTC),
+        3,
+        12,
+        "no read audited",
+        ["*"],
+    )
+]
+EVALUATION = Evaluation(
+    seed=1,
+    days=10,
+    users=8,
+    plans=(TenantPlan("tenant01", 1000, ("forged-token-mail-read",), ()),),
+    tenants=(),
+    ingest=IngestSummary("run"),
+    detect=DetectSummary(),
+    alerts=(),
+    score=score([make_alert(event_ids=["r1"], severity="low")], [], mailbox_days=80),
+    blind_tenant_alerts=0,
+    blind_tenant_findings=1,
+    ingest_seconds=1.0,
+    detect_seconds=0.1,
+    database=Path("evaluate.duckdb"),
+)
 SAMPLES: dict[str, object] = {
     "alerts": [make_alert(), make_alert(id="b" * 32, severity="critical")],
     "quarantine": LISTING,
     "analytics": list(ANALYTICS.values()),
+    "coverage": FINDINGS,
+    "evaluation": EVALUATION,
 }
 
 
@@ -146,3 +183,20 @@ def test_renderers_never_print(capsys: pytest.CaptureFixture[str]) -> None:
 def test_alert_times_in_table_are_utc_minutes() -> None:
     alert = make_alert(first_seen=datetime(2024, 4, 11, 2, 13, 59, tzinfo=UTC))
     assert "2024-04-11 02:13" in shown(render(renderers.ALERTS, "table", [alert]))
+
+
+def test_coverage_table_escapes_data() -> None:
+    text = shown(render(renderers.COVERAGE, "table", FINDINGS))
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "[bold]x@y" in text
+    assert "every mail analytic" in text
+
+
+def test_evaluation_outputs_count_false_alerts() -> None:
+    [*_, false, run] = [
+        json.loads(line) for line in render(renderers.EVALUATION, "jsonl", EVALUATION).splitlines()
+    ]
+    assert (false["false_alerts"], false["per_1000_mailbox_days"]) == (1, 12.5)
+    assert run["acceptance_failures"] == ["false alerts 12.50 per 1000 mailbox-days (at most 5.0)"]
+    assert "false alerts 12.50" in shown(render(renderers.EVALUATION, "table", EVALUATION))

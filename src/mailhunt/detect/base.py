@@ -9,7 +9,12 @@ analytic never writes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailhunt.store.db import Store
 
 # The one declaration of severities, lowest first: ranks, filters and choices derive from it.
 SEVERITIES = ("informational", "low", "medium", "high", "critical")
@@ -105,6 +110,9 @@ class Analytic:
     sql: str
     tables: tuple[str, ...]
     parameters: tuple[Parameter, ...] = ()
+    # Run before the query, in a transaction of its own, with the store: data the analytic
+    # ships with (the published indicators of ioc-match) is brought up to date there.
+    setup: Callable[[Store], None] | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

@@ -83,6 +83,8 @@ def _run_one(
     store: Store, analytic: Analytic, params: dict[str, ParameterValue]
 ) -> tuple[int, int]:
     """One analytic in one transaction: (detections, new alerts)."""
+    if analytic.setup is not None:
+        analytic.setup(store)
     with (
         store.transaction(),
         store.temp_table(DETECTIONS, analytic.sql, params) as detections,

@@ -246,6 +246,25 @@ ALERT_EVIDENCE = Table(
     ),
 )
 
+INDICATORS = Table(
+    name="indicators",
+    meaning=(
+        "Indicators of compromise matched over everything stored (ioc-match): the published "
+        "Storm-0558 set and the lists a user imports (STIX 2.1 bundles, CSV)."
+    ),
+    primary_key=("source", "kind", "value"),
+    columns=_cols(
+        ("source", "VARCHAR", "Where the indicator comes from: a list's name or file name."),
+        ("kind", "VARCHAR", "ip, domain, email, app_id, user_agent or signing_key."),
+        ("value", "VARCHAR", "The indicator, normalised (IP compressed, lower-cased)."),
+        ("description", "VARCHAR", "What the source says it is."),
+        ("reference", "VARCHAR", "URL or id of the publication or STIX object."),
+        ("first_seen", "DATE", "First seen, when the source says."),
+        ("last_seen", "DATE", "Last seen, when the source says."),
+        ("imported_at", "TIMESTAMPTZ", "When it was stored, UTC."),
+    ),
+)
+
 TABLES: tuple[Table, ...] = (
     EVENTS,
     MAIL_ITEMS,
@@ -255,6 +274,7 @@ TABLES: tuple[Table, ...] = (
     INGEST_RUNS,
     ALERTS,
     ALERT_EVIDENCE,
+    INDICATORS,
 )
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
 
