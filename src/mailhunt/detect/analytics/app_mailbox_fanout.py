@@ -6,7 +6,8 @@ What it detects: MailItemsAccessed records grouped by what did the reading: the 
 fixed windows, and the same shifted by half a window, so a burst is not cut in two), a unit
 that reads at least ``fanout_threshold`` (8) distinct mailboxes is raised when that fan-out is
 new for its application: more than ``fanout_growth`` (2) times the largest fan-out any unit of
-the same kind and application reached in the ``baseline_days`` (14) before the window. So an
+the same kind and application reached in windows starting 1 to ``baseline_days`` (14) days
+before (the same day's earlier windows are not its baseline: an attack's own ramp-up is not). So an
 archiver reading every mailbox every night, through one token a night, is its own baseline, and
 so is Outlook on the web read by every user of the tenant in the same hour; a familiar
 application whose single token suddenly reads ten mailboxes is not. A tenant is judged once it
@@ -84,7 +85,7 @@ fanout AS (
 baselined AS (
     SELECT *,
            max(mailboxes) OVER (PARTITION BY tenant_id, app_key, kind ORDER BY window_start
-               RANGE BETWEEN to_days($baseline_days) PRECEDING AND 2 * {_HALF_WINDOW} PRECEDING)
+               RANGE BETWEEN to_days($baseline_days) PRECEDING AND to_days(1) PRECEDING)
              AS baseline_max
     FROM fanout
 ),
@@ -118,7 +119,7 @@ SELECT
     CASE WHEN bool_or(app_only) OR max(baseline_max) <= 1 THEN 'high' ELSE 'medium' END
       AS severity,
     'Application ' || {app_label("app_key", "any_value(n.app_name)")} ||
-      ' read ' || count(DISTINCT mailbox_upn) || ' mailbox(es) within ' ||
+      ' read ' || max(fanout) || ' mailbox(es) within ' ||
       $fanout_window_hours || ' hour(s)' ||
       CASE WHEN bool_or(kind = 'token') THEN ' through one token' ELSE '' END ||
       CASE WHEN bool_or(app_only) THEN ' with its own permission (app-only)' ELSE '' END ||

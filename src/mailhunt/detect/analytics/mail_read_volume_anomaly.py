@@ -4,7 +4,7 @@ What it detects: messages read per mailbox per UTC hour (MailItemsAccessed: the 
 lists, ``events.item_count``; a Sync, a whole folder downloaded with its items unlisted, counts
 as one folder) against that mailbox's own history, with robust statistics: the median and the
 median absolute deviation (MAD) of its active hours in the ``baseline_days`` (14) before the
-hour. An hour is anomalous when its volume is at least ``min_hourly_messages`` (300) and its
+hour. An hour is anomalous when its volume is at least ``min_hourly_messages`` (500) and its
 robust score, (volume - median) / (1.4826 x MAD, at least 1), at least ``volume_score`` (20).
 Outside the tenant's working hours both bars are divided by ``off_hours_weight`` (3). A mailbox
 is judged once it has ``min_baseline_hours`` (10) active hours in its baseline. One alert per
@@ -176,7 +176,7 @@ ANALYTIC = Analytic(
         Parameter(
             "min_hourly_messages",
             int,
-            300,
+            500,
             "Messages read in one hour below which no hour alerts (in working hours; divided "
             "by off_hours_weight outside them).",
             minimum=1,
