@@ -34,7 +34,7 @@ def plant(scene: Scene) -> None:
     rng = scene.rng(NAME)
     user = _worker(scene)
     days = scene.tenant.days
-    nights = sorted(rng.sample(range(1, days), min(days - 1, rng.randint(4, 5))))
+    nights = sorted(rng.sample(range(1, days - 1), min(days - 2, rng.randint(4, 5))))
     client = CLIENTS["owa"]
     for day in nights:
         start = scene.tenant.midnight(day) + timedelta(hours=22, seconds=rng.randint(0, 16_200))
