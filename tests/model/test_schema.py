@@ -16,6 +16,7 @@ def test_table_names_are_unique_and_indexed() -> None:
     assert set(TABLES_BY_NAME) == {
         "events",
         "mail_items",
+        "blind_windows",
         "signins",
         "record_spans",
         "quarantine",

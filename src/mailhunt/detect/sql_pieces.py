@@ -62,3 +62,69 @@ def distinct_list(*expressions: str) -> str:
     """SQL aggregate: the sorted distinct non-NULL values of the expressions, as one list."""
     lists = " || ".join(f"list({e})" for e in expressions)
     return f"list_sort(list_distinct(list_filter({lists}, lambda v: v IS NOT NULL)))"
+
+
+# Messages one MailItemsAccessed record stands for: the items a Bind lists; a Sync (a whole
+# folder downloaded, its items unlisted) counts as one folder.
+MESSAGES_READ = "CASE WHEN access_type = 'Sync' THEN 1 ELSE coalesce(item_count, 0) END"
+
+# An access made with an application's own permission (client credentials): no Entra session,
+# and UAL names the application, not a user principal, as the actor.
+APP_ONLY = "(aad_session_id IS NULL AND NOT contains(coalesce(actor_upn, ''), '@'))"
+
+# Tokens presented to a mailbox (events.token_id) that no successful stored sign-in issued, one
+# row per (tenant_id, token_id). The token-level form of token-without-signin's rule: judged
+# only where sign-in logs cover the tenant (first to last sign-in carrying token ids, of the
+# token's kind: user or service principal; user tokens only where non-interactive sign-ins are
+# stored), with $clock_skew_minutes at both ends; any successful sign-in of that
+# uniqueTokenIdentifier counts as the issuer, whenever it was. Join ON (tenant_id, token_id).
+UNISSUED_TOKENS_CTE = f"""presented_tokens AS (
+    SELECT tenant_id, token_id, min(time) AS first_used, bool_and({APP_ONLY}) AS app_only
+    FROM events WHERE token_id IS NOT NULL AND mailbox_upn IS NOT NULL
+    GROUP BY tenant_id, token_id
+),
+token_coverage AS (
+    SELECT tenant_id, user_upn IS NULL AND user_id IS NULL AS app_only,
+           min(time) AS covered_from, max(time) AS covered_to,
+           bool_or(interactive IS DISTINCT FROM true) AS silent_logged
+    FROM signins WHERE unique_token_id IS NOT NULL GROUP BY ALL
+),
+issued_tokens AS (
+    SELECT DISTINCT unique_token_id AS issued_token FROM signins
+    WHERE unique_token_id IS NOT NULL AND coalesce(error_code, 0) = 0
+),
+unissued_tokens AS (
+    SELECT p.tenant_id, p.token_id
+    FROM presented_tokens p
+    JOIN token_coverage c ON c.tenant_id = p.tenant_id AND c.app_only = p.app_only
+    LEFT JOIN issued_tokens i ON i.issued_token = p.token_id
+    WHERE i.issued_token IS NULL AND (p.app_only OR c.silent_logged)
+      AND p.first_used BETWEEN c.covered_from + to_minutes($clock_skew_minutes)
+                           AND c.covered_to - to_minutes($clock_skew_minutes)
+)"""
+
+# When each application (APP_KEY) first read each mailbox, and when each mailbox's stored
+# activity starts: an access is by an application new to the mailbox when the application's
+# first read came at least $min_history_days after the mailbox's start and at most
+# $baseline_days before the access (see APP_NEW_TO_MAILBOX). Join ON (tenant_id, mailbox_upn,
+# app_key) and (tenant_id, mailbox_upn).
+MAILBOX_APP_FIRST_READ_CTE = f"""mailbox_app_first_read AS (
+    SELECT tenant_id, mailbox_upn, {APP_KEY} AS app_key, min(time) AS first_read
+    FROM events
+    WHERE operation = 'MailItemsAccessed' AND mailbox_upn IS NOT NULL AND {APP_KEY} IS NOT NULL
+    GROUP BY ALL
+),
+mailbox_start AS (
+    SELECT tenant_id, mailbox_upn, min(time) AS mailbox_since
+    FROM events WHERE mailbox_upn IS NOT NULL GROUP BY ALL
+)"""
+
+
+def app_new_to_mailbox(first_read: str, since: str, at: str) -> str:
+    """SQL: true when the application whose first read of the mailbox is ``first_read`` was new
+    to it at ``at`` (the mailbox's activity starting at ``since``; see
+    MAILBOX_APP_FIRST_READ_CTE)."""
+    return (
+        f"coalesce({first_read} >= {since} + to_days($min_history_days) "
+        f"AND {at} - {first_read} <= to_days($baseline_days), false)"
+    )

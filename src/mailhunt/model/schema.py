@@ -134,6 +134,31 @@ MAIL_ITEMS = Table(
     ),
 )
 
+BLIND_WINDOWS = Table(
+    name="blind_windows",
+    meaning=(
+        "Periods a mailbox's reads went unaudited: a MailItemsAccessed record with "
+        "IsThrottled=True means Exchange stopped auditing Bind access to that mailbox for the "
+        "next 24 hours (Sync records go on). Every message of the mailbox is presumed read in "
+        "such a window. A view over events (no row is stored)."
+    ),
+    view=(
+        "SELECT tenant_id, mailbox_upn, time AS window_start, "
+        "time + INTERVAL 24 HOURS AS window_end, "
+        "'MailItemsAccessed throttled (IsThrottled=True): Bind access not audited for 24 hours' "
+        "AS reason, record_id FROM events "
+        "WHERE operation = 'MailItemsAccessed' AND throttled AND mailbox_upn IS NOT NULL"
+    ),
+    columns=_cols(
+        ("tenant_id", "VARCHAR", "Tenant of the mailbox."),
+        ("mailbox_upn", "VARCHAR", "Mailbox whose Bind access went unaudited, lower-cased."),
+        ("window_start", "TIMESTAMPTZ", "When auditing was throttled (the record's time), UTC."),
+        ("window_end", "TIMESTAMPTZ", "When Bind auditing resumes: 24 hours later, UTC."),
+        ("reason", "VARCHAR", "Why the window is unaudited."),
+        ("record_id", "VARCHAR", "The IsThrottled=True record that opened the window."),
+    ),
+)
+
 SIGNINS = Table(
     name="signins",
     meaning=(
@@ -268,6 +293,7 @@ INDICATORS = Table(
 TABLES: tuple[Table, ...] = (
     EVENTS,
     MAIL_ITEMS,
+    BLIND_WINDOWS,
     SIGNINS,
     RECORD_SPANS,
     QUARANTINE,

@@ -141,3 +141,37 @@ def app_signin(rng: random.Random, tenant_id: str, time: datetime, token: str) -
         "deviceDetail": None,
         "location": _location(Endpoint(catalog.ARCHIVER_IP, catalog.DATACENTER_PLACE)),
     }
+
+
+@dataclass(frozen=True)
+class ServicePrincipal:
+    """An application signing in with its own credentials (client credentials flow)."""
+
+    app_id: str
+    name: str
+    object_id: str  # its service principal's object id in the tenant
+    ip: str
+    place: catalog.Place
+    resource_id: str = catalog.GRAPH_APP_ID
+    resource_name: str = "Microsoft Graph"
+
+
+def service_principal_signin(
+    rng: random.Random, tenant_id: str, time: datetime, token: str, principal: ServicePrincipal
+) -> dict[str, Any]:
+    """An app-only (client credentials) sign-in of ``principal`` issuing ``token``, as Graph's
+    servicePrincipal sign-ins list it (no user, no session)."""
+    record = app_signin(rng, tenant_id, time, token)
+    record.update(
+        {
+            "appId": principal.app_id,
+            "appDisplayName": principal.name,
+            "ipAddress": principal.ip,
+            "resourceDisplayName": principal.resource_name,
+            "resourceId": principal.resource_id,
+            "servicePrincipalId": principal.object_id,
+            "servicePrincipalName": principal.name,
+            "location": _location(Endpoint(principal.ip, principal.place)),
+        }
+    )
+    return record

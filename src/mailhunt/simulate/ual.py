@@ -140,15 +140,23 @@ def _folder(folder: FolderRead) -> dict[str, Any]:
 
 
 def mail_items_accessed(
-    ctx: Context, tenant_id: str, domain: str, access: str, folders: tuple[FolderRead, ...]
+    ctx: Context,
+    tenant_id: str,
+    domain: str,
+    access: str,
+    folders: tuple[FolderRead, ...],
+    *,
+    throttled: bool = False,
 ) -> dict[str, Any]:
-    """A MailItemsAccessed record (RecordType 50): Bind of listed items or Sync of folders."""
+    """A MailItemsAccessed record (RecordType 50): Bind of listed items or Sync of folders.
+    ``throttled``: the record Exchange writes with IsThrottled True when the mailbox passed
+    1,000 MailItemsAccessed records in 24 hours (Bind auditing then stops for 24 hours)."""
     record = _header(ctx, tenant_id, "MailItemsAccessed", MAIL_ITEMS_ACCESSED)
     record.update(_mailbox_fields(ctx, domain))
     count = sum(len(f.items) for f in folders) if access == "Bind" else len(folders)
     record["OperationProperties"] = [
         {"Name": "MailAccessType", "Value": access},
-        {"Name": "IsThrottled", "Value": "False"},
+        {"Name": "IsThrottled", "Value": "True" if throttled else "False"},
     ]
     record["Folders"] = [_folder(folder) for folder in folders]
     record["OperationCount"] = count

@@ -1,0 +1,195 @@
+"""One application, token or session reads many mailboxes in a short window, unlike before.
+
+What it detects: MailItemsAccessed records grouped by what did the reading: the application
+(ClientAppId, else AppId), one token (AppAccessContext.UniqueTokenId), one Entra session
+(AADSessionId) or one Exchange session (SessionId). In windows of ``fanout_window_hours`` (2;
+fixed windows, and the same shifted by half a window, so a burst is not cut in two), a unit
+that reads at least ``fanout_threshold`` (8) distinct mailboxes is raised when that fan-out is
+new for its application: more than ``fanout_growth`` (2) times the largest fan-out any unit of
+the same kind and application reached in windows starting 1 to ``baseline_days`` (14) days
+before (the same day's earlier windows are not its baseline: an attack's own ramp-up is not). So an
+archiver reading every mailbox every night, through one token a night, is its own baseline, and
+so is Outlook on the web read by every user of the tenant in the same hour; a familiar
+application whose single token suddenly reads ten mailboxes is not. A tenant is judged once it
+has ``min_history_days`` (7) of stored activity (before that every fan-out would be new). One
+alert per tenant, application and UTC day.
+
+Why: an attacker holding an application's permission (illicit consent, a stolen client secret,
+full_access_as_app) or one forged token reads many mailboxes quickly; Storm-0558 read the
+mailboxes of about 25 organisations' chosen users with forged tokens, one session after
+another. Ordinary users read their own mailbox and one or two they are delegates of.
+
+Severity: high when the application read with its own permission (app-only: no user, no Entra
+session) or had never read more than one mailbox in a window before; medium otherwise (a new
+shared-mailbox or delegate pattern, an administrator's script).
+
+Known false positives: a backup, archiving, eDiscovery or migration product in its first week,
+or reconfigured to cover many more mailboxes; an administrator running a script over every
+mailbox once; a helpdesk member given access to many mailboxes.
+
+References:
+https://www.microsoft.com/security/blog/2023/07/14/analysis-of-storm-0558-techniques-for-unauthorized-email-access/
+https://learn.microsoft.com/purview/audit-log-investigate-accounts
+https://learn.microsoft.com/graph/auth-limit-mailbox-access
+https://attack.mitre.org/techniques/T1114/002/
+https://attack.mitre.org/techniques/T1550/001/
+"""
+
+from __future__ import annotations
+
+from mailhunt.detect.base import Analytic, Parameter
+from mailhunt.detect.sql_pieces import APP_KEY, APP_NAMES_CTE, APP_ONLY, app_label, distinct_list
+
+# What did the reading: each access counts under each of these it has.
+_UNITS = (
+    ("application", "app_key"),
+    ("token", "token_id"),
+    ("entra-session", "aad_session_id"),
+    ("exchange-session", "session_id"),
+)
+_HALF_WINDOW = "to_minutes($fanout_window_hours * 30)"
+_ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
+
+
+def _windowed() -> str:
+    """SQL: accesses per unit and window, for both window offsets (0 and half a window)."""
+    parts = []
+    for kind, column in _UNITS:
+        for shift in (0, 1):
+            origin = f"{_ORIGIN} + {shift} * {_HALF_WINDOW}"
+            parts.append(
+                f"SELECT tenant_id, app_key, '{kind}' AS kind, {column} AS unit, mailbox_upn, "
+                f"time_bucket(2 * {_HALF_WINDOW}, time, {origin}) AS window_start "
+                f"FROM access WHERE {column} IS NOT NULL GROUP BY ALL"
+            )
+    return "\n    UNION ALL ".join(parts)
+
+
+SQL = f"""
+WITH access AS (
+    SELECT record_id, time, tenant_id, mailbox_upn, actor_upn, client_ip, app_id, token_id,
+           aad_session_id, session_id, {APP_KEY} AS app_key, {APP_ONLY} AS app_only
+    FROM events
+    WHERE operation = 'MailItemsAccessed' AND mailbox_upn IS NOT NULL AND {APP_KEY} IS NOT NULL
+),
+tenant_since AS (
+    SELECT tenant_id, min(time) AS tenant_start FROM events GROUP BY tenant_id
+),
+windowed AS (
+    {_windowed()}
+),
+fanout AS (
+    SELECT tenant_id, app_key, kind, unit, window_start, count(DISTINCT mailbox_upn) AS mailboxes
+    FROM windowed GROUP BY ALL
+),
+baselined AS (
+    SELECT *,
+           max(mailboxes) OVER (PARTITION BY tenant_id, app_key, kind ORDER BY window_start
+               RANGE BETWEEN to_days($baseline_days) PRECEDING AND to_days(1) PRECEDING)
+             AS baseline_max
+    FROM fanout
+),
+new_fanout AS (
+    SELECT b.* FROM baselined b JOIN tenant_since t USING (tenant_id)
+    WHERE b.mailboxes >= $fanout_threshold
+      AND b.mailboxes > $fanout_growth * coalesce(b.baseline_max, 0)
+      AND b.window_start >= t.tenant_start + to_days($min_history_days)
+),
+units AS (  -- each flagged unit once a day, with its largest window
+    SELECT tenant_id, app_key, kind, unit, date_trunc('day', window_start) AS bucket,
+           max(mailboxes) AS mailboxes, coalesce(max(baseline_max), 0) AS baseline_max,
+           min(window_start) AS from_time,
+           max(window_start) + 2 * {_HALF_WINDOW} AS to_time
+    FROM new_fanout GROUP BY ALL
+),
+evidence AS (
+    SELECT u.tenant_id, u.app_key, u.bucket, u.kind, u.unit, u.mailboxes AS fanout,
+           u.baseline_max, a.record_id, a.time, a.mailbox_upn, a.actor_upn, a.client_ip,
+           a.app_id, a.app_only
+    FROM units u JOIN access a
+      ON a.tenant_id = u.tenant_id AND a.app_key = u.app_key
+     AND (CASE u.kind WHEN 'application' THEN a.app_key WHEN 'token' THEN a.token_id
+                      WHEN 'entra-session' THEN a.aad_session_id ELSE a.session_id END) = u.unit
+    WHERE a.time >= u.from_time AND a.time < u.to_time
+),
+{APP_NAMES_CTE}
+SELECT
+    CAST(to_json([tenant_id, app_key]) AS VARCHAR) AS entity,
+    bucket,
+    CASE WHEN bool_or(app_only) OR max(baseline_max) <= 1 THEN 'high' ELSE 'medium' END
+      AS severity,
+    'Application ' || {app_label("app_key", "any_value(n.app_name)")} ||
+      ' read ' || max(fanout) || ' mailbox(es) within ' ||
+      $fanout_window_hours || ' hour(s)' ||
+      CASE WHEN bool_or(kind = 'token') THEN ' through one token' ELSE '' END ||
+      CASE WHEN bool_or(app_only) THEN ' with its own permission (app-only)' ELSE '' END ||
+      '; its units had read at most ' || max(baseline_max) ||
+      ' mailbox(es) in a window in the ' || $baseline_days || ' days before' AS summary,
+    {distinct_list("tenant_id")} AS tenant_ids,
+    {distinct_list("mailbox_upn")} AS mailboxes,
+    {distinct_list("actor_upn")} AS users,
+    {distinct_list("app_key", "app_id")} AS app_ids,
+    {distinct_list("client_ip")} AS client_ips,
+    min(time) AS first_seen,
+    max(time) AS last_seen,
+    {distinct_list("record_id")} AS event_ids,
+    CAST(to_json(struct_pack(
+        baseline := 'largest number of mailboxes one unit (application, token, session) of '
+                    || 'this application read in a ' || $fanout_window_hours ||
+                    '-hour window in the ' || $baseline_days || ' days before: ' ||
+                    max(baseline_max),
+        new := max(fanout) || ' mailboxes read by one ' ||
+               array_to_string(list_sort(list_distinct(list(kind))), '/'),
+        units := list_sort(list_distinct(list(kind || ':' || unit))),
+        app_only := bool_or(app_only)
+    )) AS VARCHAR) AS why
+FROM evidence LEFT JOIN app_names n ON n.named_app = evidence.app_key
+GROUP BY tenant_id, app_key, bucket
+"""
+
+ANALYTIC = Analytic(
+    id="app-mailbox-fanout",
+    title="One application, token or session reads many mailboxes",
+    severity="medium",
+    technique="T1114.002",
+    doc=__doc__ or "",
+    sql=SQL,
+    tables=("events", "signins"),
+    parameters=(
+        Parameter(
+            "fanout_threshold",
+            int,
+            8,
+            "Mailboxes one application, token or session must read in a window to be judged.",
+            minimum=2,
+        ),
+        Parameter(
+            "fanout_window_hours",
+            int,
+            2,
+            "Hours of a fan-out window (windows also start every half window).",
+            minimum=1,
+        ),
+        Parameter(
+            "fanout_growth",
+            float,
+            2.0,
+            "How many times its application's largest earlier fan-out a window must exceed.",
+            minimum=1,
+        ),
+        Parameter(
+            "baseline_days",
+            int,
+            14,
+            "Days of an application's fan-out a window is compared with.",
+            minimum=1,
+        ),
+        Parameter(
+            "min_history_days",
+            int,
+            7,
+            "Days of stored activity a tenant needs before it is judged.",
+            minimum=0,
+        ),
+    ),
+)
