@@ -6,8 +6,9 @@ What it detects: MailItemsAccessed records grouped by what did the reading: the 
 fixed windows, and the same shifted by half a window, so a burst is not cut in two), a unit
 that reads at least ``fanout_threshold`` (8) distinct mailboxes is raised when that fan-out is
 new for its application: more than ``fanout_growth`` (2) times the largest fan-out any unit of
-the same kind and application reached in windows starting 1 to ``baseline_days`` (14) days
-before (the same day's earlier windows are not its baseline: an attack's own ramp-up is not). So an
+the same kind and application reached on the ``baseline_days`` (14) UTC days before the
+window's day (the same day's earlier windows are not its baseline: an attack's own ramp-up is
+not). So an
 archiver reading every mailbox every night, through one token a night, is its own baseline, and
 so is Outlook on the web read by every user of the tenant in the same hour; a familiar
 application whose single token suddenly reads ten mailboxes is not. A tenant is judged once it
@@ -82,17 +83,23 @@ fanout AS (
     SELECT tenant_id, app_key, kind, unit, window_start, count(DISTINCT mailbox_upn) AS mailboxes
     FROM windowed GROUP BY ALL
 ),
-baselined AS (
-    SELECT *,
-           max(mailboxes) OVER (PARTITION BY tenant_id, app_key, kind ORDER BY window_start
-               RANGE BETWEEN to_days($baseline_days) PRECEDING AND to_days(1) PRECEDING)
-             AS baseline_max
-    FROM fanout
+daily AS (  -- the largest fan-out of each kind of unit of each application, per UTC day
+    SELECT tenant_id, app_key, kind, date_trunc('day', window_start) AS day,
+           max(mailboxes) AS day_max
+    FROM fanout GROUP BY ALL
+),
+candidates AS (SELECT * FROM fanout WHERE mailboxes >= $fanout_threshold),
+baselined AS (  -- candidates only (few): their baseline is the days before theirs
+    SELECT c.*, max(d.day_max) AS baseline_max
+    FROM candidates c LEFT JOIN daily d
+      ON d.tenant_id = c.tenant_id AND d.app_key = c.app_key AND d.kind = c.kind
+     AND d.day < date_trunc('day', c.window_start)
+     AND d.day >= date_trunc('day', c.window_start) - to_days($baseline_days)
+    GROUP BY ALL
 ),
 new_fanout AS (
     SELECT b.* FROM baselined b JOIN tenant_since t USING (tenant_id)
-    WHERE b.mailboxes >= $fanout_threshold
-      AND b.mailboxes > $fanout_growth * coalesce(b.baseline_max, 0)
+    WHERE b.mailboxes > $fanout_growth * coalesce(b.baseline_max, 0)
       AND b.window_start >= t.tenant_start + to_days($min_history_days)
 ),
 units AS (  -- each flagged unit once a day, with its largest window
