@@ -92,10 +92,11 @@ class Corpus:
         lines: list[bytes] = []
         signs: list[bytes] = []
         for index, user in enumerate(self.users):
-            for _ in range(rng.randint(15, 29)):
+            hours = sorted(rng.uniform(0, 9) for _ in range(rng.randint(15, 29)))
+            for hour in hours:  # in time order: a token is issued before it is used
                 if len(lines) >= budget:
                     return lines, signs
-                at = midnight + timedelta(hours=user["start"] + rng.uniform(0, 9))
+                at = midnight + timedelta(hours=user["start"] + hour)
                 client = rng.choice(user["clients"])
                 ip = user["ips"][2 if client is CLIENTS[2] else day % 2]
                 token, session, issued, sign = self._token(index, user, client, ip, at)
