@@ -240,3 +240,8 @@ def why_json(**fields: str) -> str:
         raise ValueError("why needs 'baseline' and 'new'")
     pairs = ", ".join(f"{key} := {sql}" for key, sql in fields.items())
     return f"CAST(to_json(struct_pack({pairs})) AS VARCHAR)"
+
+
+def flat_distinct(column: str) -> str:
+    """SQL aggregate: the sorted distinct values of a list column over the group."""
+    return f"list_sort(list_distinct(flatten(list({column}))))"

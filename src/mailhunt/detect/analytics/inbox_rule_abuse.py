@@ -51,6 +51,7 @@ from mailhunt.detect.sql_pieces import (
     context_risk_ctes,
     distinct_list,
     external_addresses,
+    flat_distinct,
     identity_alias,
     param,
     resolved_upn,
@@ -100,11 +101,6 @@ _FOLDER = (
 _IDENTITY = f"coalesce({param('Mailbox')}, nullif(split_part(object_id, '\\', 1), ''))"
 
 
-def _flat(column: str) -> str:
-    """SQL aggregate: the sorted distinct values of a list column over the group."""
-    return f"list_sort(list_distinct(flatten(list({column}))))"
-
-
 _WHY = why_json(
     baseline="'the tenant''s own domains, and the networks its creator used before'",
     new="list_filter([CASE WHEN bool_or(forwards_out) THEN 'external forward' END, "
@@ -115,9 +111,9 @@ _WHY = why_json(
     "CASE WHEN bool_or(new_network) THEN 'new network' END, "
     "CASE WHEN bool_or(risky_signin) THEN 'after risky sign-in' END], "
     "lambda v: v IS NOT NULL)",
-    forward_to=_flat("external_to"),
+    forward_to=flat_distinct("external_to"),
     folder="max(folder)",
-    finance_words=_flat("finance_words"),
+    finance_words=flat_distinct("finance_words"),
     risky_ips="flatten(list(risky_ips))",
 )
 
@@ -182,7 +178,7 @@ SELECT
       coalesce(string_agg(DISTINCT actor_upn, ', '), 'an unknown actor') || ')' ||
       CASE WHEN bool_or(forwards_out)
            THEN ' forwards mail outside the tenant to ' ||
-                array_to_string({_flat("external_to")}, ', ')
+                array_to_string({flat_distinct("external_to")}, ', ')
            ELSE '' END ||
       CASE WHEN bool_or(obscure)
            THEN '; moves mail to the rarely opened folder "' || max(folder) || '"' ELSE '' END ||
@@ -190,7 +186,7 @@ SELECT
       CASE WHEN bool_or(marks_read) THEN '; marks it read' ELSE '' END ||
       CASE WHEN bool_or(finance)
            THEN '; matches finance words (' ||
-                array_to_string({_flat("finance_words")}, ', ') || ')'
+                array_to_string({flat_distinct("finance_words")}, ', ') || ')'
            ELSE '' END ||
       CASE WHEN bool_or(new_network) THEN '; created from a network new to its creator'
            ELSE '' END ||
