@@ -71,7 +71,9 @@ _TRANSPORT = "operation IN ('New-TransportRule', 'Set-TransportRule')"
 _WHY = why_json(
     baseline="'the tenant''s own domains, and the networks the person who made the change "
     "used before'",
-    new="list_filter(['forwarding to ' || array_to_string(" + flat_distinct("external_to") + ", ', '),"
+    new="list_filter(['forwarding to ' || array_to_string("
+    + flat_distinct("external_to")
+    + ", ', '),"
     " CASE WHEN bool_or(keeps_no_copy) THEN 'no copy kept' END,"
     " CASE WHEN bool_or(transport) THEN 'transport rule' END,"
     " CASE WHEN bool_or(new_network) THEN 'new network' END,"

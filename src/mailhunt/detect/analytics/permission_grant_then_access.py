@@ -71,8 +71,7 @@ _MAILBOX_GRANTS = (
     "'Add-RecipientPermission'"
 )
 _APP_POLICY = (
-    "'New-ApplicationAccessPolicy', 'Set-ApplicationAccessPolicy', "
-    "'Remove-ApplicationAccessPolicy'"
+    "'New-ApplicationAccessPolicy', 'Set-ApplicationAccessPolicy', 'Remove-ApplicationAccessPolicy'"
 )
 _TENANT_ROLES = "['applicationimpersonation', 'mailbox import export']"
 _WINDOW = "to_days($followup_days)"
@@ -82,7 +81,9 @@ _GRANTEE = f"coalesce({param('User')}, {param('Trustee')})"
 
 
 def _resolve(identity: str, directory: str) -> str:
-    return f"coalesce(CASE WHEN contains({identity}, '@') THEN lower({identity}) END, {directory}.upn)"
+    return (
+        f"coalesce(CASE WHEN contains({identity}, '@') THEN lower({identity}) END, {directory}.upn)"
+    )
 
 
 _WHY = why_json(

@@ -14,10 +14,9 @@ from datetime import timedelta
 from mailhunt.simulate.acting import (
     LOGON_ADMIN,
     LOGON_DELEGATE,
+    Acting,
     admin_user,
-    cmdlet,
     later,
-    read_mail,
     usual_ip,
 )
 from mailhunt.simulate.attacks import AttackKind
@@ -30,13 +29,12 @@ KIND = "admin-self-grant"
 
 def inject(scene: Scene) -> Intrusion:
     rng = scene.rng(KIND)
+    act = Acting(scene, rng)
     admin = admin_user(scene)
     executive = scene.cast.by_upn(scene.cast.personas.executive)
     start = scene.tenant.midnight(scene.day) + timedelta(hours=rng.uniform(10.0, 16.0))
     ip = usual_ip(scene, admin, start)
-    grant = cmdlet(
-        scene,
-        rng,
+    grant = act.cmdlet(
         start,
         admin,
         ip,
@@ -62,9 +60,7 @@ def inject(scene: Scene) -> Intrusion:
         for _ in range(rng.randint(2, 5)):
             at = later(at, rng, 20, 400)
             reads.append(
-                read_mail(
-                    scene,
-                    rng,
+                act.read_mail(
                     at,
                     admin,
                     executive,

@@ -12,15 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mailhunt.simulate import catalog
-from mailhunt.simulate.acting import (
-    LOGON_DELEGATE,
-    VPS_PLACE,
-    admin_user,
-    cmdlet,
-    later,
-    read_mail,
-    sign_in,
-)
+from mailhunt.simulate.acting import LOGON_DELEGATE, VPS_PLACE, Acting, admin_user, later
 from mailhunt.simulate.attacks import AttackKind
 from mailhunt.simulate.catalog import CLIENTS, Endpoint
 from mailhunt.simulate.ids import new_uuid
@@ -32,14 +24,13 @@ KIND = "audit-tampering"
 
 def inject(scene: Scene) -> Intrusion:
     rng = scene.rng(KIND)
+    act = Acting(scene, rng)
     ip = catalog.vps_ip(scene.actor_rng(KIND))
     admin = admin_user(scene)
     executive = scene.cast.by_upn(scene.cast.personas.executive)
     start = scene.tenant.midnight(scene.day) + timedelta(hours=rng.uniform(0.5, 5.0))
     at = start
-    signin_id, _ = sign_in(
-        scene,
-        rng,
+    signin_id, _ = act.sign_in(
         at,
         admin,
         CLIENTS["owa"],
@@ -48,9 +39,7 @@ def inject(scene: Scene) -> Intrusion:
         interactive=True,
     )
     at = later(at, rng, 60, 300)
-    enable = cmdlet(
-        scene,
-        rng,
+    enable = act.cmdlet(
         at,
         admin,
         ip,
@@ -63,9 +52,7 @@ def inject(scene: Scene) -> Intrusion:
     for _ in range(rng.randint(2, 4)):
         at = later(at, rng, 120, 900)
         reads.append(
-            read_mail(
-                scene,
-                rng,
+            act.read_mail(
                 at,
                 admin,
                 executive,
@@ -78,9 +65,7 @@ def inject(scene: Scene) -> Intrusion:
             )
         )
     at = later(at, rng, 60, 600)
-    bypass = cmdlet(
-        scene,
-        rng,
+    bypass = act.cmdlet(
         at,
         admin,
         ip,
@@ -89,9 +74,7 @@ def inject(scene: Scene) -> Intrusion:
         object_id=admin.upn,
     )
     at = later(at, rng, 20, 120)
-    off = cmdlet(
-        scene,
-        rng,
+    off = act.cmdlet(
         at,
         admin,
         ip,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mailhunt.simulate import catalog
-from mailhunt.simulate.acting import VPS_PLACE, cmdlet, later, read_mail, sign_in
+from mailhunt.simulate.acting import VPS_PLACE, Acting, later
 from mailhunt.simulate.attacks import AttackKind
 from mailhunt.simulate.catalog import CLIENTS, Endpoint
 from mailhunt.simulate.ids import new_uuid
@@ -27,6 +27,7 @@ _DROP_DOMAINS = ("protonmail.com", "mailfence.com", "tutanota.de", "gmx.com")
 
 def inject(scene: Scene) -> Intrusion:
     rng = scene.rng(KIND)
+    act = Acting(scene, rng)
     actor = scene.actor_rng(KIND)
     sprayers = [catalog.vps_ip(actor) for _ in range(actor.randint(2, 3))]
     operator_ip = catalog.vps_ip(actor)
@@ -44,9 +45,7 @@ def inject(scene: Scene) -> Intrusion:
         for _ in range(rng.randint(1, 2)):
             at = later(at, rng, 5, 40)
             ip = rng.choice(sprayers)
-            signin_id, _ = sign_in(
-                scene,
-                rng,
+            signin_id, _ = act.sign_in(
                 at,
                 user,
                 owa,
@@ -57,9 +56,7 @@ def inject(scene: Scene) -> Intrusion:
             )
             records.append(signin_id)
     at = min(later(at, rng, 30, 300), hour + timedelta(minutes=58))
-    signin_id, _ = sign_in(
-        scene,
-        rng,
+    signin_id, _ = act.sign_in(
         at,
         victim,
         owa,
@@ -71,9 +68,7 @@ def inject(scene: Scene) -> Intrusion:
     # the operator, hours later, from another server
     at = later(at, rng, 3 * 3600, 6 * 3600)
     session = new_uuid(rng)
-    signin_id, token = sign_in(
-        scene,
-        rng,
+    signin_id, token = act.sign_in(
         at,
         victim,
         owa,
@@ -86,9 +81,7 @@ def inject(scene: Scene) -> Intrusion:
     for _ in range(rng.randint(2, 3)):
         at = later(at, rng, 20, 200)
         records.append(
-            read_mail(
-                scene,
-                rng,
+            act.read_mail(
                 at,
                 victim,
                 victim,
@@ -104,9 +97,7 @@ def inject(scene: Scene) -> Intrusion:
     at = later(at, rng, 60, 400)
     name = rng.choice((".", "..", "RSS", "x"))
     folder = rng.choice(("RSS Feeds", "Conversation History", "."))
-    rule = cmdlet(
-        scene,
-        rng,
+    rule = act.cmdlet(
         at,
         victim,
         operator_ip,
@@ -125,9 +116,7 @@ def inject(scene: Scene) -> Intrusion:
         admin=False,
     )
     at = later(at, rng, 60, 600)
-    forwarding = cmdlet(
-        scene,
-        rng,
+    forwarding = act.cmdlet(
         at,
         victim,
         operator_ip,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mailhunt.simulate import catalog
-from mailhunt.simulate.acting import VPS_PLACE, directory_change, later, read_mail, sign_in
+from mailhunt.simulate.acting import VPS_PLACE, Acting, later
 from mailhunt.simulate.attacks import AttackKind
 from mailhunt.simulate.catalog import ClientProfile, Endpoint
 from mailhunt.simulate.ids import new_uuid
@@ -27,6 +27,7 @@ SCOPES = "Mail.Read offline_access User.Read"
 
 def inject(scene: Scene) -> Intrusion:
     rng = scene.rng(KIND)
+    act = Acting(scene, rng)
     actor = scene.actor_rng(KIND)
     app_id = new_uuid(actor)
     app_name = actor.choice(_NAMES)
@@ -50,16 +51,14 @@ def inject(scene: Scene) -> Intrusion:
     start = scene.tenant.midnight(scene.day) + timedelta(hours=rng.uniform(8.0, 15.0))
     session = new_uuid(rng)
     records = []
-    signin_id, _ = sign_in(
-        scene, rng, start, victim, client, victim.home, session=session, interactive=True
+    signin_id, _ = act.sign_in(
+        start, victim, client, victim.home, session=session, interactive=True
     )
     records.append(signin_id)
     at = later(start, rng, 20, 90)
     targets = [(sp_id, 2), (app_name, 1), (app_id, 2)]
     records.append(
-        directory_change(
-            scene,
-            rng,
+        act.directory_change(
             at,
             victim,
             victim.home.ip,
@@ -73,9 +72,7 @@ def inject(scene: Scene) -> Intrusion:
             targets=targets,
         )
     )
-    grant = directory_change(
-        scene,
-        rng,
+    grant = act.directory_change(
         later(at, rng, 1, 3),
         victim,
         victim.home.ip,
@@ -88,9 +85,7 @@ def inject(scene: Scene) -> Intrusion:
         object_id=catalog.GRAPH_APP_ID,
         targets=[(catalog.GRAPH_APP_ID, 2)],
     )
-    consent = directory_change(
-        scene,
-        rng,
+    consent = act.directory_change(
         later(at, rng, 2, 5),
         victim,
         victim.home.ip,
@@ -120,17 +115,15 @@ def inject(scene: Scene) -> Intrusion:
             break
         if day != scene.day:
             at = scene.tenant.midnight(day) + timedelta(hours=rng.uniform(1.0, 6.0))
-        signin_id, token = sign_in(
-            scene, rng, at, victim, client, server, session=session, interactive=False
+        signin_id, token = act.sign_in(
+            at, victim, client, server, session=session, interactive=False
         )
         records.append(signin_id)
         exchange_session = new_uuid(rng)
         for _ in range(rng.randint(2, 4)):
             at = later(at, rng, 10, 240)
             records.append(
-                read_mail(
-                    scene,
-                    rng,
+                act.read_mail(
                     at,
                     victim,
                     victim,

@@ -14,8 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mailhunt.simulate import catalog
-from mailhunt.simulate.acting import admin_user, app_only_signin, directory_change, usual_ip
-from mailhunt.simulate.acting import read_mail as read
+from mailhunt.simulate.acting import Acting, admin_user, usual_ip
 from mailhunt.simulate.ids import new_uuid
 from mailhunt.simulate.noise import NoiseKind
 from mailhunt.simulate.scene import Scene
@@ -30,11 +29,10 @@ APP_IP = "20.108.146.91"  # Azure UK South, beside the archiver
 
 def plant(scene: Scene) -> None:
     rng = scene.rng(NAME)
+    act = Acting(scene, rng)
     admin = admin_user(scene)
     at = scene.tenant.midnight(min(1, scene.tenant.days - 1)) + timedelta(hours=10)
-    directory_change(
-        scene,
-        rng,
+    act.directory_change(
         at,
         admin,
         usual_ip(scene, admin, at),
@@ -56,8 +54,8 @@ def plant(scene: Scene) -> None:
         issued = scene.tenant.midnight(day) + timedelta(hours=6, seconds=rng.randint(0, 600))
         if day == min(1, scene.tenant.days - 1):
             issued = at + timedelta(minutes=30)
-        token = app_only_signin(
-            scene, rng, issued, app_id=APP_ID, app_name=APP_NAME, sp_id=SP_ID, ip=APP_IP
+        token = act.app_only_signin(
+            issued, app_id=APP_ID, app_name=APP_NAME, sp_id=SP_ID, ip=APP_IP
         )
         session = new_uuid(rng)
         moment = issued
@@ -65,9 +63,7 @@ def plant(scene: Scene) -> None:
             if day < user.start_day:
                 continue
             moment += timedelta(seconds=rng.randint(2, 30))
-            read(
-                scene,
-                rng,
+            act.read_mail(
                 moment,
                 Actor(APP_NAME, actor_key, user.sid, 5),
                 user,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mailhunt.simulate.acting import LOGON_DELEGATE, admin_user, cmdlet, later, read_mail, usual_ip
+from mailhunt.simulate.acting import LOGON_DELEGATE, Acting, admin_user, later, usual_ip
 from mailhunt.simulate.ids import new_uuid
 from mailhunt.simulate.noise import NoiseKind
 from mailhunt.simulate.scene import Scene
@@ -21,14 +21,13 @@ NAME = "helpdesk-permission-grant"
 
 def plant(scene: Scene) -> None:
     rng = scene.rng(NAME)
+    act = Acting(scene, rng)
     admin = admin_user(scene)
     pool = [u for u in scene.cast.users[6:-1] if u.upn != admin.upn] or list(scene.cast.users)
     owner, reader = rng.sample(pool, 2)
     day = max(1, scene.tenant.days // 2 - 1)
     at = scene.tenant.midnight(day) + timedelta(hours=rng.uniform(9.5, 15.0))
-    cmdlet(
-        scene,
-        rng,
+    act.cmdlet(
         at,
         admin,
         usual_ip(scene, admin, at),
@@ -51,9 +50,7 @@ def plant(scene: Scene) -> None:
         at = start
         for _ in range(rng.randint(1, 3)):
             at = later(at, rng, 30, 600)
-            read_mail(
-                scene,
-                rng,
+            act.read_mail(
                 at,
                 reader,
                 owner,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mailhunt.simulate.acting import admin_user, cmdlet, usual_ip
+from mailhunt.simulate.acting import Acting, admin_user, usual_ip
 from mailhunt.simulate.noise import NoiseKind
 from mailhunt.simulate.scene import Scene
 
@@ -19,15 +19,14 @@ NAME = "legit-forwarding"
 
 def plant(scene: Scene) -> None:
     rng = scene.rng(NAME)
+    act = Acting(scene, rng)
     admin = admin_user(scene)
     pool = [u for u in scene.cast.users[6:-1] if u.upn != admin.upn] or list(scene.cast.users)
     leaver, manager, dual = rng.sample(pool, 3)
     org = scene.tenant.domain.split(".")[0]
     days = scene.tenant.days
     at = scene.tenant.midnight(rng.randrange(max(1, days - 1))) + timedelta(hours=11)
-    cmdlet(
-        scene,
-        rng,
+    act.cmdlet(
         at,
         admin,
         usual_ip(scene, admin, at),
@@ -41,9 +40,7 @@ def plant(scene: Scene) -> None:
     )
     at = scene.tenant.midnight(rng.randrange(max(1, days - 1))) + timedelta(hours=14)
     local = dual.upn.split("@")[0]
-    cmdlet(
-        scene,
-        rng,
+    act.cmdlet(
         at,
         dual,
         usual_ip(scene, dual, at),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mailhunt.simulate import catalog
-from mailhunt.simulate.acting import cmdlet, usual_ip
+from mailhunt.simulate.acting import Acting, usual_ip
 from mailhunt.simulate.noise import NoiseKind
 from mailhunt.simulate.scene import Scene
 
@@ -20,6 +20,7 @@ NAME = "legit-inbox-rules"
 
 def plant(scene: Scene) -> None:
     rng = scene.rng(NAME)
+    act = Acting(scene, rng)
     pool = list(scene.cast.users[1:-1])
     filer, cleaner, traveller, colleague = rng.sample(pool, 4)
     days = scene.tenant.days
@@ -56,12 +57,10 @@ def plant(scene: Scene) -> None:
             **parameters,
         }
         object_id = f"{user.upn}\\{name}"
-        cmdlet(scene, rng, at, user, ip, "New-InboxRule", params, object_id=object_id, admin=False)
+        act.cmdlet(at, user, ip, "New-InboxRule", params, object_id=object_id, admin=False)
         if name == "Holiday forward":
             at += timedelta(days=1, minutes=rng.randint(1, 120))
-            cmdlet(
-                scene,
-                rng,
+            act.cmdlet(
                 at,
                 user,
                 usual_ip(scene, user, at),
