@@ -5,15 +5,21 @@ cmdlet or directory records on top."""
 
 from __future__ import annotations
 
+import functools
+import json
+import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from mailhunt.alerts.query import Alert, list_alerts
 from mailhunt.detect.base import Analytic
-from mailhunt.detect.runner import run_detections
+from mailhunt.detect.runner import parameters_for, run_detections
 from mailhunt.ingest import ingest
+from mailhunt.simulate import simulate_tenant
 from mailhunt.simulate.admin import Caller, Change, directory_audit, exchange_cmdlet
+from mailhunt.simulate.model import Intrusion
+from mailhunt.simulate.noise import NOISES
 from mailhunt.store.db import Store
 from tests.helpers import OUTLOOK, TENANT, Record, at, mail_access, signin_record, write_jsonl
 
@@ -110,10 +116,41 @@ def detect(
 
 def why(store: Store, analytic: Analytic) -> list[dict[str, object]]:
     """The ``why`` column of the analytic's detections, run once more on the store."""
-    import json
-
-    from mailhunt.detect.runner import parameters_for
-
     with store.temp_table("_why", analytic.sql, parameters_for(analytic, {})) as table:
         rows = store.query(f"SELECT why FROM {table} ORDER BY entity, bucket")
     return [json.loads(row[0]) for row in rows]
+
+
+ATTACK_KINDS = ("bec-inbox-rule", "illicit-consent", "admin-self-grant", "audit-tampering")
+
+
+@functools.cache
+def simulated_bed(inject: bool) -> tuple[tuple[Alert, ...], tuple[Intrusion, ...]]:
+    """A small simulated tenant (12 days, 10 users) with every noise source planted and, when
+    ``inject``, the four administrative attacks: (its alerts of every analytic, its truth).
+    Built once per test session and shared by the analytics' test-bed tests."""
+    folder = Path(tempfile.mkdtemp(prefix="mailhunt-admin-simulated_bed-"))
+    truth = simulate_tenant(
+        folder / "tenant",
+        seed=5,
+        days=12,
+        users=10,
+        attacks=ATTACK_KINDS,
+        inject=inject,
+        noise=sorted(NOISES),
+    )
+    with Store.open(folder / "db.duckdb") as store:
+        ingest(store, [folder / "tenant"])
+        run_detections(store)
+        alerts = tuple(list_alerts(store))
+    return alerts, truth.intrusions
+
+
+def intrusion(kind: str) -> tuple[tuple[Alert, ...], Intrusion]:
+    """The attacked test bed's alerts and its intrusion of ``kind``."""
+    alerts, intrusions = simulated_bed(True)
+    return alerts, next(i for i in intrusions if i.kind == kind)
+
+
+def of_rule(alerts: tuple[Alert, ...], rule: str) -> list[Alert]:
+    return [alert for alert in alerts if alert.rule_id == rule]
