@@ -80,12 +80,12 @@ def param(name: str, column: str = "parameters") -> str:
 
 def truthy(value: str) -> str:
     """SQL: the parameter text is a PowerShell/JSON true ($true, True, 1)."""
-    return f"coalesce(lower(trim({value})) IN ('true', '$true', '1'), false)"
+    return f"coalesce(ltrim(lower(trim({value})), '$') IN ('true', '1'), false)"
 
 
 def falsy(value: str) -> str:
     """SQL: the parameter text is a PowerShell/JSON false ($false, False, 0)."""
-    return f"coalesce(lower(trim({value})) IN ('false', '$false', '0'), false)"
+    return f"coalesce(ltrim(lower(trim({value})), '$') IN ('false', '0'), false)"
 
 
 def address_domain(value: str) -> str:
