@@ -23,7 +23,9 @@ def plant(scene: Scene) -> None:
     rng = scene.rng(NAME)
     act = Acting(scene, rng)
     admin = admin_user(scene)
-    pool = [u for u in scene.cast.users[6:-1] if u.upn != admin.upn] or list(scene.cast.users)
+    pool = [u for u in scene.cast.users[6:-1] if u.upn != admin.upn]
+    if len(pool) < 2:  # a small tenant: any user but the executive and the administrator
+        pool = [u for u in scene.cast.users[1:] if u.upn != admin.upn]
     owner, reader = rng.sample(pool, 2)
     day = max(1, scene.tenant.days // 2 - 1)
     at = scene.tenant.midnight(day) + timedelta(hours=rng.uniform(9.5, 15.0))

@@ -21,7 +21,9 @@ def plant(scene: Scene) -> None:
     rng = scene.rng(NAME)
     act = Acting(scene, rng)
     admin = admin_user(scene)
-    pool = [u for u in scene.cast.users[6:-1] if u.upn != admin.upn] or list(scene.cast.users)
+    pool = [u for u in scene.cast.users[6:-1] if u.upn != admin.upn]
+    if len(pool) < 3:  # a small tenant: any user but the executive and the administrator
+        pool = [u for u in scene.cast.users[1:] if u.upn != admin.upn]
     leaver, manager, dual = rng.sample(pool, 3)
     org = scene.tenant.domain.split(".")[0]
     days = scene.tenant.days
