@@ -7,8 +7,9 @@ OperationProperties, ExtendedProperties, AppAccessContext) as JSON *strings*, an
 a name ("ExchangeItemAggregated") or a numeric string ("50"); what an operation acted on is
 OfficeObjectId, and a cmdlet's Parameters (and a change's ModifiedProperties) a JSON string.
 The row is renamed back to the UAL fields (parsing the JSON strings into the same typed
-structures) and mapped with ``m365_ual``'s SQL, so Folders given as a string still yields message_items. The tenant is OrganizationId (the
-Microsoft 365 organisation), else the workspace's TenantId.
+structures) and mapped with ``m365_ual``'s SQL, so Folders given as a string still yields
+message_items. The tenant is OrganizationId (the Microsoft 365 organisation), else the
+workspace's TenantId.
 
 Time is TimeGenerated (ISO 8601, or "4/28/2021, 3:05:26.000 PM" under a "TimeGenerated [UTC]"
 key as the portal exports it; the "[UTC]" in the name is what makes it safe to read). Rows
