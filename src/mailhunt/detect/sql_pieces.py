@@ -128,3 +128,186 @@ def app_new_to_mailbox(first_read: str, since: str, at: str) -> str:
         f"coalesce({first_read} >= {since} + to_days($min_history_days) "
         f"AND {at} - {first_read} <= to_days($baseline_days), false)"
     )
+
+
+# -- administrative operations (issue 9: permission grants, BEC and persistence) ------------------
+
+_PARAMETER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+
+
+def param(name: str, column: str = "parameters") -> str:
+    """SQL for the value of an operation's parameter ``name`` (cmdlet Parameters or directory
+    ModifiedProperties, in ``events.parameters``), matched in any letter case: NULL when the
+    record has none. ``name`` is fixed text of this code base (checked), never log text."""
+    if not _PARAMETER_NAME.fullmatch(name):
+        raise ValueError(f"not a parameter name: {name!r}")
+    return f"list_filter({column}, lambda p: lower(p.name) = '{name.lower()}')[1].value"
+
+
+def truthy(value: str) -> str:
+    """SQL: the parameter text is a PowerShell/JSON true ($true, True, 1)."""
+    return f"coalesce(ltrim(lower(trim({value})), '$') IN ('true', '1'), false)"
+
+
+def falsy(value: str) -> str:
+    """SQL: the parameter text is a PowerShell/JSON false ($false, False, 0)."""
+    return f"coalesce(ltrim(lower(trim({value})), '$') IN ('false', '0'), false)"
+
+
+def address_domain(value: str) -> str:
+    """SQL: the lower-cased domain of the first e-mail address in the text (``smtp:`` prefixes,
+    display names and brackets around it allowed), NULL when there is none."""
+    return f"nullif(lower(regexp_extract({value}, '@([A-Za-z0-9.-]+[A-Za-z0-9])', 1)), '')"
+
+
+def address_local(value: str) -> str:
+    """SQL: the lower-cased local part of the first e-mail address in the text."""
+    return f"nullif(lower(regexp_extract({value}, '([A-Za-z0-9._%+''-]+)@', 1)), '')"
+
+
+# The domains the tenant's own people have (the domains of the user principal names and mailbox
+# owners its records name): an address in one of them is internal. Join ON tenant and domain.
+TENANT_DOMAINS_CTE = """tenant_domains AS (
+    SELECT DISTINCT tenant_id, lower(split_part(upn, '@', 2)) AS domain
+    FROM (SELECT tenant_id, unnest([actor_upn, mailbox_upn]) AS upn FROM events
+          UNION ALL SELECT tenant_id, user_upn FROM signins)
+    WHERE contains(upn, '@')
+)"""
+
+# The mailboxes the tenant's records name, by user principal name and by alias (the local part),
+# for resolving a cmdlet's Identity/User given either way: join ON tenant and alias.
+MAILBOX_DIRECTORY_CTE = """mailbox_directory AS (
+    SELECT tenant_id, alias, min(upn) AS upn FROM (
+        SELECT DISTINCT tenant_id, upn, split_part(upn, '@', 1) AS alias
+        FROM (SELECT tenant_id, unnest([actor_upn, mailbox_upn]) AS upn FROM events)
+        WHERE contains(upn, '@'))
+    GROUP BY tenant_id, alias HAVING count(*) = 1
+)"""
+
+
+def resolved_upn(identity: str, directory: str = "mailbox_directory") -> str:
+    """SQL: the user principal name a cmdlet's identity names: itself when it is one (lower-
+    cased), else the directory's mailbox of that alias (join ``directory`` ON tenant_id and
+    ``alias = lower(<identity's last path part>)``, see ``identity_alias``)."""
+    return (
+        f"coalesce(CASE WHEN contains({identity}, '@') THEN lower({identity}) END, {directory}.upn)"
+    )
+
+
+def identity_alias(identity: str) -> str:
+    """SQL: the alias an identity names: the last part of a path (``org/alias``,
+    ``mailbox:\\Inbox`` is cut before), lower-cased."""
+    return f"lower(trim(regexp_extract({identity}, '([^/\\\\]+)$', 1)))"
+
+
+def context_risk_ctes(candidates: str) -> str:
+    """CTEs ending in ``risk`` (record_id, new_network, risky_signin, risky_ips): for each row of
+    the CTE ``candidates`` (record_id, tenant_id, who, ip, time: an administrative action and
+    the user who took it), whether the action came from a network (IP) first seen for that user
+    less than a day before it while the user already had ``$min_history_days`` of history
+    (``new_network``), and whether the user had, in the day before it, a successful sign-in
+    from such a new network or from an address that failed sign-ins of at least
+    ``$spray_min_users`` users within one hour (a password spray: ``risky_signin``). One pass
+    over each table, restricted to the candidates' users by hash semi-joins."""
+    return f"""risk_people AS (SELECT DISTINCT tenant_id, who FROM {candidates}),
+risk_seen AS (
+    SELECT e.tenant_id, e.actor_upn AS who, e.client_ip AS ip, e.time FROM events e
+    SEMI JOIN risk_people p ON p.tenant_id = e.tenant_id AND p.who = e.actor_upn
+    WHERE e.client_ip IS NOT NULL
+    UNION ALL
+    SELECT s.tenant_id, s.user_upn, s.client_ip, s.time FROM signins s
+    SEMI JOIN risk_people p ON p.tenant_id = s.tenant_id AND p.who = s.user_upn
+    WHERE s.client_ip IS NOT NULL AND coalesce(s.error_code, 0) = 0
+),
+risk_ip_since AS (SELECT tenant_id, who, ip, min(time) AS since FROM risk_seen GROUP BY ALL),
+risk_who_since AS (SELECT tenant_id, who, min(since) AS since FROM risk_ip_since GROUP BY ALL),
+risk_sprayers AS (
+    SELECT DISTINCT tenant_id, ip FROM (
+        SELECT tenant_id, client_ip AS ip FROM signins
+        WHERE coalesce(error_code, 0) <> 0 AND client_ip IS NOT NULL
+        GROUP BY tenant_id, client_ip, time_bucket(INTERVAL 1 HOUR, time)
+        HAVING count(DISTINCT user_upn) >= $spray_min_users)
+),
+risk_contexts AS (
+    SELECT record_id, tenant_id, who, ip, time, true AS own FROM {candidates}
+    UNION ALL
+    SELECT c.record_id, c.tenant_id, c.who, s.client_ip, s.time, false
+    FROM {candidates} c JOIN signins s ON s.tenant_id = c.tenant_id AND s.user_upn = c.who
+    WHERE coalesce(s.error_code, 0) = 0 AND s.client_ip IS NOT NULL
+      AND s.time BETWEEN c.time - INTERVAL 1 DAY AND c.time
+),
+risk_judged AS (
+    SELECT x.record_id, x.ip, x.own,
+           coalesce(i.since >= x.time - INTERVAL 1 DAY
+                    AND i.since - w.since >= to_days($min_history_days), false) AS fresh,
+           sp.ip IS NOT NULL AS sprayer
+    FROM risk_contexts x
+    LEFT JOIN risk_ip_since i
+      ON i.tenant_id = x.tenant_id AND i.who = x.who AND i.ip = x.ip
+    LEFT JOIN risk_who_since w ON w.tenant_id = x.tenant_id AND w.who = x.who
+    LEFT JOIN risk_sprayers sp ON sp.tenant_id = x.tenant_id AND sp.ip = x.ip
+),
+risk AS (
+    SELECT record_id,
+           coalesce(bool_or(own AND fresh), false) AS new_network,
+           coalesce(bool_or(NOT own AND (fresh OR sprayer)), false) AS risky_signin,
+           list_sort(list_distinct(list(ip) FILTER (WHERE fresh OR sprayer))) AS risky_ips
+    FROM risk_judged GROUP BY record_id
+)"""
+
+
+_ADDRESS = "'[A-Za-z0-9._%+''-]+@[A-Za-z0-9.-]+[A-Za-z0-9]'"
+
+
+def addresses(text: str) -> str:
+    """SQL: every e-mail address in the text (``smtp:`` prefixes, display names, separators
+    around them allowed), lower-cased, as a list (empty when there is none)."""
+    return (
+        f"list_transform(regexp_extract_all(coalesce({text}, ''), {_ADDRESS}), lambda a: lower(a))"
+    )
+
+
+# Per tenant, its domains as one list (join ON tenant_id): see TENANT_DOMAINS_CTE.
+TENANT_DOMAIN_LISTS_CTE = """tenant_domain_lists AS (
+    SELECT tenant_id, list(domain) AS domains FROM tenant_domains GROUP BY tenant_id
+)"""
+
+
+def external_addresses(addresses_sql: str, domains: str = "tdl.domains") -> str:
+    """SQL: the addresses of the list whose domain is none of ``domains`` (the tenant's)."""
+    return (
+        f"list_filter({addresses_sql}, lambda a: NOT list_contains(coalesce({domains}, []), "
+        "split_part(a, '@', 2)))"
+    )
+
+
+def own_mailbox_elsewhere(address: str, mailbox: str) -> str:
+    """SQL: the address looks like the mailbox owner's own mailbox in a sister organisation: the
+    same local part, in a domain whose name starts with the owner's organisation name (the first
+    label of the owner's domain: ``peter.smith@contoso-emea.com`` for
+    ``peter.smith@contoso.onmicrosoft.com``)."""
+    return (
+        f"(split_part({address}, '@', 1) = split_part({mailbox}, '@', 1) "
+        f"AND starts_with(split_part({address}, '@', 2), "
+        f"split_part(split_part({mailbox}, '@', 2), '.', 1)))"
+    )
+
+
+def succeeded(result: str = "result") -> str:
+    """SQL: the operation did not fail (Exchange admin records say True/False, directory audits
+    Success/Failure, mailbox audits Succeeded/Failed; unknown counts as done)."""
+    return f"coalesce(lower({result}), 'true') NOT IN ('false', 'failed', 'failure')"
+
+
+def why_json(**fields: str) -> str:
+    """SQL: the ``why`` column, a JSON object of the given SQL values by key (``baseline`` and
+    ``new`` at least)."""
+    if "baseline" not in fields or "new" not in fields:
+        raise ValueError("why needs 'baseline' and 'new'")
+    pairs = ", ".join(f"{key} := {sql}" for key, sql in fields.items())
+    return f"CAST(to_json(struct_pack({pairs})) AS VARCHAR)"
+
+
+def flat_distinct(column: str) -> str:
+    """SQL aggregate: the sorted distinct values of a list column over the group."""
+    return f"list_sort(list_distinct(flatten(list({column}))))"

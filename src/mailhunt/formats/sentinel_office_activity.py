@@ -4,10 +4,12 @@ The Office 365 connector stores each unified audit log record as one OfficeActiv
 fields renamed (OfficeId = the UAL Id, OfficeWorkload, Client_IPAddress, Logon_Type as a name
 such as "Owner", TimeGenerated = the record's CreationTime), nested data (Folders,
 OperationProperties, ExtendedProperties, AppAccessContext) as JSON *strings*, and RecordType as
-a name ("ExchangeItemAggregated") or a numeric string ("50"). The row is renamed back to the UAL
-fields (parsing the JSON strings into the same typed structures) and mapped with ``m365_ual``'s
-SQL, so Folders given as a string still yields message_items. The tenant is OrganizationId (the
-Microsoft 365 organisation), else the workspace's TenantId.
+a name ("ExchangeItemAggregated") or a numeric string ("50"); what an operation acted on is
+OfficeObjectId, and a cmdlet's Parameters (and a change's ModifiedProperties) a JSON string.
+The row is renamed back to the UAL fields (parsing the JSON strings into the same typed
+structures) and mapped with ``m365_ual``'s SQL, so Folders given as a string still yields
+message_items. The tenant is OrganizationId (the Microsoft 365 organisation), else the
+workspace's TenantId.
 
 Time is TimeGenerated (ISO 8601, or "4/28/2021, 3:05:26.000 PM" under a "TimeGenerated [UTC]"
 key as the portal exports it; the "[UTC]" in the name is what makes it safe to read). Rows
@@ -36,6 +38,7 @@ RENAMED: dict[str, tuple[str, ...]] = {
     "Workload": ("OfficeWorkload",),
     "ClientIPAddress": ("Client_IPAddress",),
     "LogonType": ("Logon_Type",),
+    "ObjectId": ("OfficeObjectId", "ObjectId"),
 }
 
 # Time fields, each with how its text is written: plain names hold ISO 8601; "[UTC]" names are
