@@ -22,6 +22,7 @@ def test_table_names_are_unique_and_indexed() -> None:
         "ingest_runs",
         "alerts",
         "alert_evidence",
+        "suppressions",
     }
 
 

@@ -8,7 +8,15 @@ from typing import Any, TypeVar
 
 from mailhunt.errors import InputError
 from mailhunt.registry import discover
-from mailhunt.report.renderers.base import ALERTS, ANALYTICS, QUARANTINE, Kind, Output, Renderer
+from mailhunt.report.renderers.base import (
+    ALERTS,
+    ANALYTICS,
+    QUARANTINE,
+    SUPPRESSIONS,
+    Kind,
+    Output,
+    Renderer,
+)
 
 T = TypeVar("T")
 
@@ -32,5 +40,6 @@ def render(kind: Kind[T], name: str, data: T) -> Output:
     return renderer.render(data)
 
 
-__all__ = ["ALERTS", "ANALYTICS", "QUARANTINE", "RENDERERS", "Kind", "Output", "Renderer"]
+__all__ = ["ALERTS", "ANALYTICS", "QUARANTINE", "RENDERERS", "SUPPRESSIONS", "Kind", "Output"]
+__all__ += ["Renderer"]
 __all__ += ["render", "renderers_for"]

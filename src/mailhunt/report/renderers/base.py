@@ -18,7 +18,8 @@ from typing import Generic, TypeVar
 from rich.console import ConsoleRenderable
 
 from mailhunt.alerts.query import Alert
-from mailhunt.detect.base import Analytic
+from mailhunt.alerts.suppressions import Suppression
+from mailhunt.detect.parameters import AnalyticsListing
 from mailhunt.investigate.quarantine import QuarantineListing
 
 T = TypeVar("T")
@@ -35,7 +36,8 @@ class Kind(Generic[T]):
 
 ALERTS: Kind[list[Alert]] = Kind("alerts")
 QUARANTINE: Kind[QuarantineListing] = Kind("quarantine")
-ANALYTICS: Kind[list[Analytic]] = Kind("analytics")
+ANALYTICS: Kind[AnalyticsListing] = Kind("analytics")
+SUPPRESSIONS: Kind[list[Suppression]] = Kind("suppressions")
 
 
 @dataclass(frozen=True)
