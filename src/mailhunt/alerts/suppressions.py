@@ -21,7 +21,8 @@ nested-loop join of the two). Client networks are matched by integer arithmetic 
 DuckDB's inet extension may not be installable offline: an address, IPv4 or IPv6 text, becomes
 a 128-bit integer (IPv4 as its IPv4-mapped IPv6 address, ``::ffff:a.b.c.d``, so both families
 share one number line), and an address is inside ``network/prefix`` when both agree on the
-first ``prefix`` bits. Text that is not an address (IPv6 with zone ids is read without them)
+first ``prefix`` bits and are of one family (``::/0`` holds no IPv4 address; an IPv4 address
+written IPv4-mapped, ``::ffff:10.1.2.3``, is IPv4). Text that is not an address (IPv6 with zone ids is read without them)
 matches no network. Only the addresses of detections whose other fields already matched a
 suppression with a network are parsed.
 """
@@ -126,7 +127,8 @@ networks AS (
     FROM sup WHERE cidr IS NOT NULL
 ),
 network_keys AS (
-    SELECT n.k AS sid, CAST(128 - n.prefix AS UHUGEINT) AS shift, key.ip_key AS net
+    SELECT n.k AS sid, CAST(128 - n.prefix AS UHUGEINT) AS shift, key.ip_key AS net,
+           n.prefix >= {_V4_PREFIX} AND (key.ip_key >> 32) = 65535 AS v4
     FROM networks n JOIN ({ip_keys_sql("SELECT k, ip FROM networks")}) key USING (k)
 ),
 addresses AS (
@@ -142,6 +144,7 @@ matched AS (
     SELECT p.id, p.sid
     FROM pairs p JOIN network_keys n ON n.sid = p.sid JOIN address_keys a ON a.k = p.id
     WHERE (a.ip_key >> n.shift) = (n.net >> n.shift)
+      AND ((a.ip_key >> 32) = 65535) = n.v4  -- an IPv6 network holds no IPv4 address
 )
 SELECT id, min(sid) AS suppressed_by FROM matched GROUP BY id
 """
