@@ -137,6 +137,11 @@ def _analytic_values(
     path: Path, analytic_id: str, table: object, known: dict[str, Analytic]
 ) -> dict[str, ParameterValue]:
     where = f"[analytics.{analytic_id}]"
+    if not isinstance(table, dict):
+        raise InputError(
+            f"{path}: [analytics] {analytic_id}: parameters go in a section per analytic, "
+            "[analytics.<id>]"
+        )
     analytic = known.get(analytic_id)
     if analytic is None:
         raise InputError(
@@ -144,7 +149,7 @@ def _analytic_values(
         )
     declared_here = {p.name: p for p in analytic.parameters}
     checked: dict[str, ParameterValue] = {}
-    for name, value in _table(path, where, table).items():
+    for name, value in table.items():
         parameter = declared_here.get(name)
         if parameter is None:
             names = ", ".join(sorted(declared_here)) or "none"
