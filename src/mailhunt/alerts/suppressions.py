@@ -22,9 +22,9 @@ DuckDB's inet extension may not be installable offline: an address, IPv4 or IPv6
 a 128-bit integer (IPv4 as its IPv4-mapped IPv6 address, ``::ffff:a.b.c.d``, so both families
 share one number line), and an address is inside ``network/prefix`` when both agree on the
 first ``prefix`` bits and are of one family (``::/0`` holds no IPv4 address; an IPv4 address
-written IPv4-mapped, ``::ffff:10.1.2.3``, is IPv4). Text that is not an address (IPv6 with zone ids is read without them)
-matches no network. Only the addresses of detections whose other fields already matched a
-suppression with a network are parsed.
+written IPv4-mapped, ``::ffff:10.1.2.3``, is IPv4). Text that is not an address matches no
+network (an IPv6 zone id and brackets are read without them). Only the addresses of
+detections whose other fields already matched a suppression with a network are parsed.
 """
 
 from __future__ import annotations
