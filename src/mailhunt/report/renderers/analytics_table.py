@@ -23,7 +23,7 @@ def _parameter(listing: AnalyticsListing, analytic: Analytic, parameter: Paramet
 
 
 def analytics_table(listing: AnalyticsListing) -> ConsoleRenderable:
-    table = Table("analytic", "severity", "technique", "parameters (--param NAME=VALUE)")
+    table = Table("analytic", "severity", "techniques", "parameters (--param NAME=VALUE)")
     table.columns[1].ratio = 1
     table.columns[3].ratio = 1
     for analytic in listing.analytics:
