@@ -97,9 +97,8 @@ FROM (
 )"""
 
 
-def _contains(column: str, value: str) -> str:
-    """`value` (lower-cased text) is one of the list column's values, case aside."""
-    return f"list_contains(list_transform({column}, lambda x: lower(x)), {value})"
+def _lowered(column: str) -> str:
+    return f"list_transform({column}, lambda x: lower(x)) AS {column}"
 
 
 def matches_sql(candidates: str, suppressions: str) -> str:
@@ -109,16 +108,21 @@ def matches_sql(candidates: str, suppressions: str) -> str:
     suppressions rows. Both are SQL text written in this code base; values are bound by the
     caller."""
     return f"""
-WITH cand AS ({candidates}),
+WITH given AS ({candidates}),
+cand AS (  -- lists lower-cased once (suppressions hold lower-cased values)
+    SELECT id, rule_id, {_lowered("tenant_ids")}, {_lowered("app_ids")},
+           {_lowered("mailboxes")}, {_lowered("users")}, client_ips
+    FROM given
+),
 sup AS ({suppressions}),
 pairs AS (
     SELECT c.id, s.id AS sid, s.cidr
     FROM cand c JOIN sup s
       ON (s.rule_id IS NULL OR s.rule_id = c.rule_id)
-     AND (s.tenant_id IS NULL OR {_contains("c.tenant_ids", "s.tenant_id")})
-     AND (s.app_id IS NULL OR {_contains("c.app_ids", "s.app_id")})
-     AND (s.mailbox IS NULL OR {_contains("c.mailboxes", "s.mailbox")})
-     AND (s.user_upn IS NULL OR {_contains("c.users", "s.user_upn")})
+     AND (s.tenant_id IS NULL OR list_contains(c.tenant_ids, s.tenant_id))
+     AND (s.app_id IS NULL OR list_contains(c.app_ids, s.app_id))
+     AND (s.mailbox IS NULL OR list_contains(c.mailboxes, s.mailbox))
+     AND (s.user_upn IS NULL OR list_contains(c.users, s.user_upn))
 ),
 networks AS (
     SELECT id AS k, split_part(cidr, '/', 1) AS ip,
@@ -126,10 +130,15 @@ networks AS (
              + CASE WHEN contains(cidr, ':') THEN 0 ELSE {_V4_PREFIX} END AS prefix
     FROM sup WHERE cidr IS NOT NULL
 ),
-network_keys AS (
-    SELECT n.k AS sid, CAST(128 - n.prefix AS UHUGEINT) AS shift, key.ip_key AS net,
-           n.prefix >= {_V4_PREFIX} AND (key.ip_key >> 32) = 65535 AS v4
-    FROM networks n JOIN ({ip_keys_sql("SELECT k, ip FROM networks")}) key USING (k)
+network_keys AS (  -- each network as the range of integers it holds, low .. low | host
+    SELECT sid, v4, (net >> shift) << shift AS low,
+           ((net >> shift) << shift) | CASE WHEN shift = 128 THEN ~CAST(0 AS UHUGEINT)
+                                            ELSE (CAST(1 AS UHUGEINT) << shift) - 1 END AS high
+    FROM (
+        SELECT n.k AS sid, CAST(128 - n.prefix AS UHUGEINT) AS shift, key.ip_key AS net,
+               n.prefix >= {_V4_PREFIX} AND (key.ip_key >> 32) = 65535 AS v4
+        FROM networks n JOIN ({ip_keys_sql("SELECT k, ip FROM networks")}) key USING (k)
+    )
 ),
 addresses AS (
     SELECT DISTINCT k, ip FROM (
@@ -138,13 +147,15 @@ addresses AS (
     )
 ),
 address_keys AS ({ip_keys_sql("SELECT k, ip FROM addresses")}),
+inside AS (  -- a range join; an IPv6 network holds no IPv4 address
+    SELECT DISTINCT a.k AS id, n.sid
+    FROM address_keys a JOIN network_keys n ON a.ip_key BETWEEN n.low AND n.high
+    WHERE ((a.ip_key >> 32) = 65535) = n.v4
+),
 matched AS (
     SELECT id, sid FROM pairs WHERE cidr IS NULL
     UNION ALL
-    SELECT p.id, p.sid
-    FROM pairs p JOIN network_keys n ON n.sid = p.sid JOIN address_keys a ON a.k = p.id
-    WHERE (a.ip_key >> n.shift) = (n.net >> n.shift)
-      AND ((a.ip_key >> 32) = 65535) = n.v4  -- an IPv6 network holds no IPv4 address
+    SELECT p.id, p.sid FROM pairs p JOIN inside i ON i.id = p.id AND i.sid = p.sid
 )
 SELECT id, min(sid) AS suppressed_by FROM matched GROUP BY id
 """
