@@ -10,7 +10,7 @@ import pytest
 
 from mailhunt.alerts.query import list_alerts
 from mailhunt.detect.runner import run_detections
-from mailhunt.report.alerts import JSONL_FIELDS, to_jsonl, why_short
+from mailhunt.report.alerts import JSONL_FIELDS, to_csv, to_jsonl, why_short
 from mailhunt.store.db import Store
 from tests.alerts.test_suppressions import detection, fake
 
@@ -81,6 +81,9 @@ def test_jsonl_adds_fields_and_renames_none(store: Store) -> None:
     assert list(record) == list(JSONL_FIELDS)
     assert record["why"] == {"baseline": "b", "new": {"app": "x"}}
     assert (record["techniques"], record["suppressed_by"]) == (["T1114.002"], None)
+    header, row = to_csv(list_alerts(store)).splitlines()
+    assert header.endswith(",techniques,why,suppressed_by")
+    assert row.endswith(',T1114.002,"{""baseline"":""b"",""new"":{""app"":""x""}}",')
 
 
 def test_why_short_for_people() -> None:
