@@ -31,12 +31,26 @@ from rich.table import Table
 from rich.text import Text
 
 from mailhunt import __version__
-from mailhunt.alerts.query import list_alerts
+from mailhunt.alerts.query import count_suppressed, list_alerts
+from mailhunt.alerts.suppressions import (
+    add_suppression,
+    list_suppressions,
+    os_user,
+    remove_suppression,
+    request,
+)
 from mailhunt.demo import run_demo
 from mailhunt.detect.analytics import ANALYTICS
 from mailhunt.detect.base import SEVERITIES, Parameter, ParameterValue
 from mailhunt.detect.coverage import coverage_findings
-from mailhunt.detect.parameters import declared, parse_assignment
+from mailhunt.detect.parameters import (
+    AnalyticsListing,
+    DetectConfig,
+    declared,
+    find_config,
+    load_config,
+    parse_assignment,
+)
 from mailhunt.detect.runner import DetectSummary, run_detections
 from mailhunt.errors import InputError, MailhuntError, StoreError
 from mailhunt.evaluate import evaluate
@@ -134,6 +148,16 @@ ThreadsOption = Annotated[
     int | None,
     typer.Option(
         "--threads", min=1, help="Threads DuckDB uses (default: one per core).", show_default=False
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="PATH",
+        help="Analytic parameters file (default: ./mailhunt.toml when there is one); "
+        "--param wins over it.",
+        show_default=False,
     ),
 ]
 PathsArgument = Annotated[
@@ -260,6 +284,13 @@ QuarantineFormat = Annotated[str, _format_option(renderers.QUARANTINE)]
 AnalyticsFormat = Annotated[str, _format_option(renderers.ANALYTICS)]
 EvaluationFormat = Annotated[str, _format_option(renderers.EVALUATION)]
 CoverageFormat = Annotated[str, _format_option(renderers.COVERAGE)]
+SuppressionsFormat = Annotated[str, _format_option(renderers.SUPPRESSIONS)]
+
+
+def _config(given: Path | None) -> DetectConfig:
+    """mailhunt.toml (or --config), checked against what the analytics declare; a bad file is
+    one line and exit 2 (InputError)."""
+    return load_config(find_config(given, Path.cwd()), ANALYTICS.values())
 
 
 # -- ingest / detect / scan -----------------------------------------------------------------------
@@ -378,7 +409,11 @@ def _print_ingest(summary: IngestSummary) -> None:
 
 def _print_detect(summary: DetectSummary) -> None:
     for rule_id, found in summary.detections.items():
-        _print(f"{rule_id}: {found} detection(s), {summary.new_alerts[rule_id]} new alert(s)")
+        held = summary.suppressed.get(rule_id, 0)
+        _print(
+            f"{rule_id}: {found} detection(s), {summary.new_alerts[rule_id]} new alert(s)"
+            + (f", {held} suppressed" if held else "")
+        )
     for rule_id, message in summary.failed.items():
         err.print(_t(f"mailhunt: analytic {rule_id} failed (its alerts are unchanged): {message}"))
 
@@ -495,12 +530,18 @@ def detect_command(
     min_history_days: Annotated[
         int | None, typer.Option(help=_alias_help("min_history_days"), show_default=False)
     ] = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Run every analytic over the store and raise alerts."""
+    """Run every analytic over the store and raise alerts (parameters: defaults, then
+    mailhunt.toml, then --param). Detections a suppression matches are stored and counted,
+    not raised as new alerts."""
     aliases = {"baseline_days": baseline_days, "min_history_days": min_history_days}
     overrides = _overrides(ctx, param or [], aliases)
+    configured = _config(config).analytics
     with _stoppable() as stop, _open(db, memory_limit, threads, create=False) as store:
-        summary = run_detections(store, overrides=overrides, should_stop=stop)
+        summary = run_detections(
+            store, overrides=overrides, configured=configured, should_stop=stop
+        )
     _print_detect(summary)
     stop.exit_if_stopped(_detect_stopped(summary))
     _detect_failed(summary)
@@ -512,8 +553,10 @@ def scan_command(
     db: DbOption = Path("mailhunt.duckdb"),
     memory_limit: MemoryLimitOption = None,
     threads: ThreadsOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Ingest, then detect, then list the alerts."""
+    configured = _config(config).analytics
     _discover(paths)
     stored: list[FileResult] = []
     with _stoppable() as stop, _open(db, memory_limit, threads) as store:
@@ -522,10 +565,11 @@ def scan_command(
         _print_ingest(summary)
         stop.exit_if_stopped(_ingest_stopped(summary))
         _require_recognised(summary)
-        detected = run_detections(store, should_stop=stop)
+        detected = run_detections(store, configured=configured, should_stop=stop)
         _print_detect(detected)
         stop.exit_if_stopped(_detect_stopped(detected))
         _show(render(renderers.ALERTS, TABLE, list_alerts(store)))
+        _print_hidden(count_suppressed(store))
     _detect_failed(detected)
     _ingest_exit(summary)
 
@@ -535,6 +579,7 @@ def scan_command(
 
 @app.command("alerts")
 def alerts_command(
+    *,
     db: DbOption = Path("mailhunt.duckdb"),
     memory_limit: MemoryLimitOption = None,
     threads: ThreadsOption = None,
@@ -543,11 +588,29 @@ def alerts_command(
         str,
         _choice_option("--min-severity", SEVERITIES, "Only alerts at or above this severity."),
     ] = SEVERITIES[0],
+    include_suppressed: Annotated[
+        bool,
+        typer.Option(
+            "--include-suppressed", help="Also list the alerts a suppression holds (marked)."
+        ),
+    ] = False,
 ) -> None:
-    """List alerts. `--format jsonl` is a stable contract: fields are added, never renamed."""
+    """List alerts, suppressed ones aside (the table counts them). `--format jsonl` is a
+    stable contract: fields are added, never renamed."""
     with _open(db, memory_limit, threads, create=False, read_only=True) as store:
-        alerts = list_alerts(store, min_severity=min_severity)
+        alerts = list_alerts(
+            store, min_severity=min_severity, include_suppressed=include_suppressed
+        )
+        hidden = 0 if include_suppressed else count_suppressed(store, min_severity=min_severity)
     _show(render(renderers.ALERTS, output, alerts))
+    if output == TABLE:
+        _print_hidden(hidden)
+
+
+def _print_hidden(hidden: int) -> None:
+    """Under an alert table: how many alerts suppressions hold, not listed."""
+    if hidden:
+        _print(f"{hidden} suppressed alert(s) not listed (--include-suppressed lists them)")
 
 
 @app.command("quarantine")
@@ -603,10 +666,125 @@ def formats_command() -> None:
     _print(table)
 
 
+def _list_analytics(output: str, config: Path | None) -> None:
+    listing = AnalyticsListing(list(ANALYTICS.values()), _config(config))
+    _show(render(renderers.ANALYTICS, output, listing))
+
+
 @app.command("analytics")
-def analytics_command(output: AnalyticsFormat = TABLE) -> None:
-    """List the analytics `detect` runs: severity, ATT&CK technique, parameters and defaults."""
-    _show(render(renderers.ANALYTICS, output, list(ANALYTICS.values())))
+def analytics_command(output: AnalyticsFormat = TABLE, config: ConfigOption = None) -> None:
+    """List the analytics `detect` runs: severity and how it is chosen, ATT&CK techniques,
+    parameters with their defaults and the values in effect from mailhunt.toml (the same as
+    `mailhunt rules list`)."""
+    _list_analytics(output, config)
+
+
+rules_app = typer.Typer(
+    name="rules",
+    help="The detection rules (analytics) `detect` runs.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(rules_app)
+
+
+@rules_app.command("list")
+def rules_list_command(output: AnalyticsFormat = TABLE, config: ConfigOption = None) -> None:
+    """List the analytics: severity and how it is chosen, ATT&CK techniques, parameters with
+    their defaults and the values in effect from mailhunt.toml (same as `mailhunt analytics`)."""
+    _list_analytics(output, config)
+
+
+# -- suppress -------------------------------------------------------------------------------------
+
+suppress_app = typer.Typer(
+    name="suppress",
+    help="Suppressions: detections matching one are stored and counted, not listed as alerts.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(suppress_app)
+
+
+def _match_option(flag: str, what: str, metavar: str = "ID") -> Any:
+    return typer.Option(flag, metavar=metavar, help=f"Only alerts {what}.", show_default=False)
+
+
+@suppress_app.command("add")
+def suppress_add_command(
+    *,
+    reason: Annotated[
+        str,
+        typer.Option("--reason", metavar="TEXT", help="Why (required; kept with the suppression)."),
+    ],
+    rule: Annotated[str | None, _match_option("--rule", "of this rule (analytic id)")] = None,
+    tenant: Annotated[str | None, _match_option("--tenant", "involving this tenant id")] = None,
+    app_id: Annotated[str | None, _match_option("--app", "involving this application id")] = None,
+    mailbox: Annotated[
+        str | None, _match_option("--mailbox", "involving this mailbox", "UPN")
+    ] = None,
+    user: Annotated[str | None, _match_option("--user", "involving this user", "UPN")] = None,
+    ip: Annotated[
+        str | None,
+        _match_option("--ip", "with a client IP in this network (an address or a CIDR)", "IP|CIDR"),
+    ] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires",
+            metavar="WHEN",
+            help="When it stops applying to new detections: 12h, 30d, 2w, a date (2025-06-30: "
+            "at 00:00 UTC) or an ISO 8601 time. Default: never.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Add a suppression: every field given must match (rule equal, tenant, app, mailbox and
+    user among the alert's, a client IP inside the network). Stored alerts it matches are
+    suppressed too."""
+    given = request(
+        reason=reason,
+        rule_id=rule,
+        tenant_id=tenant,
+        app_id=app_id,
+        mailbox=mailbox,
+        user_upn=user,
+        ip=ip,
+        expires=expires,
+        known_rules=tuple(ANALYTICS),
+    )
+    with _open(db, memory_limit, threads, create=False) as store:
+        number, held = add_suppression(store, given, created_by=os_user())
+    _print(_t(f"suppression {number} added; {held} stored alert(s) now suppressed by it"))
+
+
+@suppress_app.command("list")
+def suppress_list_command(
+    output: SuppressionsFormat = TABLE,
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """List the suppressions: what each matches, why, by whom, until when, alerts it holds."""
+    with _open(db, memory_limit, threads, create=False, read_only=True) as store:
+        found = list_suppressions(store)
+    _show(render(renderers.SUPPRESSIONS, output, found))
+
+
+@suppress_app.command("remove")
+def suppress_remove_command(
+    number: Annotated[int, typer.Argument(metavar="ID", help="The suppression's id.")],
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Remove a suppression; the alerts it held are matched against the others again."""
+    with _open(db, memory_limit, threads, create=False) as store:
+        held, listed = remove_suppression(store, number)
+    _print(f"suppression {number} removed; it held {held} alert(s), {listed} now listed again")
 
 
 @app.command("schema")

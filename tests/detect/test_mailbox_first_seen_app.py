@@ -114,6 +114,16 @@ def test_app_new_to_the_tenant_is_high(store: Store, tmp_path: Path) -> None:
     assert alert.event_ids == ["evil-1", "evil-2"]
     assert (alert.first_seen, alert.last_seen) == (at(10, 2, 13), at(10, 5))
     assert alert.event_count == 2
+    assert alert.techniques == ["T1114.002", "T1550.001"]
+    assert alert.why is not None
+    assert alert.why["baseline"]["apps_seen_before"] == [OUTLOOK]  # alice only used Outlook
+    assert alert.why["new"] == {
+        "app": ROGUE_APP,
+        "app_name": None,
+        "new_to_tenant": True,
+        "mailboxes": 1,
+        "accesses_with_unissued_token": 0,
+    }
 
 
 def test_app_new_to_the_tenant_read_by_its_owner_is_medium(store: Store, tmp_path: Path) -> None:

@@ -86,5 +86,5 @@ def test_throttled_session_through_an_app_new_to_the_mailbox_is_high(
     [alert] = detect(store, tmp_path, extra, extra_signins)
     assert alert.severity == "high"
     assert f"application new to the mailbox ({ROGUE_APP})" in alert.summary
-    why = json.loads(alert.why) if hasattr(alert, "why") else None
-    assert why is None or why["apps_new_to_mailbox"] == [ROGUE_APP]
+    assert alert.why is not None
+    assert alert.why["apps_new_to_mailbox"] == [ROGUE_APP]

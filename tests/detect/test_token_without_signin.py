@@ -173,6 +173,17 @@ def test_forged_token_on_an_application_the_mailbox_uses_is_high(
     assert alert.app_ids == sorted([EXO, OUTLOOK])
     assert alert.client_ips == ["45.77.191.159"]
     assert alert.event_ids == ["evil-1", "evil-2"]
+    assert alert.why is not None
+    baseline, new = alert.why["baseline"], alert.why["new"]
+    assert baseline["compared_with"] == "user sign-ins, interactive and non-interactive"
+    assert (baseline["token_lifetime_hours"], baseline["clock_skew_minutes"]) == (24, 10)
+    assert baseline["signins_from"] < baseline["signins_to"]
+    assert new == {
+        "tokens": ["tok-evil-1", "tok-evil-2"],
+        "token_count": 2,
+        "accesses": 2,
+        "in_unknown_session": 2,
+    }
     assert (alert.first_seen, alert.last_seen) == (at(10, 2, 13), at(10, 3))
 
 

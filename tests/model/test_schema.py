@@ -24,6 +24,7 @@ def test_table_names_are_unique_and_indexed() -> None:
         "alerts",
         "alert_evidence",
         "indicators",
+        "suppressions",
     }
 
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console, ConsoleRenderable
 
+from mailhunt.alerts.suppressions import Suppression
 from mailhunt.detect.analytics import ANALYTICS
 from mailhunt.detect.coverage import Finding
+from mailhunt.detect.parameters import AnalyticsListing
 from mailhunt.detect.runner import DetectSummary
 from mailhunt.errors import InputError
 from mailhunt.evaluate.run import Evaluation
@@ -66,7 +68,24 @@ EVALUATION = Evaluation(
 SAMPLES: dict[str, object] = {
     "alerts": [make_alert(), make_alert(id="b" * 32, severity="critical")],
     "quarantine": LISTING,
-    "analytics": list(ANALYTICS.values()),
+    "analytics": AnalyticsListing(list(ANALYTICS.values())),
+    "suppressions": [
+        Suppression(
+            1,
+            datetime(2024, 4, 12, tzinfo=UTC),
+            "analyst",
+            "mailbox-first-seen-app",
+            None,
+            None,
+            "alice@contoso.com",
+            None,
+            "10.0.0.0/8",
+            "=new phone \x1b[2J",
+            None,
+            active=True,
+            alerts=2,
+        )
+    ],
     "coverage": FINDINGS,
     "evaluation": EVALUATION,
 }
@@ -83,6 +102,7 @@ def test_each_kind_offers_its_formats_table_first() -> None:
     assert list(renderers_for(renderers.ALERTS)) == ["table", "csv", "jsonl"]
     assert list(renderers_for(renderers.QUARANTINE)) == ["table", "csv", "jsonl"]
     assert list(renderers_for(renderers.ANALYTICS)) == ["table", "jsonl"]
+    assert list(renderers_for(renderers.SUPPRESSIONS)) == ["table", "jsonl"]
 
 
 def test_registry_keys_are_kind_and_name() -> None:
@@ -115,7 +135,7 @@ def test_quarantine_machine_formats_are_the_record_functions() -> None:
 
 def test_unknown_format_is_an_input_error_naming_the_choices() -> None:
     with pytest.raises(InputError, match=r"no analytics output format 'csv' \(one of table, jsonl"):
-        render(renderers.ANALYTICS, "csv", [])
+        render(renderers.ANALYTICS, "csv", AnalyticsListing([]))
     with pytest.raises(InputError, match="no incidents output format"):
         render(Kind[list[object]]("incidents"), "table", [])
 
@@ -138,7 +158,7 @@ def test_quarantine_table_escapes_data_and_counts_reasons() -> None:
 
 
 def test_analytics_jsonl_lists_parameters_with_defaults() -> None:
-    lines = render(renderers.ANALYTICS, "jsonl", list(ANALYTICS.values()))
+    lines = render(renderers.ANALYTICS, "jsonl", SAMPLES["analytics"])
     assert isinstance(lines, str)
     records = {r["id"]: r for r in (json.loads(line) for line in lines.splitlines())}
     assert set(records) == set(ANALYTICS)
@@ -152,7 +172,7 @@ def test_analytics_jsonl_lists_parameters_with_defaults() -> None:
 
 
 def test_analytics_table_shows_each_parameter_and_default() -> None:
-    text = shown(render(renderers.ANALYTICS, "table", list(ANALYTICS.values())))
+    text = shown(render(renderers.ANALYTICS, "table", SAMPLES["analytics"]))
     assert "mailbox-first-seen-app" in text
     assert "baseline_days=14" in text
     assert "min_history_days=7" in text

@@ -1,9 +1,12 @@
-"""Reading alerts back: typed rows with their evidence ids, for every renderer."""
+"""Reading alerts back: typed rows with their evidence ids, for every renderer. Suppressed
+alerts (``suppressed_by`` set) are left out unless asked for, and counted."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 from mailhunt.detect.base import SEVERITIES, SEVERITY_RANK
 from mailhunt.errors import InputError
@@ -31,6 +34,9 @@ class Alert:
     event_count: int
     created_at: datetime
     event_ids: list[str]
+    techniques: list[str] = field(default_factory=list)  # every ATT&CK id, technique first
+    why: dict[str, Any] | None = None  # the analytic's JSON object: baseline, new, ...
+    suppressed_by: int | None = None  # the suppression holding it, if one does
 
 
 _SELECT = """
@@ -38,16 +44,45 @@ SELECT a.id, a.rule_id, a.title, a.severity, a.technique, a.entity, a.summary,
        a.tenant_ids, a.mailboxes, a.users, a.app_ids, a.client_ips,
        a.first_seen, a.last_seen, a.event_count, a.created_at,
        coalesce((SELECT list_sort(list(e.record_id)) FROM alert_evidence e
-                 WHERE e.alert_id = a.id), []) AS event_ids
+                 WHERE e.alert_id = a.id), []) AS event_ids,
+       coalesce(a.techniques, [a.technique]) AS techniques,
+       CAST(a.why AS VARCHAR) AS why, a.suppressed_by
 FROM alerts a
-WHERE list_position(?, a.severity) IS NOT NULL
+WHERE list_position(?, a.severity) IS NOT NULL AND (? OR a.suppressed_by IS NULL)
 ORDER BY a.first_seen, a.id
 """
 
 
-def list_alerts(store: Store, *, min_severity: str = "informational") -> list[Alert]:
-    """Alerts at or above a severity (one of ``SEVERITIES``), oldest first."""
+def _allowed(min_severity: str) -> list[str]:
     if min_severity not in SEVERITY_RANK:
         raise InputError(f"unknown severity {min_severity!r} (one of {', '.join(SEVERITIES)})")
-    allowed = list(SEVERITIES[SEVERITY_RANK[min_severity] :])
-    return [Alert(*row) for row in store.query(_SELECT, [allowed])]
+    return list(SEVERITIES[SEVERITY_RANK[min_severity] :])
+
+
+_FIELDS = [f.name for f in fields(Alert)]
+
+
+def _alert(row: tuple[Any, ...]) -> Alert:
+    values = dict(zip(_FIELDS, row, strict=True))
+    if values["why"] is not None:
+        values["why"] = json.loads(values["why"])
+    return Alert(**values)
+
+
+def list_alerts(
+    store: Store, *, min_severity: str = "informational", include_suppressed: bool = False
+) -> list[Alert]:
+    """Alerts at or above a severity (one of ``SEVERITIES``), oldest first; suppressed ones
+    only when asked for."""
+    return [
+        _alert(row) for row in store.query(_SELECT, [_allowed(min_severity), include_suppressed])
+    ]
+
+
+def count_suppressed(store: Store, *, min_severity: str = "informational") -> int:
+    """How many alerts at or above the severity a suppression holds."""
+    return store.scalar(
+        "SELECT count(*) FROM alerts WHERE list_position(?, severity) IS NOT NULL "
+        "AND suppressed_by IS NOT NULL",
+        [_allowed(min_severity)],
+    )

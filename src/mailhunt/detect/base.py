@@ -9,6 +9,7 @@ analytic never writes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,6 +36,12 @@ DETECTION_COLUMNS = (
     "first_seen",
     "last_seen",  # TIMESTAMPTZ
     "event_ids",  # VARCHAR[]: record ids of the evidence
+)
+# Optional columns a detection may add; the alert writer keeps them when present.
+OPTIONAL_DETECTION_COLUMNS = (
+    # JSON object text (to_json(struct_pack(...))): why it fired, in data; keys at least
+    # "baseline" (the history it compared with) and "new" (what was new or abnormal)
+    "why",
 )
 
 ParameterValue = int | float | str
@@ -113,10 +120,19 @@ class Analytic:
     # Run before the query, in a transaction of its own, with the store: data the analytic
     # ships with (the published indicators of ioc-match) is brought up to date there.
     setup: Callable[[Store], None] | None = None
+    # every MITRE ATT&CK technique id the analytic stands for, ``technique`` first (left
+    # empty, it is ``(technique,)``)
+    techniques: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"{self.id}: unknown severity {self.severity!r}")
+        if not self.techniques:
+            object.__setattr__(self, "techniques", (self.technique,))
+        if self.techniques[0] != self.technique or len(set(self.techniques)) != len(
+            self.techniques
+        ):
+            raise ValueError(f"{self.id}: techniques must start with technique, each once")
         names = [p.name for p in self.parameters]
         if len(names) != len(set(names)):
             raise ValueError(f"{self.id}: a parameter is declared twice")
@@ -124,3 +140,23 @@ class Analytic:
     @property
     def defaults(self) -> dict[str, ParameterValue]:
         return {p.name: p.default for p in self.parameters}
+
+    @property
+    def severity_logic(self) -> str:
+        """How the analytic chooses a severity, in one line: the first sentence of the
+        docstring's ``Severity:`` paragraph (its lines joined), or the default severity."""
+        return severity_logic(self.doc) or f"{self.severity} (no Severity: paragraph)"
+
+
+_SEVERITY_PARAGRAPH = re.compile(r"^Severity:\s*(.+?)(?:\n\s*\n|\Z)", re.MULTILINE | re.DOTALL)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+
+
+def severity_logic(doc: str) -> str:
+    """The first sentence of a docstring's ``Severity:`` paragraph, on one line ('' if none).
+    A sentence ends at '.', '!' or '?' followed by a capital: 'e.g. a' does not end one."""
+    found = _SEVERITY_PARAGRAPH.search(doc)
+    if found is None:
+        return ""
+    paragraph = " ".join(found.group(1).split())
+    return _SENTENCE_END.split(paragraph, maxsplit=1)[0]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from mailhunt.alerts.writer import write_alerts
+from mailhunt.alerts.writer import Written, write_alerts
 from mailhunt.detect.analytics import ANALYTICS
 from mailhunt.detect.base import Analytic, ParameterValue
 from mailhunt.errors import InputError
@@ -29,12 +29,14 @@ _NOT_THE_ANALYTIC = (duckdb.InterruptException, duckdb.FatalException)
 
 @dataclass
 class DetectSummary:
-    """Per analytic: detections found, alerts new to the store; the analytics that failed
-    (id -> the first line of the error; their alerts are as before the run) and those not run
-    because the run was stopped."""
+    """Per analytic: detections found, alerts new to the store (suppressed ones aside),
+    detections a suppression holds; the analytics that failed (id -> the first line of the
+    error; their alerts are as before the run) and those not run because the run was
+    stopped."""
 
     detections: dict[str, int] = field(default_factory=dict)
     new_alerts: dict[str, int] = field(default_factory=dict)
+    suppressed: dict[str, int] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     not_run: list[str] = field(default_factory=list)
 
@@ -43,9 +45,16 @@ class DetectSummary:
         return sum(self.new_alerts.values())
 
 
-def parameters_for(analytic: Analytic, overrides: Mapping[str, object]) -> dict[str, object]:
-    """The analytic's declared parameters: its defaults, with the overrides that name one."""
-    return {p.name: overrides.get(p.name, p.default) for p in analytic.parameters}
+def parameters_for(
+    analytic: Analytic,
+    overrides: Mapping[str, object],
+    configured: Mapping[str, Mapping[str, object]] | None = None,
+) -> dict[str, object]:
+    """The analytic's declared parameters, by precedence: its defaults, then what the
+    configuration file sets for it (``configured[analytic id]``), then the overrides (the
+    command line's, which set a name for every analytic declaring it)."""
+    mine = (configured or {}).get(analytic.id, {})
+    return {p.name: overrides.get(p.name, mine.get(p.name, p.default)) for p in analytic.parameters}
 
 
 def run_detections(
@@ -53,36 +62,43 @@ def run_detections(
     analytics: Iterable[Analytic] | None = None,
     overrides: Mapping[str, object] | None = None,
     *,
+    configured: Mapping[str, Mapping[str, object]] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> DetectSummary:
     """Run each analytic; alerts are upserted by deterministic id, so reruns add nothing. A bad
     parameter is an InputError before anything runs; a failing analytic is reported in the
-    summary and never stops the others."""
+    summary and never stops the others. `configured` holds per-analytic values from the
+    configuration file (see :func:`parameters_for` for the precedence)."""
     summary = DetectSummary()
     chosen = list(ANALYTICS.values() if analytics is None else analytics)
-    params = [_checked(a, parameters_for(a, overrides or {})) for a in chosen]
+    params = [_checked(a, parameters_for(a, overrides or {}, configured)) for a in chosen]
     for n, analytic in enumerate(chosen):
         if should_stop is not None and should_stop():
             summary.not_run = [a.id for a in chosen[n:]]
             break
         try:
-            found, new = _run_one(store, analytic, params[n])
+            written = _run_one(store, analytic, params[n])
         except _NOT_THE_ANALYTIC:
             raise
         except duckdb.Error as error:
             summary.failed[analytic.id] = _first_line(error)
             log.info("%s failed: %s", analytic.id, summary.failed[analytic.id])
             continue
-        summary.detections[analytic.id] = found
-        summary.new_alerts[analytic.id] = new
-        log.info("%s: %d detections, %d new alerts", analytic.id, found, new)
+        summary.detections[analytic.id] = written.detections
+        summary.new_alerts[analytic.id] = written.new
+        summary.suppressed[analytic.id] = written.suppressed
+        log.info(
+            "%s: %d detections, %d new alerts, %d suppressed",
+            analytic.id,
+            written.detections,
+            written.new,
+            written.suppressed,
+        )
     return summary
 
 
-def _run_one(
-    store: Store, analytic: Analytic, params: dict[str, ParameterValue]
-) -> tuple[int, int]:
-    """One analytic in one transaction: (detections, new alerts)."""
+def _run_one(store: Store, analytic: Analytic, params: dict[str, ParameterValue]) -> Written:
+    """One analytic in one transaction: what writing its detections did."""
     if analytic.setup is not None:
         analytic.setup(store)
     with (

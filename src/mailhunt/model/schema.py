@@ -258,6 +258,46 @@ ALERTS = Table(
         ("last_seen", "TIMESTAMPTZ", "Latest evidence time, UTC."),
         ("event_count", "BIGINT", "Number of evidence records."),
         ("created_at", "TIMESTAMPTZ", "When the alert was first raised, UTC."),
+        (
+            "why",
+            "JSON",
+            "Why it fired, in data: a JSON object from the analytic, with at least 'baseline' "
+            "(the history it compared with) and 'new' (what was new); NULL if it gave none.",
+        ),
+        ("techniques", "VARCHAR[]", "Every MITRE ATT&CK technique id of the rule, first first."),
+        (
+            "suppressed_by",
+            "BIGINT",
+            "The suppression (suppressions.id) that matched the detection; NULL when none did.",
+        ),
+    ),
+)
+
+SUPPRESSIONS = Table(
+    name="suppressions",
+    meaning=(
+        "What a user chose not to be alerted on (mailhunt suppress): a detection matching every "
+        "field given here, while the suppression is active, is stored as an alert with "
+        "suppressed_by set, counted but not listed."
+    ),
+    primary_key=("id",),
+    columns=_cols(
+        ("id", "BIGINT", "Number of the suppression (mailhunt suppress remove ID)."),
+        ("created_at", "TIMESTAMPTZ", "When it was added, UTC."),
+        ("created_by", "VARCHAR", "The operating-system user who added it."),
+        ("rule_id", "VARCHAR", "Only alerts of this rule; NULL: any rule."),
+        ("tenant_id", "VARCHAR", "Only alerts involving this tenant (lower-cased); NULL: any."),
+        ("app_id", "VARCHAR", "Only alerts involving this application (lower-cased); NULL: any."),
+        ("mailbox", "VARCHAR", "Only alerts involving this mailbox (lower-cased); NULL: any."),
+        ("user_upn", "VARCHAR", "Only alerts involving this user (lower-cased); NULL: any."),
+        (
+            "cidr",
+            "VARCHAR",
+            "Only alerts with a client IP in this network (an address is a /32 or /128); "
+            "NULL: any.",
+        ),
+        ("reason", "VARCHAR", "Why, in the user's words."),
+        ("expires_at", "TIMESTAMPTZ", "When it stops applying to new detections; NULL: never."),
     ),
 )
 
@@ -301,6 +341,7 @@ TABLES: tuple[Table, ...] = (
     ALERTS,
     ALERT_EVIDENCE,
     INDICATORS,
+    SUPPRESSIONS,
 )
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
 

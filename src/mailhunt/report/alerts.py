@@ -7,6 +7,7 @@ JSON escapes (``\\u009b``, ``\\u202e``), which every JSON parser reads back as t
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -32,8 +33,12 @@ JSONL_FIELDS = (
     "event_ids",
     "entity",
     "created_at",
+    "techniques",  # every MITRE ATT&CK id of the rule, `technique` first
+    "why",  # the analytic's JSON object (baseline, new, ...) or null
+    "suppressed_by",  # the suppression holding the alert (listed with --include-suppressed)
 )
 CSV_FIELDS = JSONL_FIELDS
+SHORT = 60  # characters of each part of a short why
 
 
 def iso_utc(moment: datetime) -> str:
@@ -56,4 +61,24 @@ def to_jsonl(alerts: list[Alert]) -> str:
 
 
 def to_csv(alerts: list[Alert]) -> str:
-    return csv_text(CSV_FIELDS, (alert_record(a) for a in alerts))
+    """CSV rows; ``why`` is its JSON text."""
+    records = (alert_record(a) for a in alerts)
+    return csv_text(CSV_FIELDS, ({**r, "why": _json(r["why"])} for r in records))
+
+
+def _json(value: object) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def why_short(why: dict[str, Any] | None) -> str:
+    """The why for people, on one line: 'baseline: ...; new: ...' (then the other keys), each
+    value cut to SHORT characters; '' when there is none."""
+    if not why:
+        return ""
+    order = ["baseline", "new", *sorted(k for k in why if k not in ("baseline", "new"))]
+    return "; ".join(f"{key}: {_cut(why[key])}" for key in order if key in why)
+
+
+def _cut(value: object) -> str:
+    text = value if isinstance(value, str) else _json(value) or ""
+    return text if len(text) <= SHORT else text[: SHORT - 3] + "..."

@@ -75,6 +75,11 @@ tenant_signins AS (
 ),
 -- what sign-ins call each application (none for a forged token's client)
 {APP_NAMES_CTE},
+-- when each application first read each mailbox: the baseline the why names
+mailbox_apps AS (
+    SELECT tenant_id, mailbox_upn, app_key, min(time) AS since
+    FROM access GROUP BY tenant_id, mailbox_upn, app_key
+),
 marked AS (
     SELECT *,
            lag(time) OVER (PARTITION BY tenant_id, mailbox_upn, app_key
@@ -94,6 +99,13 @@ firsts AS (
       AND (m.time - s.since >= to_days($min_history_days)
            OR (date_trunc('day', m.app_since) = date_trunc('day', m.time)
                AND m.time - t.tenant_start >= to_days($min_history_days)))
+),
+known_before AS (  -- applications that read the judged mailboxes before the new one did
+    SELECT f.tenant_id, f.app_key, f.bucket, list_sort(list_distinct(list(k.app_key))) AS apps
+    FROM firsts f JOIN mailbox_apps k
+      ON k.tenant_id = f.tenant_id AND k.mailbox_upn = f.mailbox_upn
+     AND k.app_key <> f.app_key AND k.since < f.first_time
+    GROUP BY f.tenant_id, f.app_key, f.bucket
 ),
 evidence AS (
     SELECT f.*, a.record_id, a.time, a.actor_upn, a.client_ip, a.app_id,
@@ -130,8 +142,25 @@ SELECT
     list_sort(list_distinct(list(client_ip))) AS client_ips,
     min(time) AS first_seen,
     max(time) AS last_seen,
-    list_sort(list_distinct(list(record_id))) AS event_ids
+    list_sort(list_distinct(list(record_id))) AS event_ids,
+    to_json(struct_pack(
+        baseline := struct_pack(
+            compared_with := 'applications that read these mailboxes before (at most 20)',
+            apps_seen_before := coalesce(any_value(kb.apps), [])[1:20],
+            baseline_days := $baseline_days,
+            min_history_days := $min_history_days
+        ),
+        new := struct_pack(
+            app := app_key,
+            app_name := any_value(n.app_name),
+            new_to_tenant := bool_or(app_new_in_tenant),
+            mailboxes := count(DISTINCT mailbox_upn),
+            accesses_with_unissued_token :=
+                count(DISTINCT record_id) FILTER (WHERE token_not_issued)
+        )
+    )) AS why
 FROM evidence LEFT JOIN app_names n ON n.named_app = evidence.app_key
+LEFT JOIN known_before kb USING (tenant_id, app_key, bucket)
 GROUP BY tenant_id, app_key, bucket
 """
 
@@ -140,6 +169,7 @@ ANALYTIC = Analytic(
     title="Application reads a mailbox it never read before",
     severity="medium",
     technique="T1114.002",
+    techniques=("T1114.002", "T1550.001"),
     doc=__doc__ or "",
     sql=SQL,
     tables=("events", "signins"),

@@ -104,7 +104,8 @@ judged AS (
              AS by_token,
            coalesce(NOT a.app_only AND a.aad_session_id IS NOT NULL
              AND a.issue_time BETWEEN c.session_from + {_SKEW} AND c.session_to - {_SKEW}, false)
-             AS by_session
+             AS by_session,
+           c.token_from, c.token_to, c.session_from, c.session_to
     FROM access a JOIN coverage c ON c.tenant_id = a.tenant_id AND c.app_only = a.app_only
     WHERE a.app_only OR c.silent_logged
 ),
@@ -154,7 +155,26 @@ SELECT
     {distinct_list("client_ip")} AS client_ips,
     min(time) AS first_seen,
     max(time) AS last_seen,
-    {distinct_list("record_id")} AS event_ids
+    {distinct_list("record_id")} AS event_ids,
+    to_json(struct_pack(
+        baseline := struct_pack(
+            compared_with := CASE
+                WHEN bool_and(app_only) THEN 'service-principal sign-ins'
+                WHEN bool_or(app_only) THEN 'user and service-principal sign-ins'
+                ELSE 'user sign-ins, interactive and non-interactive' END,
+            signins_from := min(coalesce(token_from, session_from)),
+            signins_to := max(coalesce(token_to, session_to)),
+            token_lifetime_hours := $token_lifetime_hours,
+            clock_skew_minutes := $clock_skew_minutes
+        ),
+        new := struct_pack(
+            tokens := {distinct_list("coalesce(token_id, aad_session_id)")}[1:20],
+            token_count := count(DISTINCT coalesce(token_id, aad_session_id)),
+            accesses := count(DISTINCT record_id),
+            in_unknown_session := count(DISTINCT record_id)
+                FILTER (WHERE session_unknown AND NOT app_only)
+        )
+    )) AS why
 FROM evidence LEFT JOIN app_names n ON n.named_app = evidence.app_key
 GROUP BY tenant_id, app_key, bucket
 """
@@ -164,6 +184,7 @@ ANALYTIC = Analytic(
     title="Mailbox accessed with a token no sign-in issued",
     severity="high",
     technique="T1550.001",
+    techniques=("T1550.001", "T1114.002"),
     doc=__doc__ or "",
     sql=SQL,
     tables=("events", "signins"),

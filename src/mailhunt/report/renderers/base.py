@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from rich.console import ConsoleRenderable
 
 from mailhunt.alerts.query import Alert
-from mailhunt.detect.base import Analytic
+from mailhunt.alerts.suppressions import Suppression
 from mailhunt.detect.coverage import Finding
+from mailhunt.detect.parameters import AnalyticsListing
 from mailhunt.investigate.quarantine import QuarantineListing
 
 if TYPE_CHECKING:  # the evaluation runs the whole pipeline: imported for its type only
@@ -39,7 +40,8 @@ class Kind(Generic[T]):
 
 ALERTS: Kind[list[Alert]] = Kind("alerts")
 QUARANTINE: Kind[QuarantineListing] = Kind("quarantine")
-ANALYTICS: Kind[list[Analytic]] = Kind("analytics")
+ANALYTICS: Kind[AnalyticsListing] = Kind("analytics")
+SUPPRESSIONS: Kind[list[Suppression]] = Kind("suppressions")
 EVALUATION: Kind[Evaluation] = Kind("evaluation")
 COVERAGE: Kind[list[Finding]] = Kind("coverage")
 
