@@ -25,6 +25,7 @@ import csv
 import gzip
 import io
 import os
+import pickle
 import random
 import shutil
 import subprocess
@@ -737,11 +738,22 @@ def check_clean(database: Path, manifest: Manifest, outcome: Outcome) -> None:
     outcome.require(quarantined == 0, f"clean control: {quarantined} quarantined")
 
 
-def soak(root: Path, records: int, *, seed: int = 7, oversized: bool = True) -> Outcome:
-    """Build both sets under `root`, ingest each into a new database, check."""
+def soak(
+    root: Path, records: int, *, seed: int = 7, oversized: bool = True, reuse: bool = False
+) -> Outcome:
+    """Build both sets under `root` (or, with `reuse`, take those built there before),
+    ingest each into a new database, check."""
     outcome = Outcome()
     start = time.perf_counter()
-    bad_dir, clean_dir, manifest = build(root, records, seed=seed, oversized=oversized)
+    kept = root / "manifest.pickle"
+    if reuse:
+        bad_dir, clean_dir = root / "malformed", root / "clean"
+        manifest = pickle.loads(kept.read_bytes())  # noqa: S301 (written by this script)
+        for database in root.glob("*.duckdb*"):
+            database.unlink()
+    else:
+        bad_dir, clean_dir, manifest = build(root, records, seed=seed, oversized=oversized)
+        kept.write_bytes(pickle.dumps(manifest))
     built = time.perf_counter() - start
     inputs = sorted(bad_dir.iterdir())
     clean = ingest_cli(sorted(clean_dir.iterdir()), root / "clean.duckdb")
@@ -840,6 +852,9 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--work", type=Path, default=None, help="where to build (a new folder)")
+    parser.add_argument(
+        "--reuse", type=Path, default=None, help="ingest the sets a --keep run left in this folder"
+    )
     parser.add_argument("--no-results", action="store_true", help="do not write bench/RESULTS.md")
     return parser
 
@@ -848,11 +863,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _argument_parser().parse_args(argv)
     if args.quick:
         args.records = 20_000
-    root = Path(tempfile.mkdtemp(prefix="mailhunt-soak-", dir=args.work))
+    root = args.reuse or Path(tempfile.mkdtemp(prefix="mailhunt-soak-", dir=args.work))
     try:
-        outcome = soak(root, args.records, seed=args.seed)
+        outcome = soak(root, args.records, seed=args.seed, reuse=args.reuse is not None)
     finally:
-        if args.keep:
+        if args.keep or args.reuse:
             print(f"kept {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
