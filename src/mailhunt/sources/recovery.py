@@ -115,8 +115,10 @@ class _Spans:
         self.joinable = False
 
     def bad(self, first: _Line, last: _Line, error: str, *, broken_quotes: bool = False) -> None:
-        """A record that could not be read, from its first line to its last."""
-        if self.joinable:
+        """A record that could not be read, from its first line to its last. One whose own
+        quotes break starts a record of its own (two stray quotes in a row are two records);
+        the rest of a multi-line cell parses without a quoting error (its quotes are text)."""
+        if self.joinable and not broken_quotes:
             self.lengths[-1] = last.content_end - self.offsets[-1]
         else:
             self._add(first, last.content_end, error)
