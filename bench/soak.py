@@ -793,7 +793,7 @@ def soak(
         "lost_after_archive_cuts": manifest.lost_after_cut,
         "files": len(manifest.sources),
         "malformed_mb": round(size / 1e6, 1),
-        "build_s": round(built, 1),
+        "build_s": f"reused ({built:.1f} s to load)" if reuse else round(built, 1),
         "clean_ingest_s": round(clean.seconds, 2),
         "malformed_ingest_s": round(bad.seconds, 2),
         "time_ratio": round(time_ratio, 3),
@@ -817,7 +817,9 @@ def section(outcome: Outcome, args: argparse.Namespace) -> str:
     lines = [
         SECTION,
         "",
-        f"`python bench/soak.py --records {args.records}`, {now}, {_machine()}. Issue 8's "
+        f"`python bench/soak.py --records {args.records}"
+        + (" --reuse DIR" if args.reuse else "")
+        + f"`, {now}, {_machine()}. Issue 8's "
         "acceptance: 1% bad records of every kind the readers handle, spread over UAL JSON "
         "Lines, a gzip cut short, a zip cut short (no central directory), JSON array content "
         "blobs (one cut short), a Purview CSV (last row cut) and an Entra sign-ins file; "
@@ -842,7 +844,11 @@ def section(outcome: Outcome, args: argparse.Namespace) -> str:
 
 
 def _machine() -> str:
-    return f"nproc {os.cpu_count()}, Python {sys.version.split()[0]}, DuckDB {duckdb.__version__}"
+    load = os.getloadavg()[1]  # other jobs on the machine stretch wall times (CPU is given)
+    return (
+        f"nproc {os.cpu_count()}, load average {load:.1f} (5 min), Python "
+        f"{sys.version.split()[0]}, DuckDB {duckdb.__version__}"
+    )
 
 
 def write_section(text: str, path: Path = HERE / "RESULTS.md") -> None:

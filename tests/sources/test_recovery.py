@@ -78,6 +78,17 @@ def test_two_stray_quotes_in_a_row_are_two_records(tmp_path: Path) -> None:
     ]
 
 
+def test_lines_of_a_cell_starting_with_a_doubled_or_closing_quote_stay_joined(
+    tmp_path: Path,
+) -> None:
+    data = HEADER + b'1,a,b\n2,"x"y\n""key"": 1\n",b\n3,a,b\n'
+    assert _frames(tmp_path, data) == [
+        (2, b"1,a,b", None),
+        (3, b'2,"x"y\n""key"": 1\n",b', "csv_quoting"),
+        (6, b"3,a,b", None),
+    ]
+
+
 def test_text_after_a_closing_quote_is_malformed(tmp_path: Path) -> None:
     data = HEADER + b'1,"a"x,b\n2,a,b\n'
     assert _frames(tmp_path, data) == [(2, b'1,"a"x,b', "csv_quoting"), (3, b"2,a,b", None)]
