@@ -191,3 +191,18 @@ def test_deep_nesting_inside_an_array_is_quarantined(store: Store, tmp_path: Pat
     ingest(store, [path])
     assert store.query("SELECT line, reason FROM quarantine") == [(2, "nesting_too_deep")]
     assert [r[0] for r in store.query("SELECT record_id FROM events")] == ["a1"]
+
+
+def test_a_blob_cut_short_quarantines_its_cut_element(store: Store, tmp_path: Path) -> None:
+    """A content blob cut inside an element: the element is quarantined (truncated_record,
+    its element number and offset), the elements before it stored."""
+    path = tmp_path / "blob.json"
+    elements = [compact(ual_record(f"a{n}", T)) for n in range(3)]
+    data = b"[" + b",".join(elements) + b"," + elements[0][:40].replace(b"a0", b"cut")
+    path.write_bytes(data)
+    [result] = ingest(store, [path]).files
+    assert (result.status, result.records_read, result.records_new) == ("ingested", 4, 3)
+    assert store.query("SELECT line, byte_offset, reason FROM quarantine") == [
+        (4, data.rindex(b"{"), "truncated_record")
+    ]
+    assert "array not closed properly" in result.detail

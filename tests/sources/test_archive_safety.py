@@ -9,6 +9,7 @@ import json
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -228,3 +229,100 @@ def test_an_encrypted_member_fails_alone(store: Store, tmp_path: Path) -> None:
         results["export.zip!b-open.jsonl"].status,
         results["export.zip!b-open.jsonl"].records_new,
     ) == ("ingested", 2)
+
+
+def _cut_zip(path: Path, members: dict[str, bytes], keep: float) -> bytes:
+    """A zip of `members` cut inside the last one's compressed data (no central directory
+    left, as when a download or a copy stops); what zlib gets out of the last one's part."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    raw = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        last = archive.infolist()[-1]
+    start = last.header_offset + 30 + len(last.filename.encode()) + len(last.extra)
+    cut = start + int(last.compress_size * keep)
+    path.write_bytes(raw[:cut])
+    return zlib.decompressobj(-15).decompress(raw[start:cut])
+
+
+def test_a_zip_cut_short_keeps_its_whole_members_and_the_cut_ones_start(
+    store: Store, tmp_path: Path
+) -> None:
+    """Without its central directory (written last, so lost first) a zip was refused whole:
+    its members are found by their local headers instead."""
+    path = tmp_path / "export.zip"
+    first, second = _lines("a", 300), _lines("b", 3000)
+    kept = _cut_zip(path, {"a.jsonl": first, "b.jsonl": second}, 0.6)
+    complete = kept.count(b"\n")
+    assert 0 < complete < 3000
+
+    results = {f.path.name: f for f in ingest(store, [path]).files}
+
+    a, b = results["export.zip!a.jsonl"], results["export.zip!b.jsonl"]
+    assert (a.status, a.records_new, a.quarantined) == ("ingested", 300, 0)
+    assert (b.status, b.records_new) == ("ingested", complete)
+    assert "no central directory" in a.detail
+    assert store.query(
+        "SELECT source_path, line, byte_offset, reason FROM quarantine ORDER BY line"
+    ) == [
+        (f"{path}!b.jsonl", 0, len(kept), "archive_truncated"),
+        (f"{path}!b.jsonl", complete + 1, kept.rfind(b"\n") + 1, "invalid_json"),
+    ]
+    expected = [f"a-{n}" for n in range(300)] + [f"b-{n}" for n in range(complete)]
+    assert sorted(_ids(store)) == sorted(expected)
+    # evidence reads the members again the same way
+    assert original_bytes(store, "a-299").data == first.splitlines()[299]
+    assert original_bytes(store, "b-7").data == second.splitlines()[7]
+    assert read_member(f"{path}!b.jsonl") == kept
+
+
+def test_a_zip_cut_inside_its_central_directory_keeps_every_member(
+    store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.jsonl", _lines("a", 3))
+        archive.writestr("b.jsonl", _lines("b", 4))
+    path.write_bytes(path.read_bytes()[:-30])
+
+    results = ingest(store, [path]).files
+
+    assert sorted((f.path.name, f.status, f.records_new) for f in results) == [
+        ("export.zip!a.jsonl", "ingested", 3),
+        ("export.zip!b.jsonl", "ingested", 4),
+    ]
+    assert store.count("quarantine") == 0
+
+
+def test_a_zip_streamed_with_data_descriptors_and_cut_is_read_from_local_headers(
+    store: Store, tmp_path: Path
+) -> None:
+    """Members written to a stream carry their sizes after the data (a data descriptor)."""
+    path = tmp_path / "export.zip"
+    with path.open("wb") as raw, zipfile.ZipFile(_Unseekable(raw), "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a.jsonl", _lines("a", 5))
+        z.writestr("b.jsonl", _lines("b", 6))
+    data = path.read_bytes()
+    path.write_bytes(data[: data.find(b"PK\x01\x02")])  # the central directory gone
+
+    results = ingest(store, [path]).files
+
+    assert sorted((f.path.name, f.status, f.records_new) for f in results) == [
+        ("export.zip!a.jsonl", "ingested", 5),
+        ("export.zip!b.jsonl", "ingested", 6),
+    ]
+    assert store.count("quarantine") == 0
+
+
+class _Unseekable:
+    """A write-only stream zipfile cannot seek in (it then writes data descriptors)."""
+
+    def __init__(self, out: Any) -> None:
+        self._out = out
+
+    def write(self, data: bytes) -> int:
+        return int(self._out.write(data))
+
+    def flush(self) -> None:
+        self._out.flush()

@@ -64,6 +64,31 @@ def test_a_stray_quote_costs_one_line(tmp_path: Path) -> None:
     ]
 
 
+def test_two_stray_quotes_in_a_row_are_two_records(tmp_path: Path) -> None:
+    """Found by the malformed soak: the second joined the first as one quarantined record."""
+    data = HEADER + b'1,a,b\n"2,a,b\n"3,a,b\n4,a,b\n"5,"a",b\n"6,a,"b"\n7,a,b\n'
+    assert _frames(tmp_path, data) == [
+        (2, b"1,a,b", None),
+        (3, b'"2,a,b', "csv_quoting"),
+        (4, b'"3,a,b', "csv_quoting"),
+        (5, b"4,a,b", None),
+        (6, b'"5,"a",b', "csv_quoting"),
+        (7, b'"6,a,"b"', "csv_quoting"),
+        (8, b"7,a,b", None),
+    ]
+
+
+def test_lines_of_a_cell_starting_with_a_doubled_or_closing_quote_stay_joined(
+    tmp_path: Path,
+) -> None:
+    data = HEADER + b'1,a,b\n2,"x"y\n""key"": 1\n",b\n3,a,b\n'
+    assert _frames(tmp_path, data) == [
+        (2, b"1,a,b", None),
+        (3, b'2,"x"y\n""key"": 1\n",b', "csv_quoting"),
+        (6, b"3,a,b", None),
+    ]
+
+
 def test_text_after_a_closing_quote_is_malformed(tmp_path: Path) -> None:
     data = HEADER + b'1,"a"x,b\n2,a,b\n'
     assert _frames(tmp_path, data) == [(2, b'1,"a"x,b', "csv_quoting"), (3, b"2,a,b", None)]

@@ -64,9 +64,12 @@ class JsonArray(Reader):
         framed, broken_at = frame_array(path, data)
         framed.read_path = work / f"{framed.sha256}.jsonl"
         with framed.read_path.open("wb") as out:
-            for offset, length in zip(
-                framed.offsets.tolist(), framed.lengths.tolist(), strict=True
+            for index, (offset, length) in enumerate(
+                zip(framed.offsets.tolist(), framed.lengths.tolist(), strict=True)
             ):
+                if index in framed.errors:  # flagged (cut, too large, too deep): an empty row
+                    out.write(b"{}\n")
+                    continue
                 element = data[offset : offset + length]
                 out.write(element.replace(b"\r", b" ").replace(b"\n", b" ") + b"\n")
         if broken_at is not None:

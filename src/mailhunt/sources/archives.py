@@ -27,6 +27,7 @@ import io
 import logging
 import os
 import stat
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -304,19 +305,196 @@ def _unzip(path: Path, work: Path, limits: Limits) -> list[InputFile]:
     folder = _fresh(work, path)
     budget = _Budget(limits)
     inputs = []
-    with zipfile.ZipFile(path) as archive:
-        infos = [info for info in archive.infolist() if not info.is_dir()]
-        named = sorted(zip(member_names(infos), infos, strict=True), key=lambda m: m[1].filename)
+    with _ZipMembers(path) as archive:
+        named = sorted(zip(member_names(archive.infos), archive.infos, strict=True), key=_by_name)
         for index, (display, info) in enumerate(named):
             safe, unsafe = safe_name(info.filename)
             target = folder / str(index) / PurePosixPath(safe).name
             target.parent.mkdir()
             with target.open("wb") as out:
-                stop = _drain(_zip_chunks(archive, info), out, budget, _size_of(info))
+                stop = _drain(archive.chunks(info), out, budget, _size_of(info))
             _keep_time(target, _zip_time(info) or path.stat().st_mtime)
-            note = f"unsafe member name (absolute or with ..), read as {safe}" if unsafe else ""
+            notes = [archive.note]
+            notes += [f"unsafe member name (absolute or with ..), read as {safe}"] * unsafe
+            note = "; ".join(n for n in notes if n)
             inputs.append(InputFile(target, f"{path}{SEPARATOR}{display}", note, stop))
     return inputs
+
+
+def _by_name(member: tuple[str, zipfile.ZipInfo]) -> str:
+    return member[1].filename
+
+
+class _ZipMembers:
+    """A zip file's members and their bytes: from its central directory, or, when it has none
+    (a zip cut short loses it: the directory is written last), from the local header each
+    member's data follows, scanned from the start (`local_members`)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._zip: zipfile.ZipFile | None = None
+        self._local: dict[int, _LocalMember] = {}
+        self.note = ""
+        try:
+            self._zip = zipfile.ZipFile(path)
+            self.infos = [info for info in self._zip.infolist() if not info.is_dir()]
+        except zipfile.BadZipFile as error:
+            local = [m for m in local_members(path) if not m.info.is_dir()]
+            if not local:
+                raise
+            self._local = {id(m.info): m for m in local}
+            self.infos = [m.info for m in local]
+            self.note = (
+                f"no central directory ({error}): members read from their local headers, "
+                "the archive is likely cut short"
+            )
+
+    def __enter__(self) -> _ZipMembers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+    def chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        if self._zip is not None:
+            return _zip_chunks(self._zip, info)
+        return _local_chunks(self._path, self._local[id(info)])
+
+
+# -- zip without its central directory ------------------------------------------------------
+
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+_DESCRIPTOR_MAGIC = b"PK\x07\x08"
+_ENCRYPTED, _HAS_DESCRIPTOR, _UTF8_NAME = 0x1, 0x8, 0x800
+
+
+@dataclass(frozen=True)
+class _LocalMember:
+    """A member found by its local header: its entry, where its data starts, and how many
+    compressed bytes it has (None: unknown, sizes in a data descriptor after the data)."""
+
+    info: zipfile.ZipInfo
+    data_offset: int
+    compressed: int | None
+
+
+def local_members(path: Path) -> list[_LocalMember]:
+    """The members of a zip file from their local headers, in file order, up to the first
+    header that is not one (the central directory) or cannot be read whole (the cut)."""
+    members: list[_LocalMember] = []
+    with path.open("rb") as stream:
+        size = stream.seek(0, 2)
+        position = 0
+        while position + _LOCAL_HEADER.size <= size:
+            stream.seek(position)
+            fields = _LOCAL_HEADER.unpack(stream.read(_LOCAL_HEADER.size))
+            magic, _, flags, method, mtime, mdate, crc, csize, usize, name_length, extra_length = (
+                fields
+            )
+            if magic != ZIP_MAGIC:
+                break
+            raw_name, extra = stream.read(name_length), stream.read(extra_length)
+            if len(raw_name) < name_length or len(extra) < extra_length:
+                break
+            name = raw_name.decode("utf-8" if flags & _UTF8_NAME else "cp437", "replace")
+            date = ((mdate >> 9) + 1980, (mdate >> 5) & 15, mdate & 31)
+            info = zipfile.ZipInfo(name, (*date, mtime >> 11, (mtime >> 5) & 63, (mtime & 31) * 2))
+            if not info.filename:  # no name (zipfile cuts it at a NUL): not a member header
+                break
+            info.flag_bits, info.compress_type, info.CRC = flags, method, crc
+            info.compress_size, info.file_size = _zip64_sizes(csize, usize, extra)
+            data = position + _LOCAL_HEADER.size + name_length + extra_length
+            known = None if flags & _HAS_DESCRIPTOR else info.compress_size
+            members.append(_LocalMember(info, data, known))
+            end = data + known if known is not None else _descriptor_end(stream, members[-1])
+            if end is None:
+                break
+            position = end
+    return members
+
+
+def _zip64_sizes(csize: int, usize: int, extra: bytes) -> tuple[int, int]:
+    """(compressed, uncompressed) size: the header's, or its zip64 extra field's."""
+    while len(extra) >= 4:
+        kind, length = struct.unpack("<HH", extra[:4])
+        if kind == 1:
+            body = extra[4 : 4 + length][:16]
+            values = list(struct.unpack(f"<{len(body) // 8}Q", body[: len(body) // 8 * 8]))
+            if usize == 0xFFFFFFFF and values:
+                usize = values.pop(0)
+            if csize == 0xFFFFFFFF and values:
+                csize = values.pop(0)
+            break
+        extra = extra[4 + length :]
+    return csize, usize
+
+
+def _descriptor_end(stream: BinaryIO, member: _LocalMember) -> int | None:
+    """Where a member whose sizes follow its data ends (its deflate stream decompressed to
+    find the end, then its data descriptor read: CRC and sizes); None when it cannot tell
+    (stored data, or a stream that does not end)."""
+    info = member.info
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        return None
+    stream.seek(member.data_offset)
+    decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
+    fed = 0
+    try:
+        while not decompressor.eof and (data := stream.read(_IN_PIECE)):
+            fed += len(data)
+            while data and not decompressor.eof:
+                decompressor.decompress(data, _OUT_PIECE)
+                data = decompressor.unconsumed_tail
+    except zlib.error:
+        return None
+    if not decompressor.eof:
+        return None
+    end = member.data_offset + fed - len(decompressor.unused_data)
+    stream.seek(end)
+    descriptor = stream.read(24)
+    start = 4 if descriptor.startswith(_DESCRIPTOR_MAGIC) else 0
+    if len(descriptor) < start + 12:
+        return None
+    info.CRC, info.compress_size, info.file_size = struct.unpack(
+        "<III", descriptor[start : start + 12]
+    )
+    return end + start + 12
+
+
+def _local_chunks(path: Path, member: _LocalMember) -> Iterator[bytes]:
+    """A member's bytes read from its local header on (see `_zip_chunks`): `_Unreadable`
+    where the file ends before the member does, or its data is corrupt."""
+    info = member.info
+    if info.flag_bits & _ENCRYPTED or info.compress_type not in (
+        zipfile.ZIP_STORED,
+        zipfile.ZIP_DEFLATED,
+    ):
+        raise _Unreadable("archive_corrupt", "zip member cannot be read (encrypted or method)")
+    deflated = info.compress_type == zipfile.ZIP_DEFLATED
+    decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
+    left = member.compressed if member.compressed is not None else info.compress_size
+    crc = 0
+    with path.open("rb") as stream:
+        stream.seek(member.data_offset)
+        while not (deflated and decompressor.eof) and left > 0:
+            data = stream.read(min(_IN_PIECE, left))
+            if not data:
+                raise _Unreadable("archive_truncated", "the zip file ends inside this member")
+            left -= len(data)
+            while data:
+                try:
+                    chunk = decompressor.decompress(data, _OUT_PIECE) if deflated else data
+                except zlib.error as error:
+                    raise _Unreadable("archive_corrupt", f"corrupt zip data ({error})") from None
+                data = decompressor.unconsumed_tail if deflated else b""
+                crc = zlib.crc32(chunk, crc)
+                if chunk:
+                    yield chunk
+    if deflated and not decompressor.eof:
+        raise _Unreadable("archive_truncated", "the zip file ends inside this member")
+    if crc != info.CRC:
+        raise _Unreadable("archive_corrupt", "zip member fails its CRC check (corrupt)")
 
 
 def _size_of(info: zipfile.ZipInfo) -> Callable[[], int]:
@@ -387,8 +565,8 @@ def read_member(display: str, limits: Limits | None = None) -> bytes:
         with path.open("rb") as source:
             _drain(_gzip_chunks(source), out, budget, source.tell)
         return out.getvalue()
-    with zipfile.ZipFile(path) as zipped:
-        infos = [info for info in zipped.infolist() if not info.is_dir()]
+    with _ZipMembers(path) as zipped:
+        infos = zipped.infos
         named = dict(zip(member_names(infos), infos, strict=True))
         if member not in named:
             raise KeyError(f"no member {member!r} in {path.name}")
@@ -397,5 +575,5 @@ def read_member(display: str, limits: Limits | None = None) -> bytes:
             if info is named[member]:
                 break
             budget.total += info.file_size
-        _drain(_zip_chunks(zipped, named[member]), out, budget, _size_of(named[member]))
+        _drain(zipped.chunks(named[member]), out, budget, _size_of(named[member]))
     return out.getvalue()

@@ -115,8 +115,11 @@ class _Spans:
         self.joinable = False
 
     def bad(self, first: _Line, last: _Line, error: str, *, broken_quotes: bool = False) -> None:
-        """A record that could not be read, from its first line to its last."""
-        if self.joinable:
+        """A record that could not be read, from its first line to its last. A line opening a
+        quoted cell (a quote, then neither a quote nor a delimiter) starts a record of its own:
+        inside a quoted cell a quote is doubled or closes the cell, so no line of a multi-line
+        cell starts so (two stray quotes in a row are two records, not one)."""
+        if self.joinable and not (broken_quotes and _opens_cell(first.data)):
             self.lengths[-1] = last.content_end - self.offsets[-1]
         else:
             self._add(first, last.content_end, error)
@@ -130,6 +133,14 @@ class _Spans:
         self.lines.append(first.number)
         self.offsets.append(first.offset)
         self.lengths.append(end - first.offset)
+
+
+_NOT_OPENING = (b'"', b",", b"\r", b"\n", b"")  # after a doubled, or a closing, quote
+
+
+def _opens_cell(data: bytes | None) -> bool:
+    """Does the line start with a quote opening a cell (not a doubled or closing quote)?"""
+    return data is not None and data[:1] == b'"' and data[1:2] not in _NOT_OPENING
 
 
 def frame_csv_strict(path: Path, sha256: str, *, preamble_lines: int = 0) -> Framed | None:
