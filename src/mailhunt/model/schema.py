@@ -212,6 +212,29 @@ INGEST_RUNS = Table(
     ),
 )
 
+IP_INFO = Table(
+    name="ip_info",
+    meaning=(
+        "What is known about a client IP address of events and sign-ins, looked up in MaxMind-"
+        "format databases the user supplied (mailhunt detect --geoip): one row per address, "
+        "written once (mailhunt.enrich). Empty when no database was given."
+    ),
+    primary_key=("ip",),
+    columns=_cols(
+        ("ip", "VARCHAR", "The address, as events.client_ip and signins.client_ip hold it."),
+        ("country", "VARCHAR", "ISO 3166-1 alpha-2 country code, when a database knows it."),
+        ("asn", "BIGINT", "Autonomous system number announcing the address, when known."),
+        ("as_org", "VARCHAR", "Name of that autonomous system's organisation."),
+        (
+            "network_kind",
+            "VARCHAR",
+            "hosting, vpn, tor, proxy or residential when known (an anonymous-IP database, the "
+            "curated ASN list or the AS name), else NULL.",
+        ),
+        ("enriched_at", "TIMESTAMPTZ", "When the address was looked up, UTC."),
+    ),
+)
+
 ALERTS = Table(
     name="alerts",
     meaning="One row per alert: a rule fired on an entity within a time bucket.",
@@ -253,6 +276,7 @@ TABLES: tuple[Table, ...] = (
     RECORD_SPANS,
     QUARANTINE,
     INGEST_RUNS,
+    IP_INFO,
     ALERTS,
     ALERT_EVIDENCE,
 )
