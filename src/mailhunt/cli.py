@@ -37,6 +37,7 @@ from mailhunt.detect.analytics import ANALYTICS
 from mailhunt.detect.base import SEVERITIES, Parameter, ParameterValue
 from mailhunt.detect.parameters import declared, parse_assignment
 from mailhunt.detect.runner import DetectSummary, run_detections
+from mailhunt.enrich import enrich_ips
 from mailhunt.errors import InputError, MailhuntError, StoreError
 from mailhunt.formats import FORMATS
 from mailhunt.ingest import FileResult, IngestSummary, discover, ingest
@@ -482,11 +483,28 @@ def detect_command(
     min_history_days: Annotated[
         int | None, typer.Option(help=_alias_help("min_history_days"), show_default=False)
     ] = None,
+    geoip: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--geoip",
+            metavar="PATH",
+            help="A MaxMind-format .mmdb database (GeoLite2 or DB-IP Lite country, city or ASN; "
+            "repeatable) to enrich client IPs with before the analytics run. Read locally, "
+            "never online; without one, networks are compared by /24 and /48 prefix.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run every analytic over the store and raise alerts."""
     aliases = {"baseline_days": baseline_days, "min_history_days": min_history_days}
     overrides = _overrides(ctx, param or [], aliases)
     with _stoppable() as stop, _open(db, memory_limit, threads, create=False) as store:
+        if geoip:
+            enriched = enrich_ips(store, geoip)
+            _print(
+                f"IP enrichment ({', '.join(enriched.databases)}): {enriched.enriched} of "
+                f"{enriched.looked_up} new address(es) known"
+            )
         summary = run_detections(store, overrides=overrides, should_stop=stop)
     _print_detect(summary)
     stop.exit_if_stopped(_detect_stopped(summary))

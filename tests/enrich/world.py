@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmdb_writer import MMDBWriter, MmdbU32
+from mmdb_writer import MmdbU32, MMDBWriter
 from netaddr import IPSet
 
 # network, country, ASN, AS organisation (as GeoLite2-ASN names them)
