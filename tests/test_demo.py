@@ -23,17 +23,23 @@ def test_demo_catches_the_injected_intrusion(demo: tuple[DemoResult, float]) -> 
     caught = result.caught_by[FORGED_TOKEN_MAIL_READ]
     assert caught
     alerts = {a.id: a for a in result.alerts}
-    high = [alerts[alert_id] for alert_id in caught if alerts[alert_id].severity == "high"]
-    assert high
+    severities = {alerts[alert_id].severity for alert_id in caught}
+    assert severities & {"high", "critical"}
+    assert severities <= {"medium", "high", "critical"}  # tenant-rare-app is medium
     intrusion = result.tenant.intrusions[0]
-    catching = high[0]
+    catching = next(alerts[i] for i in caught if alerts[i].rule_id == "mailbox-first-seen-app")
     assert set(intrusion.mailboxes) <= set(catching.mailboxes)
     assert intrusion.app_id in catching.app_ids
 
 
-def test_demo_raises_at_most_five_alerts(demo: tuple[DemoResult, float]) -> None:
+def test_demo_raises_at_most_five_alerts_beside_the_intrusion(
+    demo: tuple[DemoResult, float],
+) -> None:
+    """Every analytic may raise its own alert on the intrusion; the others must stay few."""
     result, _ = demo
-    assert 1 <= len(result.alerts) <= 5
+    caught = {alert_id for ids in result.caught_by.values() for alert_id in ids}
+    assert caught
+    assert len([a for a in result.alerts if a.id not in caught]) <= 5
     assert result.detect.total_new == len(result.alerts)
 
 

@@ -52,6 +52,7 @@ from mailhunt.detect.parameters import (
     parse_assignment,
 )
 from mailhunt.detect.runner import DetectSummary, run_detections
+from mailhunt.enrich import enrich_ips
 from mailhunt.errors import InputError, MailhuntError, StoreError
 from mailhunt.evaluate import evaluate
 from mailhunt.formats import FORMATS
@@ -531,14 +532,33 @@ def detect_command(
         int | None, typer.Option(help=_alias_help("min_history_days"), show_default=False)
     ] = None,
     config: ConfigOption = None,
+    geoip: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--geoip",
+            metavar="PATH",
+            help="A MaxMind-format .mmdb database (GeoLite2 or DB-IP Lite country, city or ASN; "
+            "repeatable) to enrich client IPs with before the analytics run. Read locally, "
+            "never online; without one, networks are compared by /24 and /48 prefix.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run every analytic over the store and raise alerts (parameters: defaults, then
     mailhunt.toml, then --param). Detections a suppression matches are stored and counted,
     not raised as new alerts."""
     aliases = {"baseline_days": baseline_days, "min_history_days": min_history_days}
     overrides = _overrides(ctx, param or [], aliases)
-    configured = _config(config).analytics
+    settings = _config(config)
+    configured = settings.analytics
+    databases = list(geoip or settings.geoip)  # --geoip replaces the file's [detect] geoip
     with _stoppable() as stop, _open(db, memory_limit, threads, create=False) as store:
+        if databases:
+            enriched = enrich_ips(store, databases)
+            _print(
+                f"IP enrichment ({', '.join(enriched.databases)}): {enriched.enriched} of "
+                f"{enriched.looked_up} new address(es) known"
+            )
         summary = run_detections(
             store, overrides=overrides, configured=configured, should_stop=stop
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mailhunt.alerts.query import Alert, list_alerts
+from mailhunt.detect.analytics.mailbox_first_seen_app import ANALYTIC
 from mailhunt.detect.runner import run_detections
 from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
@@ -66,7 +67,7 @@ def detect(
     write_jsonl(tmp_path / "signins.jsonl", SIGNINS if signins is None else signins)
     summary = ingest(store, [tmp_path])
     assert summary.quarantined == 0
-    run_detections(store, overrides=overrides)
+    run_detections(store, analytics=[ANALYTIC], overrides=overrides)
     return list_alerts(store)
 
 

@@ -130,14 +130,18 @@ def test_mail_items_one_row_per_message_with_folder_path(store: Store) -> None:
         ("1", "\\Inbox", 9120, "Bind"),
         ("1", "\\Inbox", 48213, "Bind"),
         ("1", "\\Inbox\\Projects\\Falcon", 130551, "Bind"),
+        ("2", "\\Inbox", None, "Sync"),
         ("3", "\\Inbox", 48213, "Bind"),
     ]
     assert store.query("SELECT item_count FROM events WHERE record_id = ?", [E + "1"]) == [(3,)]
 
 
-def test_sync_without_folder_items_gives_no_mail_items(store: Store) -> None:
+def test_sync_of_a_whole_folder_is_one_mail_items_row_without_a_message(store: Store) -> None:
+    """A Sync lists the folder, not its messages: the folder is what was taken."""
     ingest(store, [FIXTURES / "formats" / "ual_lines.jsonl"])
-    assert store.query("SELECT count(*) FROM mail_items WHERE record_id = ?", [E + "2"]) == [(0,)]
+    assert store.query(
+        "SELECT folder_path, internet_message_id FROM mail_items WHERE record_id = ?", [E + "2"]
+    ) == [("\\Inbox", None)]
 
 
 def test_logon_types_and_time_offsets(store: Store, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ def test_table_names_are_unique_and_indexed() -> None:
         "record_spans",
         "quarantine",
         "ingest_runs",
+        "ip_info",
         "alerts",
         "alert_evidence",
         "indicators",

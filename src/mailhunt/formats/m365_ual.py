@@ -75,10 +75,15 @@ SELECT = {
         "CASE WHEN Folders IS NOT NULL THEN "
         "coalesce(list_sum(list_transform(Folders, lambda f: len(f.FolderItems))), 0) END"
     ),
+    # A folder listed without items (a Sync of the whole folder) is one entry with its path
+    # and no message: the folder is what was taken.
     "message_items": (
-        "flatten(list_transform(Folders, lambda f: list_transform(f.FolderItems, lambda i: "
+        "flatten(list_transform(Folders, lambda f: CASE WHEN len(f.FolderItems) > 0 "
+        "THEN list_transform(f.FolderItems, lambda i: "
         "struct_pack(folder_path := f.Path, internet_message_id := i.InternetMessageId, "
-        "size_bytes := i.SizeInBytes))))"
+        "size_bytes := i.SizeInBytes)) "
+        "WHEN f.Path IS NOT NULL THEN [struct_pack(folder_path := f.Path, "
+        "internet_message_id := NULL::VARCHAR, size_bytes := NULL::BIGINT)] END))"
     ),
     "object_id": "ObjectId",
     "parameters": (

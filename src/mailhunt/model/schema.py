@@ -113,7 +113,9 @@ EVENTS = Table(
 MAIL_ITEMS = Table(
     name="mail_items",
     meaning=(
-        "One row per message read, unnested from MailItemsAccessed Folders/FolderItems. A view "
+        "One row per message read, unnested from MailItemsAccessed Folders/FolderItems, and one "
+        "per folder synced whole (a Sync lists no messages: internet_message_id is NULL, the "
+        "folder is what was taken). A view "
         "over events.message_items: stored nested once at ingest (one write), unnested on read."
     ),
     view=(
@@ -237,6 +239,29 @@ INGEST_RUNS = Table(
     ),
 )
 
+IP_INFO = Table(
+    name="ip_info",
+    meaning=(
+        "What is known about a client IP address of events and sign-ins, looked up in MaxMind-"
+        "format databases the user supplied (mailhunt detect --geoip): one row per address, "
+        "written once (mailhunt.enrich). Empty when no database was given."
+    ),
+    primary_key=("ip",),
+    columns=_cols(
+        ("ip", "VARCHAR", "The address, as events.client_ip and signins.client_ip hold it."),
+        ("country", "VARCHAR", "ISO 3166-1 alpha-2 country code, when a database knows it."),
+        ("asn", "BIGINT", "Autonomous system number announcing the address, when known."),
+        ("as_org", "VARCHAR", "Name of that autonomous system's organisation."),
+        (
+            "network_kind",
+            "VARCHAR",
+            "hosting, vpn, tor, proxy or residential when known (an anonymous-IP database, the "
+            "curated ASN list or the AS name), else NULL.",
+        ),
+        ("enriched_at", "TIMESTAMPTZ", "When the address was looked up, UTC."),
+    ),
+)
+
 ALERTS = Table(
     name="alerts",
     meaning="One row per alert: a rule fired on an entity within a time bucket.",
@@ -338,6 +363,7 @@ TABLES: tuple[Table, ...] = (
     RECORD_SPANS,
     QUARANTINE,
     INGEST_RUNS,
+    IP_INFO,
     ALERTS,
     ALERT_EVIDENCE,
     INDICATORS,

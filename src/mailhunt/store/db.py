@@ -55,11 +55,13 @@ def _objects(connection: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in rows}
 
 
-def _check_is_store(connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
+def _check_is_store(
+    connection: duckdb.DuckDBPyConnection, path: Path | None, *, missing_tables_ok: bool = False
+) -> None:
     """Refuse a DuckDB file that is not a mailhunt store (rather than reading it)."""
     found = _objects(connection)
     missing = sorted({t.name for t in TABLES if not t.view} - found)
-    if not missing:
+    if not missing or (missing_tables_ok and STORE_MARKER in found):
         return
     if not found:
         raise StoreError(
@@ -195,12 +197,11 @@ class Store:
             connection.execute("SET preserve_insertion_order = true")
             if create and not read_only:
                 _create(connection, path)
-            else:
+            elif read_only:
                 _check_is_store(connection, path)
-                if not read_only:
-                    connection.execute("BEGIN TRANSACTION")
-                    _add_new_columns(connection)
-                    connection.execute("COMMIT")
+            else:  # an older mailhunt's store gains the tables and columns added since
+                _check_is_store(connection, path, missing_tables_ok=True)
+                _create(connection, path)
         except BaseException as error:
             connection.close()
             if isinstance(error, duckdb.Error):
