@@ -4,7 +4,9 @@ Every failure a user can cause (a missing path, a bad option, a corrupt database
 line on stderr and a non-zero exit code, never a traceback. Exit codes: 0 done; 1 done in
 part (an analytic failed, a record's evidence is unavailable); 2 a usage error or a database
 that cannot be used; 130 / 143 stopped by SIGINT / SIGTERM (ingest and detect end after the
-transaction in progress and say what was stored); 141 stdout closed by its reader.
+transaction in progress and say what was stored; a signal before a command stored anything,
+while the command line is still imported included (`launch.py`, the entry point), is one line
+too: "nothing stored"); 141 stdout closed by its reader.
 """
 
 from __future__ import annotations
