@@ -222,6 +222,96 @@ def test_sigint_at_some_moment_of_a_real_ingest(tmp_path: Path, delay: float) ->
     assert stored(db) == ([f"{n:02d}.jsonl" for n in range(40)], sum(sizes))
 
 
+@pytest.mark.parametrize(
+    ("owner", "said"),
+    [
+        # before the store is opened: Typer used to turn the KeyboardInterrupt into a silent 130
+        ("_discover", "interrupted by SIGINT; nothing stored"),
+        # the store written, its summary being printed: the same, once the handlers were gone
+        ("_print_ingest", "2 file(s) stored (5 new records)"),
+    ],
+)
+def test_sigint_outside_the_transactions_of_ingest_is_one_line(
+    tmp_path: Path, owner: str, said: str
+) -> None:
+    logs = tmp_path / "logs"
+    folder_of_batches(logs, 2)
+    returncode, err = run_child(
+        tmp_path,
+        owner=owner,
+        module="mailhunt.cli",
+        argv=["ingest", str(logs), "--db", str(tmp_path / "m.duckdb")],
+        signum=signal.SIGINT,
+        after=1,
+        setup="",
+    )
+    assert returncode == 130
+    assert_one_clean_line(err, "mailhunt: interrupted by SIGINT", said)
+
+
+SLOW_IMPORT = """
+import sys, time
+from pathlib import Path
+
+class SlowCli:  # pauses the import of the command line, as a loaded machine does
+    def find_spec(self, name, path, target=None):
+        if name == "mailhunt.cli":
+            Path(sys.argv[1]).write_text("1\\n")
+            time.sleep(1.0)
+        return None
+
+sys.meta_path.insert(0, SlowCli())
+from mailhunt.launch import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")]
+)
+def test_signal_while_the_command_line_is_imported(
+    tmp_path: Path, signum: int, code: int, name: str
+) -> None:
+    """The `mailhunt` entry point (launch.py) holds the signals while it imports the command
+    line (before: a KeyboardInterrupt traceback from wherever the import was)."""
+    marker, script = tmp_path / "marker", tmp_path / "child.py"
+    script.write_text(SLOW_IMPORT)
+    db = tmp_path / "m.duckdb"
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(marker), "ingest", str(SCENARIO), "--db", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while not marker.exists():
+            assert child.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        child.send_signal(signum)
+        _, stderr = child.communicate(timeout=DEADLINE)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == code
+    assert_one_clean_line(stderr.decode().splitlines(), f"interrupted by {name}; nothing stored")
+    assert not db.exists()
+
+
+def test_python_dash_m_mailhunt_is_the_command(tmp_path: Path) -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "mailhunt", "--version"],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+        check=False,
+        timeout=DEADLINE,
+    )
+    assert (ran.returncode, ran.stdout.decode().strip()) == (0, f"mailhunt {mailhunt.__version__}")
+
+
 # -- the stop hook itself, in process -------------------------------------------------------------
 
 

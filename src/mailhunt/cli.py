@@ -4,7 +4,9 @@ Every failure a user can cause (a missing path, a bad option, a corrupt database
 line on stderr and a non-zero exit code, never a traceback. Exit codes: 0 done; 1 done in
 part (an analytic failed, a record's evidence is unavailable); 2 a usage error or a database
 that cannot be used; 130 / 143 stopped by SIGINT / SIGTERM (ingest and detect end after the
-transaction in progress and say what was stored); 141 stdout closed by its reader.
+transaction in progress and say what was stored; a signal before a command stored anything,
+while the command line is still imported included (`launch.py`, the entry point), is one line
+too: "nothing stored"); 141 stdout closed by its reader.
 """
 
 from __future__ import annotations
@@ -68,7 +70,6 @@ from mailhunt.store.db import Store
 
 EXIT_PARTIAL = 1  # done in part: records or files not stored, an analytic failed
 EXIT_ERROR = 2
-EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_STDOUT_CLOSED = 128 + 13  # SIGPIPE's number, as a shell reports `... | head`
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 PROGRESS_MIN_BYTES = 50 * 1024 * 1024
@@ -469,10 +470,11 @@ def ingest_command(
     """Read audit and sign-in logs into the store (idempotent: duplicates are dropped)."""
     _discover(paths)  # a missing path fails here, before a database is created
     stored: list[FileResult] = []
-    with _storing(stored), _stoppable() as stop, _open(db, memory_limit, threads) as store:
-        summary = _run_ingest(store, paths, stop, stored)
-    _print_ingest(summary)
-    stop.exit_if_stopped(_ingest_stopped(summary))
+    with _stoppable() as stop:  # to the last line: a signal while it prints is reported too
+        with _storing(stored), _open(db, memory_limit, threads) as store:
+            summary = _run_ingest(store, paths, stop, stored)
+        _print_ingest(summary)
+        stop.exit_if_stopped(_ingest_stopped(summary))
     _require_recognised(summary)
     _ingest_exit(summary)
 
@@ -552,18 +554,19 @@ def detect_command(
     settings = _config(config)
     configured = settings.analytics
     databases = list(geoip or settings.geoip)  # --geoip replaces the file's [detect] geoip
-    with _stoppable() as stop, _open(db, memory_limit, threads, create=False) as store:
-        if databases:
-            enriched = enrich_ips(store, databases)
-            _print(
-                f"IP enrichment ({', '.join(enriched.databases)}): {enriched.enriched} of "
-                f"{enriched.looked_up} new address(es) known"
+    with _stoppable() as stop:
+        with _open(db, memory_limit, threads, create=False) as store:
+            if databases:
+                enriched = enrich_ips(store, databases)
+                _print(
+                    f"IP enrichment ({', '.join(enriched.databases)}): {enriched.enriched} of "
+                    f"{enriched.looked_up} new address(es) known"
+                )
+            summary = run_detections(
+                store, overrides=overrides, configured=configured, should_stop=stop
             )
-        summary = run_detections(
-            store, overrides=overrides, configured=configured, should_stop=stop
-        )
-    _print_detect(summary)
-    stop.exit_if_stopped(_detect_stopped(summary))
+        _print_detect(summary)
+        stop.exit_if_stopped(_detect_stopped(summary))
     _detect_failed(summary)
 
 
@@ -579,17 +582,21 @@ def scan_command(
     configured = _config(config).analytics
     _discover(paths)
     stored: list[FileResult] = []
-    with _stoppable() as stop, _open(db, memory_limit, threads) as store:
-        with _storing(stored):
-            summary = _run_ingest(store, paths, stop, stored)
-        _print_ingest(summary)
-        stop.exit_if_stopped(_ingest_stopped(summary))
-        _require_recognised(summary)
-        detected = run_detections(store, configured=configured, should_stop=stop)
-        _print_detect(detected)
-        stop.exit_if_stopped(_detect_stopped(detected))
-        _show(render(renderers.ALERTS, TABLE, list_alerts(store)))
-        _print_hidden(count_suppressed(store))
+    with _stoppable() as stop:
+        with _open(db, memory_limit, threads) as store:
+            with _storing(stored):
+                summary = _run_ingest(store, paths, stop, stored)
+            _print_ingest(summary)
+            stop.exit_if_stopped(_ingest_stopped(summary))
+            _require_recognised(summary)
+            detected = run_detections(store, configured=configured, should_stop=stop)
+            _print_detect(detected)
+            stop.exit_if_stopped(_detect_stopped(detected))
+            alerts = list_alerts(store)
+            hidden = count_suppressed(store)
+        _show(render(renderers.ALERTS, TABLE, alerts))
+        _print_hidden(hidden)
+        stop.exit_if_stopped("every analytic had run; their alerts are stored")
     _detect_failed(detected)
     _ingest_exit(summary)
 
@@ -957,24 +964,68 @@ def _root(
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
 
 
+class _Interrupted(BaseException):
+    """SIGINT or SIGTERM outside a run that holds them (`_stoppable`): raised by the handler
+    `main` installs, rather than KeyboardInterrupt, which Typer turns into a silent exit 130."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Interrupter:
+    """`main`'s handler of SIGINT and SIGTERM: note the signal and raise _Interrupted."""
+
+    def __init__(self) -> None:
+        self.signum = signal.SIGINT.value
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        self.signum = signum
+        raise _Interrupted(signum)
+
+
+@contextmanager
+def _interruptible(interrupter: _Interrupter) -> Iterator[None]:
+    """SIGINT and SIGTERM raise _Interrupted for the block (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, interrupter) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+
+
+def interrupted(signum: int) -> int:
+    """A signal came before a command stored anything (or after one that stores nothing):
+    one line, exit 128 + signal. Also for the entry point (`launch.py`), interrupted while it
+    imported this module."""
+    name = signal.Signals(signum).name
+    err.print(f"mailhunt: interrupted by {name}; nothing stored")
+    return 128 + signum
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app; errors become one line on stderr and exit code 2."""
+    interrupter = _Interrupter()
     try:
-        result = app(args=argv, standalone_mode=False, prog_name="mailhunt")
-        with _writing():
-            pass  # what is still buffered for stdout, written now
+        with _interruptible(interrupter):
+            result = app(args=argv, standalone_mode=False, prog_name="mailhunt")
+            with _writing():
+                pass  # what is still buffered for stdout, written now
     except _StdoutClosed:
         return _stdout_closed()
     except typer.Exit as done:
         return int(done.exit_code)
     except typer.TyperException as error:  # usage errors: bad option, missing argument
         return _usage_error(error)
-    except (KeyboardInterrupt, duckdb.InterruptException, RuntimeError) as error:
+    except (_Interrupted, KeyboardInterrupt, duckdb.InterruptException, RuntimeError) as error:
         # DuckDB's Python client raises RuntimeError('Query interrupted') for a Ctrl-C
         if isinstance(error, RuntimeError) and str(error) != "Query interrupted":
             raise
-        err.print("mailhunt: interrupted")
-        return EXIT_INTERRUPTED
+        return interrupted(error.signum if isinstance(error, _Interrupted) else interrupter.signum)
     except (typer.Abort, MailhuntError, duckdb.Error, OSError) as error:
         err.print(_t(f"mailhunt: {_one_line(error)}"))
         return EXIT_ERROR
