@@ -14,9 +14,10 @@ from mailhunt.formats.base import Format, Sample
 from mailhunt.readers.base import READ_OBJECT_LIMIT, SNIFF_RECORDS, Layout, Reader
 from mailhunt.sources.framing import BOM, Framed, frame_csv
 from mailhunt.sources.quarantine import REASONS, judge
-from mailhunt.sources.recovery import frame_csv_strict, replace_spans
+from mailhunt.sources.recovery import csv_head, frame_csv_strict, rewrite_records
 
 POWERSHELL_TYPE_LINE = b"#TYPE "
+SNIFF_ROWS = 100  # rows looked at for the first SNIFF_RECORDS records of the header's width
 
 
 def has_type_line(head: bytes) -> bool:
@@ -26,16 +27,26 @@ def has_type_line(head: bytes) -> bool:
 
 
 def csv_records(text: str) -> list[dict[str, str]]:
-    """The first records of a CSV text, as header -> cell (rows of another width left out)."""
+    """The first records of a CSV text, as header -> cell. Rows of another width (a broken
+    record, or the lines of a multi-line cell whose quotes broke) are passed over, up to
+    SNIFF_ROWS rows, so one bad record at the head does not hide the file's layout."""
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
-        rows = [row for _, row in zip(range(SNIFF_RECORDS), reader, strict=False)]
     except (csv.Error, StopIteration):
         return []
     if len(header) < 2:
         return []
-    return [dict(zip(header, row, strict=False)) for row in rows if len(row) == len(header)]
+    records: list[dict[str, str]] = []
+    try:
+        for _, row in zip(range(SNIFF_ROWS), reader, strict=False):
+            if len(row) == len(header):
+                records.append(dict(zip(header, row, strict=True)))
+                if len(records) == SNIFF_RECORDS:
+                    break
+    except csv.Error:
+        pass
+    return records
 
 
 @lru_cache(maxsize=8)
@@ -90,15 +101,15 @@ class Csv(Reader):
 
     def recover(self, framed: Framed, work: Path, layout: Layout) -> Framed | None:
         """The file framed strictly (a stray quote, a cell too many, a row cut short: that
-        record flagged, the next line framed afresh); the flagged records read as a row of
-        empty cells."""
+        record flagged, the next line framed afresh) and copied one record per LF line, the
+        flagged records as a row of empty cells (DuckDB also refuses a file whose line ends
+        are mixed, as a blank LF line after a CRLF header makes them)."""
         strict = frame_csv_strict(framed.path, framed.sha256, preamble_lines=layout.preamble_lines)
         if strict is None:
             return None
-        if not strict.errors:
-            return strict
         empty = b"," * (len(_header(framed.path, layout.preamble_lines)) - 1)
-        return replace(strict, read_path=replace_spans(strict, work, empty))
+        head = csv_head(framed.path, strict)
+        return replace(strict, read_path=rewrite_records(strict, work, head, empty))
 
     def judge(
         self, raw: bytes, framing_error: str | None, fmt: Format, path: Path

@@ -1,0 +1,67 @@
+"""What fuzzing (bench/fuzz.py, tests/fuzzing.py) found, each with its exact input under
+tests/fixtures/fuzz/<target>/ (every file there also runs through its target's invariants in
+tests/sources/test_framing_properties.py and tests/readers/test_reader_properties.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mailhunt.ingest import ingest
+from mailhunt.store.db import Store
+from tests.helpers import FIXTURES
+
+FOUND = FIXTURES / "fuzz"
+
+
+def stored_ids(store: Store) -> list[str]:
+    rows = store.query("SELECT record_id FROM events UNION ALL SELECT record_id FROM signins")
+    return sorted(r[0] for r in rows)
+
+
+def ingested(path: Path) -> tuple[str, str | None, int, int, list[str]]:
+    with Store.open(None) as store:
+        [result] = ingest(store, [path]).files
+        return (
+            result.status,
+            result.format,
+            result.records_new,
+            result.quarantined,
+            stored_ids(store),
+        )
+
+
+def test_a_blank_lf_line_after_a_crlf_header_costs_no_record() -> None:
+    """DuckDB's CSV sniffer refuses mixed line ends ('Error when sniffing file'); recovery read
+    the same bytes again, so the whole file failed. Now the recovered copy holds one record per
+    LF line (blank lines out)."""
+    clean = ingested(FIXTURES / "formats/m365_purview_csv/purview_audit_export.csv")
+    found = ingested(FOUND / "csv/purview_blank_lf_line_after_crlf_header.csv")
+    assert found == clean
+    assert found[:4] == ("ingested", "m365-ual-purview-csv", 4, 1)
+
+
+def test_a_broken_first_record_does_not_hide_a_csv_files_layout() -> None:
+    """The first record's multi-line cell lost a quote, so the first rows after the header
+    were of another width and sniffing (5 rows) saw no record: the file was skipped. Now rows
+    of another width are passed over (up to 100) and the file is read; the broken record's
+    lines are quarantined and both records stored."""
+    status, fmt, new, quarantined, ids = ingested(
+        FOUND / "csv/sentinel_auditlogs_broken_first_cell.csv"
+    )
+    assert (status, fmt, new, quarantined) == ("ingested", "sentinel-audit-logs-csv", 2, 5)
+    assert ids == [
+        "Directory_0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f_KQ2B7_11112222",
+        "Directory_1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d_M4N5P_33334444",
+    ]
+
+
+def test_one_damaged_row_among_the_first_does_not_hide_an_exchange_protocol_log() -> None:
+    """A row of an IMAP4 log cut to '2': the sniffer wanted every sampled row to match, so
+    the file was skipped with its 3 good sign-ins. Now most rows must match (as mail-syslog's
+    sniffer does); the damaged line is not a sign-in (skipped, as the format skips lines that
+    are not authentication events)."""
+    clean = ingested(FIXTURES / "formats/exchange_protocol_logs/imap4.log")
+    status, fmt, new, quarantined, ids = ingested(FOUND / "text/imap4_damaged_third_row.log")
+    assert (status, fmt, new, quarantined) == ("ingested", "exchange-protocol-logs", 3, 1)
+    assert set(ids) < set(clean[4])
+    assert len(ids) == len(clean[4]) - 1
