@@ -236,10 +236,10 @@ def _runs(text: str) -> int:
 
 
 def _error_line(text: str) -> str:
+    """The Python exception atheris reported (else libFuzzer's own error line)."""
     for pattern in (
-        r"^=== Uncaught Python exception: ===\n(.+)$",
+        r"^(\w*(?:Error|Exception|Violation|Interrupt)\b.*)$",
         r"^==\d+== ERROR: (.+)$",
-        r"^(\w+(?:Error|Exception|Violation): .+)$",
     ):
         found = re.findall(pattern, text, re.MULTILINE)
         if found:

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mailhunt.ingest import ingest
+from mailhunt.sources.framing import frame_csv
+from mailhunt.sources.recovery import frame_csv_strict
 from mailhunt.store.db import Store
 from tests.helpers import FIXTURES
 
@@ -65,3 +69,20 @@ def test_one_damaged_row_among_the_first_does_not_hide_an_exchange_protocol_log(
     assert (status, fmt, new, quarantined) == ("ingested", "exchange-protocol-logs", 3, 1)
     assert set(ids) < set(clean[4])
     assert len(ids) == len(clean[4]) - 1
+
+
+@pytest.mark.parametrize("line", [b"\x00\x00\x00", b'""', b"\x00"])
+def test_strict_csv_framing_takes_a_line_of_nuls_as_a_record_like_fast_framing(
+    tmp_path: Path, line: bytes
+) -> None:
+    """Found by atheris (tests/fixtures/fuzz/framing/): recovery's strict framing read NULs as
+    spaces and then took the line for a blank one, so a record the fast framing (and DuckDB)
+    counts vanished from the recovered copy without a quarantine row. A line is blank by its
+    bytes now; that one is a record of another width (csv_columns)."""
+    path = tmp_path / "nuls.csv"
+    path.write_bytes(b"a,b\n1,2\n" + line + b"\n3,4\n")
+    fast = frame_csv(path)
+    strict = frame_csv_strict(path, fast.sha256)
+    assert strict is not None
+    assert strict.offsets.tolist() == fast.offsets.tolist() == [4, 8, 9 + len(line)]
+    assert strict.errors == {1: "csv_columns"}

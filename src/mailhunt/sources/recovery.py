@@ -175,8 +175,8 @@ def _frame_records(
         for row in csv.reader(feeder, strict=True):
             lines = feeder.take()
             first, last = lines[0], lines[-1]
-            if len(lines) == 1 and not "".join(row).strip() and len(row) <= 1:
-                continue  # a blank line (DuckDB skips it too)
+            if len(lines) == 1 and not (first.data or b"x").strip():
+                continue  # a blank line (DuckDB skips it too); NULs or `""` are a record
             if len(row) == columns:
                 spans.good(first, last.content_end)
             elif last.end >= spans.size and not last.terminator:
