@@ -238,7 +238,7 @@ def _runs(text: str) -> int:
 def _error_line(text: str) -> str:
     """The Python exception atheris reported (else libFuzzer's own error line)."""
     for pattern in (
-        r"^(\w*(?:Error|Exception|Violation|Interrupt)\b.*)$",
+        r"^([\w.]*(?:Error|Exception|Violation|Interrupt)\b.*)$",
         r"^==\d+== ERROR: (.+)$",
     ):
         found = re.findall(pattern, text, re.MULTILINE)
