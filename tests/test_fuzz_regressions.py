@@ -86,3 +86,15 @@ def test_strict_csv_framing_takes_a_line_of_nuls_as_a_record_like_fast_framing(
     assert strict is not None
     assert strict.offsets.tolist() == fast.offsets.tolist() == [4, 8, 9 + len(line)]
     assert strict.errors == {1: "csv_columns"}
+
+
+def test_a_quote_left_open_in_the_first_csv_record_does_not_hide_the_file() -> None:
+    """Found by hypothesis: the first record cut just after an opening quote. Sniffing's
+    lenient parse then read the rest of the head as one long cell and saw no record: the
+    file was skipped with its good record. Now sniffing parses again strictly, passing over
+    the row that does not parse (as recovery frames), and the good record is stored."""
+    status, fmt, new, quarantined, ids = ingested(
+        FOUND / "csv/sentinel_auditlogs_first_record_cut_in_a_quote.csv"
+    )
+    assert (status, fmt, new, quarantined) == ("ingested", "sentinel-audit-logs-csv", 1, 1)
+    assert ids == ["Directory_1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d_M4N5P_33334444"]
