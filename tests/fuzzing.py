@@ -272,13 +272,20 @@ def mutated(draw: st.DrawFn, reader: str | None = None) -> Case:
     """A valid file of the reader's layout (any layout for None) with 1-4 mutations; or,
     now and then, random bytes or a generated JSON document."""
     pool = seeds(reader) if reader else all_seeds()
-    choice = draw(st.integers(0, 9))
+    choice = draw(st.integers(0, 11))
     if choice == 0:
         seed = draw(st.sampled_from(pool))
         return Case(draw(st.binary(max_size=512)), seed.suffix, how="random bytes")
     if choice == 1:
         document = orjson.dumps(draw(json_values()))
         return Case(document, ".json", how="generated JSON")
+    if choice == 2:  # nesting around the limit, closed or not, the last line or not
+        depth = draw(st.integers(MAX_NESTING - 2, MAX_NESTING + 3))
+        opener = draw(st.sampled_from([b"[", b'{"a":']))
+        closed = draw(st.booleans())
+        document = opener * depth + (b"1" + (b"]" if opener == b"[" else b"}") * depth) * closed
+        before = draw(st.sampled_from([b"", b'{"a":1}\n', b"\n"]))
+        return Case(before + document + draw(st.sampled_from([b"", b"\n"])), how="deep")
     seed = draw(st.sampled_from(pool))
     other = draw(st.sampled_from(pool)).data
     mutations = draw(ops())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailhunt.ingest import ingest
-from mailhunt.sources.framing import frame_csv
+from mailhunt.sources.framing import MAX_NESTING, frame_csv, frame_lines
 from mailhunt.sources.recovery import frame_csv_strict
 from mailhunt.store.db import Store
 from tests.helpers import FIXTURES
@@ -98,3 +98,13 @@ def test_a_quote_left_open_in_the_first_csv_record_does_not_hide_the_file() -> N
     )
     assert (status, fmt, new, quarantined) == ("ingested", "sentinel-audit-logs-csv", 1, 1)
     assert ids == ["Directory_1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d_M4N5P_33334444"]
+
+
+@pytest.mark.parametrize("ending", [b"", b"\n"])
+def test_a_deep_last_line_without_a_newline_is_flagged(tmp_path: Path, ending: bytes) -> None:
+    """Found by atheris (tests/fixtures/fuzz/framing/b497a215470e69a2.json): the nesting check
+    ran over complete lines only, so a last line without a newline nested deeper than
+    MAX_NESTING was not flagged (DuckDB then got it)."""
+    path = tmp_path / "deep.jsonl"
+    path.write_bytes(b'{"a":1}\n' + b"[" * (MAX_NESTING + 5) + ending)
+    assert frame_lines(path).errors == {1: "nesting_too_deep"}

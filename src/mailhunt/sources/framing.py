@@ -197,8 +197,10 @@ def _split_file(
                 long_start, base, pending = base, base + len(pending), b""
         if long_start is not None:
             splitter.add_long(long_start, base - long_start)
-        elif pending:
+        elif pending:  # the last line, unterminated: checked for nesting like the others
+            first_record = splitter.records
             splitter.add_buffer(pending, base, [], len(pending))
+            _flag_deep(splitter, pending, base, first_record)
         size = stream.tell()
     return splitter, size
 
