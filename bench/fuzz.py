@@ -38,6 +38,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 SECTION = "## Fuzzing"
+TARGET_ORDER = ("framing", "json-lines", "json-array", "csv", "text", "json-envelope")
 BATCH_EXAMPLES = 25  # hypothesis examples per batch (the time is checked between batches)
 MAX_RESTARTS = 5  # atheris: restarts after a crash, within the target's time
 
@@ -257,13 +258,39 @@ def table(rows: list[Stats]) -> list[str]:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
-        found = "<br>".join(row.found) if row.found else "-"
+        found = "<br>".join(f.replace("|", "\\|") for f in row.found) if row.found else "-"
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(row.outcomes.items())) or "-"
         lines.append(
             f"| {row.target} | {row.engine} | {row.seconds:.0f} | {row.examples} | "
             f"{row.errors} | {found} | {outcomes} |"
         )
     return lines
+
+
+def earlier(run: set[str]) -> tuple[str, list[Stats]]:
+    """The section's first paragraph and its rows of the targets not run now: a run of some
+    targets (after a fix) keeps the others' figures."""
+    path = HERE / "RESULTS.md"
+    text = path.read_text() if path.exists() else ""
+    if f"{SECTION}\n" not in text:
+        return "", []
+    body = text.split(f"{SECTION}\n", 1)[1].split("\n## ", 1)[0]
+    rows: list[Stats] = []
+    for line in body.splitlines():
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) != 7 or not cells[3].isdigit() or cells[0] in run:
+            continue
+        found = [] if cells[5] == "-" else cells[5].split("<br>")
+        outcomes: Counter[str] = Counter()
+        for part in [] if cells[6] == "-" else cells[6].split(", "):
+            name, count = part.rsplit(" ", 1)
+            outcomes[name] = int(count)
+        rows.append(
+            Stats(
+                cells[0], cells[1], float(cells[2]), int(cells[3]), int(cells[4]), found, outcomes
+            )
+        )
+    return body.strip().split("\n\n", 1)[0], rows
 
 
 def section(args: argparse.Namespace, rows: list[Stats], engines: list[str]) -> str:
@@ -279,12 +306,25 @@ def section(args: argparse.Namespace, rows: list[Stats], engines: list[str]) -> 
         if git
         else "?"
     )
+    targets = {row.target for row in rows}
+    paragraph, kept = earlier(targets) if args.target else ("", [])
+    rerun = ""
+    if kept:
+        rerun = (
+            f" Rerun of {', '.join(sorted(targets))} ({args.seconds:g} s each) at commit "
+            f"{commit} after a fix; the other rows are from the run above."
+        )
+        order = {target: n for n, target in enumerate(TARGET_ORDER)}
+        rows = sorted(
+            [*kept, *rows], key=lambda r: (order.get(r.target, 99), r.engine != "hypothesis")
+        )
     errors = sum(r.errors for r in rows)
     verdict = "met" if not errors else "NOT met"
     lines = [
         SECTION,
         "",
-        f"`python bench/fuzz.py --seconds {args.seconds:g}` ({datetime.now(UTC):%Y-%m-%d}, "
+        paragraph
+        or f"`python bench/fuzz.py --seconds {args.seconds:g}` ({datetime.now(UTC):%Y-%m-%d}, "
         f"commit {commit}, {os.cpu_count()} cores shared): each target for {args.seconds:g} s "
         f"with {' and '.join(engines)} at the same time. Inputs: the committed fixtures of "
         "the reader's layout mutated (cut short, spliced, bytes flipped, quotes, newlines, "
@@ -299,7 +339,7 @@ def section(args: argparse.Namespace, rows: list[Stats], engines: list[str]) -> 
         *table(rows),
         "",
         f"Acceptance (0 unhandled errors, >= 5 minutes per reader): **{verdict}** "
-        f"({errors} unhandled error(s), {sum(r.examples for r in rows)} examples).",
+        f"({errors} unhandled error(s), {sum(r.examples for r in rows)} examples).{rerun}",
     ]
     return "\n".join(lines) + "\n"
 
