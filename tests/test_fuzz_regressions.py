@@ -12,7 +12,7 @@ from mailhunt.ingest import ingest
 from mailhunt.sources.framing import MAX_NESTING, frame_csv, frame_lines
 from mailhunt.sources.recovery import frame_csv_strict
 from mailhunt.store.db import Store
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, compact, ual_record
 
 FOUND = FIXTURES / "fuzz"
 
@@ -108,3 +108,20 @@ def test_a_deep_last_line_without_a_newline_is_flagged(tmp_path: Path, ending: b
     path = tmp_path / "deep.jsonl"
     path.write_bytes(b'{"a":1}\n' + b"[" * (MAX_NESTING + 5) + ending)
     assert frame_lines(path).errors == {1: "nesting_too_deep"}
+
+
+def test_a_file_of_one_deep_record_without_a_newline_is_quarantined_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    """Found by hypothesis and atheris (tests/fixtures/fuzz/framing/b242e2287a93862c.json and
+    others): the nesting check ran over each chunk's unfinished last line too, and with no
+    record framed yet it failed (`np.concatenate` of nothing): a JSON Lines file holding one
+    deeply nested record and no final newline made `ingest` raise ValueError."""
+    path = tmp_path / "deep.jsonl"
+    record = compact(ual_record("deep", "2024-03-04T09:15:22"))
+    path.write_bytes(record[:-1] + b',"Nested":' + b"[" * 70 + b"]" * 70 + b"}")
+    assert frame_lines(path).errors == {0: "nesting_too_deep"}
+    with Store.open(None) as store:
+        [result] = ingest(store, [path]).files
+        assert (result.status, result.records_read, result.quarantined) == ("ingested", 1, 1)
+        assert store.query("SELECT reason FROM quarantine") == [("nesting_too_deep",)]
