@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from mailhunt.store.db import Store
+from tests import fuzzing  # noqa: F401  (registers the hypothesis profiles)
 
 
 @pytest.fixture
@@ -21,3 +24,8 @@ def store() -> Iterator[Store]:
 def db_path(tmp_path: Path) -> Path:
     """Where a test's on-disk database lives."""
     return tmp_path / "mailhunt.duckdb"
+
+
+# Hypothesis: a small budget by default (CI stays fast); MAILHUNT_HYPOTHESIS_PROFILE=long for
+# a long run by hand (tests/fuzzing.py registers both; bench/fuzz.py runs the long one).
+settings.load_profile(os.environ.get("MAILHUNT_HYPOTHESIS_PROFILE", "ci"))

@@ -164,7 +164,8 @@ _ROWS = (re.compile(POP_IMAP_ROW), re.compile(SMTP_ROW))
 
 
 def sniff(sample: Sample) -> bool:
-    """IMAP4, POP3 or SMTP Receive protocol log lines; their headers, when present, agree."""
+    """IMAP4, POP3 or SMTP Receive protocol log lines (most of them: one damaged line among
+    the first does not hide the file); their headers, when present, agree."""
     if sample.kind != "text":
         return False
     comments = [line for line in sample.lines if line.startswith("#")]
@@ -174,7 +175,8 @@ def sniff(sample: Sample) -> bool:
         if pattern is not None and not pattern.match(line):
             return False
     if rows:
-        return all(any(p.match(line) for p in _ROWS) for line in rows)
+        matching = sum(any(p.match(line) for p in _ROWS) for line in rows)
+        return matching > 0 and 2 * matching >= len(rows)
     return any(_HEADERS["#Log-type"].match(line) for line in comments)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -14,9 +15,10 @@ from mailhunt.formats.base import Format, Sample
 from mailhunt.readers.base import READ_OBJECT_LIMIT, SNIFF_RECORDS, Layout, Reader
 from mailhunt.sources.framing import BOM, Framed, frame_csv
 from mailhunt.sources.quarantine import REASONS, judge
-from mailhunt.sources.recovery import frame_csv_strict, replace_spans
+from mailhunt.sources.recovery import csv_head, frame_csv_strict, rewrite_records
 
 POWERSHELL_TYPE_LINE = b"#TYPE "
+SNIFF_ROWS = 100  # rows looked at for the first SNIFF_RECORDS records of the header's width
 
 
 def has_type_line(head: bytes) -> bool:
@@ -26,16 +28,68 @@ def has_type_line(head: bytes) -> bool:
 
 
 def csv_records(text: str) -> list[dict[str, str]]:
-    """The first records of a CSV text, as header -> cell (rows of another width left out)."""
-    reader = csv.reader(io.StringIO(text))
+    """The first records of a CSV text, as header -> cell. Rows of another width (a broken
+    record, or the lines of a multi-line cell whose quotes broke) are passed over, up to
+    SNIFF_ROWS rows, so one bad record at the head does not hide the file's layout; when a
+    quote left open swallowed the rest, the rows are parsed again strictly, each one that
+    does not parse passed over (parsing resumed at its next line, as recovery frames)."""
+    lines = text.splitlines(keepends=True)
     try:
-        header = next(reader)
-        rows = [row for _, row in zip(range(SNIFF_RECORDS), reader, strict=False)]
+        header = next(csv.reader(lines[:1]))
     except (csv.Error, StopIteration):
         return []
     if len(header) < 2:
         return []
-    return [dict(zip(header, row, strict=False)) for row in rows if len(row) == len(header)]
+    records = _records(header, csv.reader(lines[1:]))
+    return records or _records(header, _strict_rows(lines[1:]))
+
+
+def _records(header: list[str], rows: Iterator[list[str]]) -> list[dict[str, str]]:
+    """The first SNIFF_RECORDS rows of the header's width among the first SNIFF_ROWS rows."""
+    records: list[dict[str, str]] = []
+    try:
+        for _, row in zip(range(SNIFF_ROWS), rows, strict=False):
+            if len(row) == len(header):
+                records.append(dict(zip(header, row, strict=True)))
+                if len(records) == SNIFF_RECORDS:
+                    break
+    except csv.Error:
+        pass
+    return records
+
+
+class _Lines:
+    """The lines from a position on, as the csv module reads them; `position` is the next."""
+
+    def __init__(self, lines: list[str], position: int) -> None:
+        self._lines = lines
+        self.position = position
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.position >= len(self._lines):
+            raise StopIteration
+        self.position += 1
+        return self._lines[self.position - 1]
+
+
+def _strict_rows(lines: list[str]) -> Iterator[list[str]]:
+    """Rows parsed strictly; one that does not parse is passed over (given as an empty row,
+    so it counts among the rows looked at) and parsing resumes at the line after its first."""
+    start = 0
+    while start < len(lines):
+        feeder = _Lines(lines, start)
+        try:
+            for row in csv.reader(feeder, strict=True):
+                start = feeder.position
+                yield row
+        except csv.Error:
+            start += 1
+            yield []
+        else:
+            return
 
 
 @lru_cache(maxsize=8)
@@ -90,15 +144,15 @@ class Csv(Reader):
 
     def recover(self, framed: Framed, work: Path, layout: Layout) -> Framed | None:
         """The file framed strictly (a stray quote, a cell too many, a row cut short: that
-        record flagged, the next line framed afresh); the flagged records read as a row of
-        empty cells."""
+        record flagged, the next line framed afresh) and copied one record per LF line, the
+        flagged records as a row of empty cells (DuckDB also refuses a file whose line ends
+        are mixed, as a blank LF line after a CRLF header makes them)."""
         strict = frame_csv_strict(framed.path, framed.sha256, preamble_lines=layout.preamble_lines)
         if strict is None:
             return None
-        if not strict.errors:
-            return strict
         empty = b"," * (len(_header(framed.path, layout.preamble_lines)) - 1)
-        return replace(strict, read_path=replace_spans(strict, work, empty))
+        head = csv_head(framed.path, strict)
+        return replace(strict, read_path=rewrite_records(strict, work, head, empty))
 
     def judge(
         self, raw: bytes, framing_error: str | None, fmt: Format, path: Path

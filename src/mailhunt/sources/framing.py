@@ -197,8 +197,10 @@ def _split_file(
                 long_start, base, pending = base, base + len(pending), b""
         if long_start is not None:
             splitter.add_long(long_start, base - long_start)
-        elif pending:
+        elif pending:  # the last line, unterminated: checked for nesting like the others
+            first_record = splitter.records
             splitter.add_buffer(pending, base, [], len(pending))
+            _flag_deep(splitter, pending, base, first_record)
         size = stream.tell()
     return splitter, size
 
@@ -228,6 +230,8 @@ def _flag_deep(splitter: _LineSplitter, lines: bytes, base: int, first_record: i
     '{', '[' and newline leaves a short text whose line lengths are the opener counts (one C
     pass over the chunk); the exact, string-aware depth is computed only for those few lines.
     """
+    if splitter.records == first_record:  # no record framed from these lines (yet)
+        return
     counts = lines.translate(None, _OPENERS_AND_NEWLINES).split(b"\n")
     if max(map(len, counts), default=0) <= MAX_NESTING:
         return

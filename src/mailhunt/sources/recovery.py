@@ -186,8 +186,8 @@ def _frame_records(
         for row in csv.reader(feeder, strict=True):
             lines = feeder.take()
             first, last = lines[0], lines[-1]
-            if len(lines) == 1 and not "".join(row).strip() and len(row) <= 1:
-                continue  # a blank line (DuckDB skips it too)
+            if len(lines) == 1 and not (first.data or b"x").strip():
+                continue  # a blank line (DuckDB skips it too); NULs or `""` are a record
             if len(row) == columns:
                 spans.good(first, last.content_end)
             elif last.end >= spans.size and not last.terminator:
@@ -220,6 +220,35 @@ def replace_spans(framed: Framed, work: Path, placeholder: bytes) -> Path:
             position = offset + length
         _copy(source, out, position, None)
     return target
+
+
+def rewrite_records(framed: Framed, work: Path, head: bytes, placeholder: bytes) -> Path:
+    """A work copy of a CSV file: `head` (its preamble and header), then each framed record on
+    a line of its own ending in LF, a record with a framing error replaced by `placeholder`.
+    The same records in the same order (rows pair with frames by ordinal), without what
+    DuckDB's CSV sniffer refuses around them: blank lines, mixed line ends (CRLF and LF)."""
+    target = work / f"{uuid.uuid4().hex}-recovered{''.join(framed.path.suffixes[-1:])}"
+    with framed.path.open("rb") as source, target.open("wb") as out:
+        out.write(head)
+        for index, (offset, length) in enumerate(
+            zip(framed.offsets.tolist(), framed.lengths.tolist(), strict=True)
+        ):
+            if index in framed.errors:
+                out.write(placeholder)
+            else:
+                _copy(source, out, offset, length)
+            out.write(b"\n")
+    return target
+
+
+def csv_head(path: Path, framed: Framed) -> bytes:
+    """The lines of a CSV file before its first record (preamble, header; BOM kept), blank
+    lines dropped, each ending in LF."""
+    end = int(framed.offsets[0]) if len(framed) else None
+    with path.open("rb") as stream:
+        data = stream.read(end) if end is not None else stream.read()
+    lines = [line.rstrip(b"\r") for line in data.split(b"\n")]
+    return b"".join(line + b"\n" for line in lines if line.strip(b" \t\r\f\v"))
 
 
 def _copy(source: BinaryIO, out: BinaryIO, offset: int, length: int | None) -> None:
