@@ -1,0 +1,166 @@
+"""Injection corpora through the whole product (issue 8's acceptance): count the effects.
+
+Run: python bench/injection.py [--quick] [--no-write]. For each corpus of
+tests/fixtures/injection (SQL, terminal/CSV, paths) the world of tests/injection_world.py is
+built and ingested once, then detect and every output of every command run (ingest and its
+rerun with --verbose, detect, alerts and quarantine in every --format, analytics, scan), and
+for each string `show` piped and to a terminal. An effect is anything an attacker's string
+achieved: a control, bidi or format character in a terminal or CSV output, a CSV cell part a
+spreadsheet would run, a line that is not JSON, a file created or changed outside the store, a
+file outside the inputs read into an output, a table count differing from the same world built
+with plain values, a stored value or a `show` output not byte-exact, a good record not stored,
+an expected alert not raised. Prints the counts, writes them into bench/RESULTS.md under its own
+section (the rest kept) and exits 1 when any effect was found. --quick: the first 8 strings of
+each corpus, nothing written. To count against other code, run it with PYTHONPATH=<tree>/src.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+import pytest  # noqa: E402 - after the repository is importable
+from tests import injection_world as w  # noqa: E402
+
+SECTION = "## Injection corpora (issue 8)"
+
+
+def data_world_effects(name: str, corpus: dict[str, str], root: Path) -> tuple[int, list[str]]:
+    """Outputs checked and the effects of one data corpus (against its plain control)."""
+    worlds = {}
+    for kind, values in (("hostile", corpus), ("plain", _plain(corpus))):
+        with pytest.MonkeyPatch.context() as patch:
+            (root / kind / "tmp").mkdir(parents=True)
+            patch.setattr(tempfile, "tempdir", str(root / kind / "tmp"))
+            world = w.new_world(name, values, root / kind)
+            world.records = w.write_data_world(world.inputs, world.corpus)
+            worlds[kind] = w.run_world(world)
+    world = worlds["hostile"]
+    effects = [f"{out}: {e}" for out, found in world.effects.items() for e in found]
+    effects += [f"written outside: {p}" for p in w.outside_effects(world)]
+    hostile, plain = w.store_counts(world.db), w.store_counts(worlds["plain"].db)
+    effects += [
+        f"count of {t}: {hostile.get(t)} (plain {n})"
+        for t, n in plain.items()
+        if hostile.get(t) != n
+    ]
+    alerts = w.run(["alerts", "--db", str(world.db), "--format", "jsonl"]).out
+    checked = len(world.runs) + 2 * len(corpus)
+    for i, (key, value) in enumerate(world.corpus.items()):
+        if not w.storable(value):
+            continue
+        ids = w.ual_ids(i, value)
+        piped = w.run(["show", "--db", str(world.db), "--", ids["ual"]])
+        if piped.out_bytes.rstrip(b"\n") != world.records[ids["ual"]]:
+            effects.append(f"show {key}: not the exact bytes")
+        shown = w.run(["show", "--db", str(world.db), "--", ids["purview"]], tty=True)
+        effects += [f"show {key} to a terminal: {e}" for e in w.terminal_effects(shown.text)]
+        if json.dumps(value)[1:-1] not in alerts:
+            effects.append(f"alert for {key}: not raised (or not exact)")
+    return checked, effects
+
+
+def _plain(corpus: dict[str, str]) -> dict[str, str]:
+    return {
+        key: f"plain-{n}" + ("" if w.storable(value) else "\udcff")
+        for n, (key, value) in enumerate(corpus.items())
+    }
+
+
+def paths_effects(corpus: dict[str, str], root: Path) -> tuple[int, list[str]]:
+    """Outputs checked and the effects of the path corpus."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from tests import test_injection_paths as p
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(p, "CORPUS", corpus)
+        (root / "tmp").mkdir(parents=True)
+        patch.setattr(tempfile, "tempdir", str(root / "tmp"))
+        world = w.new_world("paths", corpus, root)
+        given = p.write_paths_world(world)
+        patch.chdir(root / "args")
+        w.run_world(world, [str(world.inputs), *given])
+        effects = [f"{out}: {e}" for out, found in world.effects.items() for e in found]
+        effects += [f"written outside: {f}" for f in w.outside_effects(world)]
+        absolute = Path(corpus.get("absolute_member", "/nonexistent"))
+        if absolute.exists():
+            effects.append(f"member extracted to {absolute}")
+        with w.snapshot(world.db, root) as store:
+            stored = dict(store.query("SELECT record_id, count(*) FROM events GROUP BY 1"))
+        for i, name in enumerate(corpus.values()):
+            wanted = [f"zip-{i}"] if w.storable(name) else []
+            wanted += [f"file-{i}", f"dir-{i}"] if p.read_in_folder(name) else []
+            wanted += [f"arg-{i}"] if p.as_argument(name) else []
+            effects += [
+                f"{r} ({name!r}): stored {stored.get(r, 0)} times"
+                for r in wanted
+                if stored.get(r) != 1
+            ]
+        checked = len(world.runs)
+    return checked, effects
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="8 strings a corpus, no write")
+    parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mailhunt-injection-") as work:
+        for name in w.CORPORA:
+            corpus = w.load_corpus(name)
+            if args.quick:
+                corpus = dict(list(corpus.items())[:8])
+            started = time.monotonic()
+            if name == "paths":
+                checked, effects = paths_effects(corpus, Path(work) / "paths")
+            else:
+                checked, effects = data_world_effects(name, corpus, Path(work) / name)
+            rows.append((name, len(corpus), checked, effects, time.monotonic() - started))
+    lines = [
+        SECTION,
+        "",
+        "`python bench/injection.py` (tests: tests/test_injection_product.py,",
+        "tests/test_injection_paths.py). Each corpus string in every attacker-controlled field",
+        "(data corpora) or as file, folder, zip member and command-line path names (paths),",
+        "one ingest per corpus, then every output; effects as the script's docstring defines.",
+        "",
+        "| corpus | strings | outputs checked | effects | seconds |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [f"| {n} | {s} | {c} | {len(e)} | {t:.1f} |" for n, s, c, e, t in rows]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    for name, _, _, effects, _ in rows:
+        for effect in effects[:20]:
+            print(f"  {name}: {w.escaped(effect)[:200]}")
+    if not (args.quick or args.no_write):
+        write_section(text)
+    return 1 if any(e for _, _, _, e, _ in rows) else 0
+
+
+def write_section(text: str) -> None:
+    """Put `text` in RESULTS.md in place of its section, or at the end; the rest is kept."""
+    path = HERE / "RESULTS.md"
+    lines = path.read_text().splitlines() if path.exists() else []
+    if SECTION in lines:
+        start = lines.index(SECTION)
+        end = next(
+            (n for n in range(start + 1, len(lines)) if lines[n].startswith("## ")), len(lines)
+        )
+        lines[start:end] = text.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
+    else:
+        lines += ["", *text.rstrip("\n").splitlines()]
+    path.write_text("\n".join(lines).rstrip("\n") + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
