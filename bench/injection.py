@@ -11,14 +11,19 @@ file outside the inputs read into an output, a table count differing from the sa
 with plain values, a stored value or a `show` output not byte-exact, a good record not stored,
 an expected alert not raised. Prints the counts, writes them into bench/RESULTS.md under its own
 section (the rest kept) and exits 1 when any effect was found. --quick: the first 8 strings of
-each corpus, nothing written. To count against other code, run it with PYTHONPATH=<tree>/src.
+each corpus, nothing written. --before REV: the same counts with the code at REV too (in the
+section: effects before the fixes).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +34,10 @@ sys.path.insert(0, str(REPO))
 
 import pytest  # noqa: E402 - after the repository is importable
 from tests import injection_world as w  # noqa: E402
+
+from mailhunt.errors import MailhuntError  # noqa: E402
+from mailhunt.investigate.evidence import original_bytes  # noqa: E402
+from mailhunt.store.db import Store  # noqa: E402
 
 SECTION = "## Injection corpora (issue 8)"
 
@@ -95,24 +104,43 @@ def paths_effects(corpus: dict[str, str], root: Path) -> tuple[int, list[str]]:
             effects.append(f"member extracted to {absolute}")
         with w.snapshot(world.db, root) as store:
             stored = dict(store.query("SELECT record_id, count(*) FROM events GROUP BY 1"))
-        for i, name in enumerate(corpus.values()):
-            wanted = [f"zip-{i}"] if w.storable(name) else []
-            wanted += [f"file-{i}", f"dir-{i}"] if p.read_in_folder(name) else []
-            wanted += [f"arg-{i}"] if p.as_argument(name) else []
-            effects += [
-                f"{r} ({name!r}): stored {stored.get(r, 0)} times"
-                for r in wanted
-                if stored.get(r) != 1
-            ]
-        checked = len(world.runs)
+            for i, name in enumerate(corpus.values()):
+                wanted = [f"zip-{i}"] if w.storable(name) else []
+                wanted += [f"file-{i}", f"dir-{i}"] if p.read_in_folder(name) else []
+                wanted += [f"arg-{i}"] if p.as_argument(name) else []
+                effects += [
+                    f"{r} ({name!r}): stored {stored.get(r, 0)} times"
+                    for r in wanted
+                    if stored.get(r) != 1
+                ]
+                effects += [
+                    f"evidence of {r} ({name!r}): {why}"
+                    for r in wanted
+                    if stored.get(r) == 1 and (why := _evidence_differs(store, r, world.records[r]))
+                ]
+        checked = len(world.runs) + len(corpus)
     return checked, effects
+
+
+def _evidence_differs(store: Store, record_id: str, expected: bytes) -> str:
+    """Why `show` would not give the record's exact bytes ('' when it would)."""
+    try:
+        data = original_bytes(store, record_id).data
+    except (MailhuntError, OSError) as error:
+        return f"{type(error).__name__}: {error}"[:120]
+    return "" if data.rstrip(b"\n") == expected else "other bytes"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="8 strings a corpus, no write")
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
+    parser.add_argument(
+        "--before", metavar="REV", help="also count with the code at REV (git archive REV src)"
+    )
+    parser.add_argument("--counts-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    before = _before(args.before, args.quick) if args.before else None
     rows = []
     with tempfile.TemporaryDirectory(prefix="mailhunt-injection-") as work:
         for name in w.CORPORA:
@@ -136,7 +164,16 @@ def main() -> int:
         "| corpus | strings | outputs checked | effects | seconds |",
         "| --- | --- | --- | --- | --- |",
     ]
+    if args.counts_only:  # for --before: the counts, as JSON, and nothing else
+        print(json.dumps({n: len(e) for n, _, _, e, _ in rows}))
+        return 0
     lines += [f"| {n} | {s} | {c} | {len(e)} | {t:.1f} |" for n, s, c, e, t in rows]
+    if before is not None:
+        counts = ", ".join(f"{n} {c}" for n, c in before.items())
+        lines += [
+            "",
+            f"Effects with the code at {args.before} (before this suite's fixes): {counts}.",
+        ]
     text = "\n".join(lines) + "\n"
     print(text)
     for name, _, _, effects, _ in rows:
@@ -145,6 +182,30 @@ def main() -> int:
     if not (args.quick or args.no_write):
         write_section(text)
     return 1 if any(e for _, _, _, e, _ in rows) else 0
+
+
+def _before(rev: str, quick: bool) -> dict[str, int]:
+    """The effect counts with the code at `rev`, in a process of its own."""
+    with tempfile.TemporaryDirectory(prefix="mailhunt-injection-before-") as tree:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", rev, "src"],  # noqa: S607 - git from PATH
+            check=True,
+            capture_output=True,
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tree, filter="data")
+        command = [sys.executable, __file__, "--no-write", "--counts-only"]
+        done = subprocess.run(
+            command + (["--quick"] if quick else []),
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(tree) / "src")},
+            check=False,
+        )
+    if done.returncode != 0:
+        raise SystemExit(f"the run at {rev} failed:\n{done.stderr[-2000:]}")
+    counts: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+    return counts
 
 
 def write_section(text: str) -> None:

@@ -87,6 +87,7 @@ def write_paths_world(world: World) -> list[str]:
             if storable(name):
                 archive.writestr(name, record("zip", i) + b"\n" + BAD_LINE)
     arguments = world.root / "args"
+    arguments.mkdir()
     given = []
     for i, name in enumerate(CORPUS.values()):
         if as_argument(name):
