@@ -65,7 +65,7 @@ from mailhunt.investigate.quarantine import quarantine_listing
 from mailhunt.model.schema import markdown
 from mailhunt.report import renderers
 from mailhunt.report.renderers import Kind, Output, render, renderers_for
-from mailhunt.report.safe import TerminalLogFormatter, terminal, terminal_text
+from mailhunt.report.safe import TerminalLogFormatter, terminal, terminal_lines, terminal_text
 from mailhunt.store.db import Store
 
 EXIT_PARTIAL = 1  # done in part: records or files not stored, an analytic failed
@@ -673,7 +673,8 @@ def show_command(
     threads: ThreadsOption = None,
 ) -> None:
     """Print a record's original bytes exactly as the source wrote them (exit 1 when they are
-    no longer available: the file moved, changed or is not a regular file)."""
+    no longer available: the file moved, changed or is not a regular file). To a terminal,
+    control and bidi characters are shown escaped (\x1b, \u202e); piped, the bytes are exact."""
     with _open(db, memory_limit, threads, create=False, read_only=True) as store:
         try:
             evidence = original_bytes(store, record_id, verify=not no_verify)
@@ -681,7 +682,17 @@ def show_command(
             err.print(_t(f"mailhunt show: {_one_line(error)}"))
             raise typer.Exit(EXIT_PARTIAL) from None
     err.print(_t(f"{evidence.source_ref} ({evidence.source}, sha256 {evidence.sha256[:16]}...)"))
-    _show(evidence.data)
+    if _stdout_is_terminal():  # a log's bytes must not drive the terminal (titles, OSC 52...)
+        _show(terminal_lines(evidence.data.decode("utf-8", errors="backslashreplace")))
+    else:
+        _show(evidence.data)
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
 
 
 @app.command("formats")

@@ -50,9 +50,19 @@ class Evidence:
     data: bytes
 
 
-def _source_path(source_ref: str) -> Path:
-    """The file part of 'path:line' (paths may themselves contain colons)."""
-    return Path(source_ref.rsplit(":", 1)[0])
+def _source_text(source_ref: str) -> str:
+    """The file part of 'path:line' (paths may themselves contain colons), as stored: a zip
+    member's name may hold '//' (`s3://b/k.json`), which a Path would make '/'."""
+    return source_ref.rsplit(":", 1)[0]
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file, False too where the name cannot be a file (over the system's limit: an
+    archive's path with a long member name)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def original_bytes(store: Store, record_id: str, *, verify: bool = True) -> Evidence:
@@ -62,11 +72,12 @@ def original_bytes(store: Store, record_id: str, *, verify: bool = True) -> Evid
     if not rows:
         raise RecordNotFoundError(f"no record with id {record_id!r} in the store")
     source, _, source_ref, sha256, offset, length = rows[0]
-    path = _source_path(source_ref)
+    display = _source_text(source_ref)
+    path = Path(display)
     # `archive!member` names a member; an ordinary file's path may hold `!` too: the file
     # itself is read when there is one, else the archive a part of the path names
-    if SEPARATOR in str(path) and not path.is_file() and split_member(str(path)) is not None:
-        return _from_archive(record_id, source, source_ref, str(path), sha256, offset, length)
+    if SEPARATOR in display and not _is_file(path) and split_member(display) is not None:
+        return _from_archive(record_id, source, source_ref, display, sha256, offset, length)
     return _from_file(record_id, source, source_ref, path, sha256, (offset, length), verify)
 
 

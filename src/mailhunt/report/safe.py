@@ -5,7 +5,8 @@ ESC starts ANSI CSI/OSC sequences, 0x9b is a one-byte CSI, BEL ends an OSC, NUL)
 characters (bidi overrides and isolates such as U+202E and U+2066, zero-width characters, tag
 characters), line and paragraph separators, surrogates (a non-UTF-8 file name) and private use.
 
-- **Terminal** (:func:`terminal_text`, :func:`terminal`, :class:`TerminalLogFormatter`): each
+- **Terminal** (:func:`terminal_text`, :func:`terminal`, :func:`terminal_lines`,
+  :class:`TerminalLogFormatter`): each
   unsafe character is shown as ``\\xNN`` / ``\\uNNNN`` / ``\\UNNNNNNNN`` instead of being obeyed;
   a newline in a value is shown, so a value never forges a line. The text is never read as Rich
   markup: :func:`terminal` returns a Rich ``Text`` (which does not parse markup); a plain string
@@ -17,7 +18,8 @@ characters), line and paragraph separators, surrogates (a non-UTF-8 file name) a
   gets a leading ``'``. Not only the cell's start: a list cell is its elements joined with ``;``
   and a spreadsheet whose locale separates fields (or formula arguments) with ``;`` splits the cell
   there, so every part after a ``;`` is guarded too (also against a leading ``"``, which would
-  open a quoted field mid-row).
+  open a quoted field mid-row); so is every part after a ``,`` that starts a formula, quoted or
+  not (OWASP: a separator in the data can start a cell for a reader that ignores the quoting).
 - **JSON Lines** (:func:`json_text`): lossless. JSON itself only requires C0 to be escaped, and
   orjson writes DEL, C1, bidi and the other unsafe characters raw; here each is written as its
   JSON escape (``\\u009b``, ``\\u202e``, a surrogate pair above U+FFFF), so a line shown with
@@ -40,7 +42,9 @@ from rich.text import Text
 UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 _NOT_PLAIN_ASCII = re.compile(r"[^\x20-\x7e]+")  # runs that may hold an unsafe character
 _FORMULA_START = frozenset("=+-@\t\r\n")
-_SEGMENT = re.compile(r";(?=[=+\-@\t\r\n\"])")  # a part after ";" a spreadsheet could run
+# a part after ";" or "," a spreadsheet could run (after "," only through an opening quote:
+# a "," inside a quoted cell ends no cell, and JSON text in a cell is full of ',"')
+_SEGMENT = re.compile(r";(?=[=+\-@\t\r\n\"])|,(?=\"*[=+\-@\t\r\n])")
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 
@@ -99,13 +103,15 @@ class TerminalLogFormatter(logging.Formatter):
         return terminal_text(super().formatMessage(record))
 
     def formatException(self, ei: _ExcInfo) -> str:
-        return _escaped_lines(super().formatException(ei))
+        return terminal_lines(super().formatException(ei))
 
     def formatStack(self, stack_info: str) -> str:
-        return _escaped_lines(super().formatStack(stack_info))
+        return terminal_lines(super().formatStack(stack_info))
 
 
-def _escaped_lines(text: str) -> str:
+def terminal_lines(text: str) -> str:
+    """Text of several lines (a traceback, a record's bytes) for a terminal: its newlines kept,
+    each line escaped as :func:`terminal_text`."""
     return "\n".join(terminal_text(line) for line in text.split("\n"))
 
 
@@ -121,7 +127,7 @@ def csv_cell(value: object) -> object:
     if not isinstance(value, str):
         return value
     text = _escape_runs(value, _shown)
-    text = _SEGMENT.sub(";'", text)
+    text = _SEGMENT.sub(r"\g<0>'", text)
     return "'" + text if text[:1] in _FORMULA_START else text
 
 

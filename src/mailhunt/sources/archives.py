@@ -309,7 +309,7 @@ def _unzip(path: Path, work: Path, limits: Limits) -> list[InputFile]:
         named = sorted(zip(member_names(archive.infos), archive.infos, strict=True), key=_by_name)
         for index, (display, info) in enumerate(named):
             safe, unsafe = safe_name(info.filename)
-            target = folder / str(index) / PurePosixPath(safe).name
+            target = folder / str(index) / _work_name(PurePosixPath(safe).name)
             target.parent.mkdir()
             with target.open("wb") as out:
                 stop = _drain(archive.chunks(info), out, budget, _size_of(info))
@@ -495,6 +495,18 @@ def _local_chunks(path: Path, member: _LocalMember) -> Iterator[bytes]:
         raise _Unreadable("archive_truncated", "the zip file ends inside this member")
     if crc != info.CRC:
         raise _Unreadable("archive_corrupt", "zip member fails its CRC check (corrupt)")
+
+
+WORK_NAME_BYTES = 200  # a work copy's name, under every file system's limit (255 bytes)
+
+
+def _work_name(name: str) -> str:
+    """The name of a member's work copy: its own, or (too long for a file name) `member` and
+    its suffix; provenance keeps the member's whole name."""
+    if len(os.fsencode(name)) <= WORK_NAME_BYTES:
+        return name
+    suffix = PurePosixPath(name).suffix
+    return "member" + (suffix if len(suffix) <= 16 else "")
 
 
 def _size_of(info: zipfile.ZipInfo) -> Callable[[], int]:

@@ -129,6 +129,16 @@ def _check_utf8(path: Path) -> None:
         )
 
 
+def _check_separators(path: Path) -> None:
+    """DuckDB reads a backslash as a folder separator on every system (and then resolves
+    `..`): on POSIX, where it is a character of a name, the store would be another file."""
+    if os.sep == "/" and "\\" in str(path):
+        raise StoreError(
+            f"cannot open database {path}: DuckDB reads '\\' in a path as a folder separator, "
+            "so it would open another file; give --db a name without '\\'"
+        )
+
+
 def _check_file(path: Path, *, create: bool) -> None:
     """The path names a regular file that is not a SQLite database, or nothing yet (when the
     store may be created)."""
@@ -179,6 +189,7 @@ class Store:
         ``50%``) are DuckDB's settings for the connection."""
         if path is not None:
             _check_utf8(path)
+            _check_separators(path)
             _check_file(path, create=create and not read_only)
         config: dict[str, _ConfigValue] = dict(_CONNECTION_CONFIG)
         if threads is not None:

@@ -40,9 +40,11 @@ def unpaired(rows: Iterable[tuple[Any, ...]], paths: Mapping[int, Path]) -> set[
 
 
 def _holds_id(raw: bytes, source_id: str) -> bool:
-    """Whether a record's bytes carry the id: verbatim, JSON-escaped, or (escaped otherwise,
-    e.g. \\u00e9 or \\/) among the string values of the parsed record."""
-    if source_id.encode() in raw or orjson.dumps(source_id)[1:-1] in raw:
+    """Whether a record's bytes carry the id: verbatim, JSON-escaped, either of them in a
+    quoted CSV cell (each ``"`` doubled), or (escaped otherwise, e.g. \\u00e9 or \\/) among
+    the string values of the parsed record."""
+    forms = (source_id.encode(), orjson.dumps(source_id)[1:-1])
+    if any(form in raw or form.replace(b'"', b'""') in raw for form in forms):
         return True
     try:
         return source_id in _strings(orjson.loads(raw))
