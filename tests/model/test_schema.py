@@ -24,6 +24,8 @@ def test_table_names_are_unique_and_indexed() -> None:
         "alerts",
         "alert_evidence",
         "indicators",
+        "campaign_members",
+        "campaigns",
     }
 
 

@@ -1,4 +1,4 @@
-"""Reading alerts back: typed rows with their evidence ids, for every renderer."""
+"""Reading alerts back: typed rows with their evidence ids and campaign, for every renderer."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class Alert:
     event_count: int
     created_at: datetime
     event_ids: list[str]
+    campaign_id: str | None = None  # the cross-tenant campaign it belongs to (campaign_members)
 
 
 _SELECT = """
@@ -38,8 +39,9 @@ SELECT a.id, a.rule_id, a.title, a.severity, a.technique, a.entity, a.summary,
        a.tenant_ids, a.mailboxes, a.users, a.app_ids, a.client_ips,
        a.first_seen, a.last_seen, a.event_count, a.created_at,
        coalesce((SELECT list_sort(list(e.record_id)) FROM alert_evidence e
-                 WHERE e.alert_id = a.id), []) AS event_ids
-FROM alerts a
+                 WHERE e.alert_id = a.id), []) AS event_ids,
+       m.campaign_id
+FROM alerts a LEFT JOIN campaign_members m ON m.alert_id = a.id
 WHERE list_position(?, a.severity) IS NOT NULL
 ORDER BY a.first_seen, a.id
 """

@@ -113,6 +113,8 @@ class Analytic:
     # Run before the query, in a transaction of its own, with the store: data the analytic
     # ships with (the published indicators of ioc-match) is brought up to date there.
     setup: Callable[[Store], None] | None = None
+    # Reads the other analytics' alerts (cross-tenant-campaign): the runner runs it after them.
+    after_alerts: bool = False
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

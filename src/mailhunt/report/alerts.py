@@ -32,6 +32,7 @@ JSONL_FIELDS = (
     "event_ids",
     "entity",
     "created_at",
+    "campaign_id",  # the cross-tenant campaign (its alert's id) the alert belongs to, or null
 )
 CSV_FIELDS = JSONL_FIELDS
 
