@@ -239,14 +239,15 @@ shared AS (  -- in the alerts of enough tenants before rarity is judged: few val
     SELECT kind, value FROM marks GROUP BY kind, value
     HAVING count(DISTINCT tenant_id) >= $min_tenants
 ),
-usage AS (  -- one pass over each table: records per tenant and (address, application, agent)
+usage AS (  -- one pass over each table: records per tenant and (address, application, agent),
+            -- only when some value is shared at all (most runs: none, and nothing is read)
     SELECT tenant_id, ip, app, agent, sum(n) AS n FROM (
         SELECT tenant_id, lower(client_ip) AS ip, lower(coalesce(client_app_id, app_id)) AS app,
                user_agent AS agent, count(*) AS n
-        FROM events GROUP BY ALL
+        FROM events WHERE (SELECT count(*) FROM shared) > 0 GROUP BY ALL
         UNION ALL
         SELECT tenant_id, lower(client_ip), lower(app_id), user_agent, count(*)
-        FROM signins GROUP BY ALL
+        FROM signins WHERE (SELECT count(*) FROM shared) > 0 GROUP BY ALL
     ) WHERE tenant_id IS NOT NULL GROUP BY ALL
 ),
 tenant_totals AS (SELECT tenant_id, sum(n) AS total FROM usage GROUP BY tenant_id),
