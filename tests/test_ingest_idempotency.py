@@ -39,7 +39,7 @@ def test_reingest_then_detect_raises_no_new_alert(store: Store) -> None:
     assert first.total_new == 3  # first-seen app, two new networks (tests/golden/alerts)
     assert second.total_new == 0
     assert store.query("SELECT id, event_count FROM alerts ORDER BY id") == alerts
-    assert store.count("alert_evidence") == 2
+    assert store.count("alert_evidence") == 5
 
 
 def test_same_record_in_a_jsonl_file_and_an_array_blob_is_stored_once(

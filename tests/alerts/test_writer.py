@@ -74,7 +74,12 @@ def test_without_why_the_alert_has_none_and_techniques_from_the_analytic(store: 
 
 def test_jsonl_adds_fields_and_renames_none(store: Store) -> None:
     assert JSONL_FIELDS[: len(FOUNDATION_FIELDS)] == FOUNDATION_FIELDS
-    assert JSONL_FIELDS[len(FOUNDATION_FIELDS) :] == ("techniques", "why", "suppressed_by")
+    assert JSONL_FIELDS[len(FOUNDATION_FIELDS) :] == (
+        "techniques",
+        "why",
+        "suppressed_by",
+        "campaign_id",
+    )
     analytic = replace(fake([]), sql=with_why("""'{"baseline": "b", "new": {"app": "x"}}'"""))
     run_detections(store, analytics=[analytic])
     [record] = [json.loads(line) for line in to_jsonl(list_alerts(store)).splitlines()]
@@ -82,7 +87,7 @@ def test_jsonl_adds_fields_and_renames_none(store: Store) -> None:
     assert record["why"] == {"baseline": "b", "new": {"app": "x"}}
     assert (record["techniques"], record["suppressed_by"]) == (["T1114.002"], None)
     header, row = to_csv(list_alerts(store)).splitlines()
-    assert header.endswith(",techniques,why,suppressed_by")
+    assert header.endswith(",techniques,why,suppressed_by,campaign_id")
     assert row.endswith(',T1114.002,"{""baseline"":""b"",""new"":{""app"":""x""}}",')
 
 

@@ -26,6 +26,8 @@ def test_table_names_are_unique_and_indexed() -> None:
         "alert_evidence",
         "indicators",
         "suppressions",
+        "campaign_members",
+        "campaigns",
     }
 
 

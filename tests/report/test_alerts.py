@@ -107,3 +107,10 @@ def test_csv_guards_formula_cells() -> None:
     assert record["users"] == "'-2+3"
     assert record["app_ids"] == "'@app"
     assert record["title"] == "Application reads a mailbox it never read before"
+
+
+def test_jsonl_campaign_id_is_null_outside_a_campaign() -> None:
+    alone, member = to_jsonl([make_alert(), make_alert(campaign_id="c" * 32)]).splitlines()
+    assert json.loads(alone)["campaign_id"] is None
+    assert json.loads(member)["campaign_id"] == "c" * 32
+    assert JSONL_FIELDS[-1] == "campaign_id"  # added at the end: no field renamed or moved

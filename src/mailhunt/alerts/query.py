@@ -1,5 +1,5 @@
-"""Reading alerts back: typed rows with their evidence ids, for every renderer. Suppressed
-alerts (``suppressed_by`` set) are left out unless asked for, and counted."""
+"""Reading alerts back: typed rows with their evidence ids and campaign, for every
+renderer. Suppressed alerts (``suppressed_by`` set) are left out unless asked for, and counted."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ class Alert:
     techniques: list[str] = field(default_factory=list)  # every ATT&CK id, technique first
     why: dict[str, Any] | None = None  # the analytic's JSON object: baseline, new, ...
     suppressed_by: int | None = None  # the suppression holding it, if one does
+    campaign_id: str | None = None  # the cross-tenant campaign it belongs to (campaign_members)
 
 
 _SELECT = """
@@ -46,8 +47,8 @@ SELECT a.id, a.rule_id, a.title, a.severity, a.technique, a.entity, a.summary,
        coalesce((SELECT list_sort(list(e.record_id)) FROM alert_evidence e
                  WHERE e.alert_id = a.id), []) AS event_ids,
        coalesce(a.techniques, [a.technique]) AS techniques,
-       CAST(a.why AS VARCHAR) AS why, a.suppressed_by
-FROM alerts a
+       CAST(a.why AS VARCHAR) AS why, a.suppressed_by, m.campaign_id
+FROM alerts a LEFT JOIN campaign_members m ON m.alert_id = a.id
 WHERE list_position(?, a.severity) IS NOT NULL AND (? OR a.suppressed_by IS NULL)
 ORDER BY a.first_seen, a.id
 """

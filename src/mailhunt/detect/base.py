@@ -123,6 +123,8 @@ class Analytic:
     # every MITRE ATT&CK technique id the analytic stands for, ``technique`` first (left
     # empty, it is ``(technique,)``)
     techniques: tuple[str, ...] = ()
+    # Reads the other analytics' alerts (cross-tenant-campaign): the runner runs it after them.
+    after_alerts: bool = False
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

@@ -1,6 +1,7 @@
 """Run analytics over the store and turn their detections into alerts.
 
-Each analytic runs and writes its alerts in a transaction of its own. One that fails (its SQL,
+Each analytic runs and writes its alerts in a transaction of its own, those that read the
+other analytics' alerts (``after_alerts``) after all the others. One that fails (its SQL,
 or writing its alerts) is rolled back and reported in the summary; the others still run and
 commit. A run asked to stop (``should_stop``, checked before each analytic) ends after the
 analytic in progress has committed.
@@ -57,6 +58,12 @@ def parameters_for(
     return {p.name: overrides.get(p.name, mine.get(p.name, p.default)) for p in analytic.parameters}
 
 
+def ordered(analytics: Iterable[Analytic]) -> list[Analytic]:
+    """The order analytics run in: as given (the registry's is by module name), those that
+    read the others' alerts (``after_alerts``) last."""
+    return sorted(analytics, key=lambda analytic: analytic.after_alerts)
+
+
 def run_detections(
     store: Store,
     analytics: Iterable[Analytic] | None = None,
@@ -70,7 +77,7 @@ def run_detections(
     summary and never stops the others. `configured` holds per-analytic values from the
     configuration file (see :func:`parameters_for` for the precedence)."""
     summary = DetectSummary()
-    chosen = list(ANALYTICS.values() if analytics is None else analytics)
+    chosen = ordered(ANALYTICS.values() if analytics is None else analytics)
     params = [_checked(a, parameters_for(a, overrides or {}, configured)) for a in chosen]
     for n, analytic in enumerate(chosen):
         if should_stop is not None and should_stop():

@@ -463,3 +463,40 @@ def network_label(alias: str) -> str:
         f"concat_ws(', ', {alias}.network_kind, {alias}.country) || ')' "
         f"ELSE {alias}.prefix || ' (IP enrichment off)' END"
     )
+
+
+# Microsoft's own first-party client tools, beside the mail clients above: administrators and
+# scripts in every tenant use them, so their id says nothing about who used them (an actor
+# with a forged token can claim them too; the address still tells). Ids as Microsoft lists them
+# in the page above and in the sign-in logs' appDisplayName.
+MICROSOFT_TOOL_CLIENTS: dict[str, str] = {
+    "00b41c95-dab0-4487-9791-b9d2c32c80f2": "Office 365 Management",
+    "04b07795-8ddb-461a-bbee-02f9e1bf7b46": "Microsoft Azure CLI",
+    "0f698dd4-f011-4d23-a33e-b36416dcb1e6": "Microsoft Office Client Service",
+    "14d82eec-204b-4c2f-b7e8-296a70dab67e": "Microsoft Graph Command Line Tools",
+    "1950a258-227b-4e31-a9cf-717495945fc2": "Microsoft Azure PowerShell",
+    "1b730954-1685-4b74-9bfd-dac224a7b894": "Azure Active Directory PowerShell",
+    "22098786-6e16-43cc-a27d-191a01a1e3b5": "Microsoft To-Do client",
+    "29d9ed98-a469-4536-ade2-f981bc1d605e": "Microsoft Authentication Broker",
+    "4345a7b9-9a63-4910-a426-35363201d503": "O365 Suite UX",
+    "4813382a-8fa7-425e-ab75-3b753aab3abb": "Microsoft Authenticator App",
+    "872cd9fa-d31f-45e0-9eab-6e460a02d1f1": "Visual Studio",
+    "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7": "Office 365 Shell Suite",
+    "a0c73c16-a7e3-4564-9a95-2bdf47383716": "Microsoft Exchange Online Remote PowerShell",
+    "ab9b8c07-8f02-4f72-87fa-80105867a763": "OneDrive SyncEngine",
+    "c44b4083-3bb0-49c1-b47d-974e53cbdf3c": "Azure Portal",
+    "de8bc8b5-d9f9-48b1-a8ad-b748da725064": "Graph Explorer",
+    "fb78d390-0c51-40cd-8e17-fdbfab77341b": "Microsoft Exchange REST API Based Powershell",
+}
+
+
+def microsoft_app(app: str) -> str:
+    """SQL: true when the application id ``app`` (a column, lower-case) is Microsoft's own: a
+    common mail client, a first-party tool, or a first-party resource (Exchange, Graph,
+    SharePoint, Skype, Azure AD Graph ...: ids ending -0000-0ff1-ce00-000000000000 or
+    -0000-0000-c000-000000000000)."""
+    ids = guid_list(sorted({*COMMON_FIRST_PARTY_CLIENTS, *MICROSOFT_TOOL_CLIENTS}))
+    return (
+        f"(list_contains({ids}, {app}) "
+        f"OR regexp_matches({app}, '-0000-(0ff1-ce00|0000-c000)-000000000000$'))"
+    )

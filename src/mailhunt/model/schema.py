@@ -355,6 +355,68 @@ INDICATORS = Table(
     ),
 )
 
+# The rule whose alerts are campaigns (detect/analytics/cross_tenant_campaign.py): its alert's
+# evidence is every member alert's evidence, so membership is read back from the evidence.
+_CAMPAIGN_RULE = "cross-tenant-campaign"
+
+CAMPAIGN_MEMBERS = Table(
+    name="campaign_members",
+    meaning=(
+        "Which campaign each alert belongs to: a campaign is an alert of cross-tenant-campaign, "
+        "whose evidence is the evidence of every alert it links, so an alert belongs to the "
+        "campaign whose evidence holds all of its own (the one with the most evidence when "
+        "several do: a campaign that grew supersedes its earlier alert). A campaign alert "
+        "belongs to itself. A view over alerts and alert_evidence (no row is stored)."
+    ),
+    view=(
+        "WITH campaign_evidence AS (SELECT x.alert_id AS campaign_id, x.record_id "
+        "FROM alert_evidence x JOIN alerts c ON c.id = x.alert_id "
+        f"WHERE c.rule_id = '{_CAMPAIGN_RULE}'), "
+        "campaign_sizes AS (SELECT campaign_id, count(*) AS records FROM campaign_evidence "
+        "GROUP BY campaign_id), "
+        "covered AS (SELECT x.alert_id, e.campaign_id, count(*) AS shared "
+        "FROM alert_evidence x JOIN campaign_evidence e ON e.record_id = x.record_id "
+        "GROUP BY x.alert_id, e.campaign_id), "
+        "sizes AS (SELECT alert_id, count(*) AS records FROM alert_evidence "
+        "WHERE alert_id IN (SELECT alert_id FROM covered) GROUP BY alert_id) "
+        "SELECT c.alert_id, arg_max(c.campaign_id, struct_pack(n := z.records, id := "
+        "c.campaign_id)) AS campaign_id FROM covered c JOIN sizes s USING (alert_id) "
+        "JOIN campaign_sizes z USING (campaign_id) WHERE c.shared = s.records GROUP BY c.alert_id"
+    ),
+    columns=_cols(
+        ("alert_id", "VARCHAR", "An alert."),
+        ("campaign_id", "VARCHAR", "The campaign (its cross-tenant-campaign alert's id)."),
+    ),
+)
+
+CAMPAIGNS = Table(
+    name="campaigns",
+    meaning=(
+        "One row per campaign (cross-tenant-campaign alert) not superseded by a larger one: "
+        "what its member alerts share and where. A view over alerts and campaign_members."
+    ),
+    view=(
+        "SELECT c.id AS campaign_id, json_extract_string(c.entity, '$[0]') AS kind, "
+        "json_extract_string(c.entity, '$[1]') AS value, c.severity, c.tenant_ids, "
+        "list_sort(list(m.alert_id) FILTER (WHERE m.alert_id <> c.id)) AS alert_ids, "
+        "c.first_seen, c.last_seen, c.summary "
+        "FROM alerts c JOIN campaign_members m ON m.campaign_id = c.id "
+        f"WHERE c.rule_id = '{_CAMPAIGN_RULE}' "
+        "GROUP BY c.id, c.entity, c.severity, c.tenant_ids, c.first_seen, c.last_seen, c.summary"
+    ),
+    columns=_cols(
+        ("campaign_id", "VARCHAR", "The campaign: its alert's id (hash of rule and indicator)."),
+        ("kind", "VARCHAR", "What its id is made of: ip, prefix, app or fingerprint."),
+        ("value", "VARCHAR", "That shared value (a fingerprint: JSON [user agent, app id])."),
+        ("severity", "VARCHAR", "The campaign alert's severity."),
+        ("tenant_ids", "VARCHAR[]", "The tenants it links."),
+        ("alert_ids", "VARCHAR[]", "Its member alerts (campaign_members), itself aside."),
+        ("first_seen", "TIMESTAMPTZ", "Earliest member evidence, UTC."),
+        ("last_seen", "TIMESTAMPTZ", "Latest member evidence, UTC."),
+        ("summary", "VARCHAR", "What the members share, in words."),
+    ),
+)
+
 TABLES: tuple[Table, ...] = (
     EVENTS,
     MAIL_ITEMS,
@@ -368,6 +430,8 @@ TABLES: tuple[Table, ...] = (
     ALERT_EVIDENCE,
     INDICATORS,
     SUPPRESSIONS,
+    CAMPAIGN_MEMBERS,
+    CAMPAIGNS,
 )
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
 

@@ -36,6 +36,7 @@ JSONL_FIELDS = (
     "techniques",  # every MITRE ATT&CK id of the rule, `technique` first
     "why",  # the analytic's JSON object (baseline, new, ...) or null
     "suppressed_by",  # the suppression holding the alert (listed with --include-suppressed)
+    "campaign_id",  # the cross-tenant campaign (its alert's id) the alert belongs to, or null
 )
 CSV_FIELDS = JSONL_FIELDS
 SHORT = 60  # characters of each part of a short why
