@@ -88,7 +88,7 @@ def test_jsonl_adds_fields_and_renames_none(store: Store) -> None:
     assert (record["techniques"], record["suppressed_by"]) == (["T1114.002"], None)
     header, row = to_csv(list_alerts(store)).splitlines()
     assert header.endswith(",techniques,why,suppressed_by,campaign_id")
-    assert row.endswith(',T1114.002,"{""baseline"":""b"",""new"":{""app"":""x""}}",')
+    assert row.endswith(',T1114.002,"{""baseline"":""b"",""new"":{""app"":""x""}}",,')
 
 
 def test_why_short_for_people() -> None:
