@@ -80,7 +80,14 @@ access_evidence AS (
     JOIN networks n ON n.ip = e.client_ip
     LEFT JOIN coverage c
       ON c.tenant_id = e.tenant_id AND r.day BETWEEN c.covered_from AND c.covered_to
-    WHERE r.signed_in IS NULL OR e.time < r.signed_in - {_SKEW}
+    WHERE (r.signed_in IS NULL OR e.time < r.signed_in - {_SKEW})
+      -- an application with its own permission on a token its own service-principal sign-in
+      -- issued (a backup product's new cloud region): app-mailbox-fanout's and
+      -- consent-then-mail-access's to judge; an app-only token no sign-in issued stays here
+      AND NOT coalesce(e.aad_session_id IS NULL
+                       AND NOT contains(coalesce(e.actor_upn, ''), '@')
+                       AND e.token_id IN (SELECT token_id FROM issued WHERE user_upn IS NULL),
+                       false)
 ),
 signin_rows AS (
     SELECT s.tenant_id, s.user_upn, s.ip, s.day, list_sort(list(s.key)) AS new_keys

@@ -13,7 +13,14 @@ raised when, on that UTC day, it came
   ``baseline_days`` before, unless it is one of Microsoft's common mail clients
   (``sql_pieces.COMMON_FIRST_PARTY_CLIENTS``), syncing the owner's own mailbox with a token a
   stored sign-in of the owner issued: that is a new phone or a new Outlook doing its first
-  sync of the folders, the best known Sync false positive, and it is not raised.
+  sync of the folders, the best known Sync false positive, and it is not raised. Nor is an
+  application reading with its own permission (app-only) on a token its own service-principal
+  sign-in issued: a backup or archiving product syncing every mailbox on its first night
+  (seed 2 of the test bed raised 20 critical alerts on one). Such an application is judged by
+  app-mailbox-fanout (fan-out new to it) and consent-then-mail-access (its consent); an
+  app-only token no sign-in issued is still judged here. Where no sign-in log covers the day,
+  the owner's first sync through a common Microsoft client is not raised either (nothing can
+  tell a new phone from a forged token there; the coverage finding says the tenant is blind).
 
 Detections are grouped per tenant, mailbox and UTC day; the summary names the folders synced
 (``events.message_items`` folder paths: a Sync lists folders without items) so the responder
@@ -98,7 +105,13 @@ syncs AS (
              AND e.token_id NOT IN (SELECT token_id FROM issued) AS unissued,
            (e.token_id, coalesce(e.actor_upn, e.mailbox_upn))
              IN (SELECT (token_id, user_upn) FROM issued) AS own_token,
-           {APP_KEY} IN (SELECT unnest({COMMON_CLIENTS_SQL})) AS common_client
+           {APP_KEY} IN (SELECT unnest({COMMON_CLIENTS_SQL})) AS common_client,
+           -- an application with its own permission, on a token its own (service-principal)
+           -- sign-in issued: a backup or archiving product, judged by app-mailbox-fanout and
+           -- consent-then-mail-access, not here
+           coalesce(e.aad_session_id IS NULL AND NOT contains(coalesce(e.actor_upn, ''), '@')
+             AND e.token_id IN (SELECT token_id FROM issued WHERE user_upn IS NULL), false)
+             AS app_signed_in
     FROM events e
     JOIN networks n ON n.ip = e.client_ip
     LEFT JOIN new_rows r
@@ -122,8 +135,9 @@ evidence AS (
                 WHEN unissued OR new_to_tenant OR not_own THEN 3
                 ELSE 2 END AS rank
     FROM syncs s
-    WHERE (new_net AND (covered OR risky OR not_own))
-       OR (new_app AND NOT (common_client AND own_token AND NOT not_own))
+    WHERE NOT app_signed_in
+      AND ((new_net AND (covered OR risky OR not_own))
+           OR (new_app AND NOT (common_client AND NOT not_own AND (own_token OR NOT covered))))
 )
 SELECT
     CAST(to_json([tenant_id, mailbox_upn]) AS VARCHAR) AS entity,  -- unambiguous: JSON array
