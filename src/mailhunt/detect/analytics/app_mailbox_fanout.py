@@ -52,18 +52,50 @@ _HALF_WINDOW = "to_minutes($fanout_window_hours * 30)"
 _ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 
 
+def _multi_units() -> str:
+    """SQL: the units that ever read two or more mailboxes. Only they can fan out; a unit that
+    only ever read one mailbox has a fan-out of 1 in every window it read in (most tokens and
+    sessions: one user's own mailbox), which the presence CTE accounts for without windowing
+    every access (issue 9's cost line)."""
+    parts = [
+        f"SELECT tenant_id, app_key, '{kind}' AS kind, {column} AS unit FROM access "
+        f"WHERE {column} IS NOT NULL GROUP BY tenant_id, app_key, {column} "
+        "HAVING min(mailbox_upn) <> max(mailbox_upn)"
+        for kind, column in _UNITS
+    ]
+    return "\n    UNION ALL ".join(parts)
+
+
 def _windowed() -> str:
-    """SQL: accesses per unit and window, for both window offsets (0 and half a window)."""
+    """SQL: each mailbox a multi-mailbox unit read per window, for both window offsets (0 and
+    half a window); one row per unit, window and mailbox."""
     parts = []
     for kind, column in _UNITS:
         for shift in (0, 1):
             origin = f"{_ORIGIN} + {shift} * {_HALF_WINDOW}"
             parts.append(
-                f"SELECT tenant_id, app_key, '{kind}' AS kind, {column} AS unit, mailbox_upn, "
-                f"time_bucket(2 * {_HALF_WINDOW}, time, {origin}) AS window_start "
-                f"FROM access WHERE {column} IS NOT NULL GROUP BY ALL"
+                f"SELECT a.tenant_id, a.app_key, '{kind}' AS kind, a.{column} AS unit, "
+                f"a.mailbox_upn, time_bucket(2 * {_HALF_WINDOW}, a.time, {origin}) AS window_start "
+                f"FROM access a JOIN multi_units m ON m.kind = '{kind}' "
+                f"AND m.tenant_id = a.tenant_id AND m.app_key = a.app_key AND m.unit = a.{column} "
+                "GROUP BY ALL"
             )
     return "\n    UNION ALL ".join(parts)
+
+
+def _presence() -> str:
+    """SQL: the (tenant, application, kind, day) where some unit of the kind read a mailbox in a
+    window starting that day: a fan-out of at least 1 there."""
+    flags = ", ".join(f'bool_or({column} IS NOT NULL) AS "{kind}"' for kind, column in _UNITS)
+    parts = []
+    for shift in (0, 1):
+        origin = f"{_ORIGIN} + {shift} * {_HALF_WINDOW}"
+        parts.append(
+            f"SELECT tenant_id, app_key, date_trunc('day', "
+            f"time_bucket(2 * {_HALF_WINDOW}, time, {origin})) AS day, {flags} "
+            "FROM access GROUP BY ALL"
+        )
+    return "\n        UNION ALL ".join(parts)
 
 
 SQL = f"""
@@ -76,17 +108,28 @@ WITH access AS (
 tenant_since AS (
     SELECT tenant_id, min(time) AS tenant_start FROM events GROUP BY tenant_id
 ),
+multi_units AS (
+    {_multi_units()}
+),
 windowed AS (
     {_windowed()}
 ),
-fanout AS (
-    SELECT tenant_id, app_key, kind, unit, window_start, count(DISTINCT mailbox_upn) AS mailboxes
+fanout AS (  -- windowed holds each mailbox once per unit and window
+    SELECT tenant_id, app_key, kind, unit, window_start, count(*) AS mailboxes
     FROM windowed GROUP BY ALL
 ),
+present AS (
+    UNPIVOT ({_presence()})
+    ON {", ".join(f'"{kind}"' for kind, _ in _UNITS)} INTO NAME kind VALUE active
+),
 daily AS (  -- the largest fan-out of each kind of unit of each application, per UTC day
-    SELECT tenant_id, app_key, kind, date_trunc('day', window_start) AS day,
-           max(mailboxes) AS day_max
-    FROM fanout GROUP BY ALL
+    SELECT tenant_id, app_key, kind, day, max(day_max) AS day_max FROM (
+        SELECT tenant_id, app_key, kind, date_trunc('day', window_start) AS day,
+               max(mailboxes) AS day_max
+        FROM fanout GROUP BY ALL
+        UNION ALL
+        SELECT tenant_id, app_key, kind, day, 1 FROM present WHERE active
+    ) GROUP BY ALL
 ),
 candidates AS (SELECT * FROM fanout WHERE mailboxes >= $fanout_threshold),
 baselined AS (  -- candidates only (few): their baseline is the days before theirs
