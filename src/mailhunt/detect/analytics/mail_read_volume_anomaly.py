@@ -70,17 +70,26 @@ working AS (
 working_lists AS (
     SELECT tenant_id, list_sort(list(hour_of_day)) AS hours FROM working GROUP BY tenant_id
 ),
-scored AS (
-    SELECT h.*,
-           median(messages) OVER w AS baseline_median,
-           mad(messages) OVER w AS baseline_mad,
-           count(*) OVER w AS baseline_hours,
-           wk.hour_of_day IS NULL AS off_hours
+candidates AS (  -- hours that could reach the volume floor: only they need a baseline
+    SELECT h.*, wk.hour_of_day IS NULL AS off_hours
     FROM hourly h
     LEFT JOIN working wk
       ON wk.tenant_id = h.tenant_id AND wk.hour_of_day = extract('hour' FROM h.read_hour)
-    WINDOW w AS (PARTITION BY h.tenant_id, h.mailbox_upn ORDER BY h.read_hour
-                 RANGE BETWEEN to_days($baseline_days) PRECEDING AND to_hours(1) PRECEDING)
+    WHERE h.messages * CASE WHEN wk.hour_of_day IS NULL THEN $off_hours_weight ELSE 1 END
+          >= $min_hourly_messages
+),
+scored AS (  -- each candidate hour against the mailbox's own hours before it
+    SELECT c.tenant_id, c.mailbox_upn, c.read_hour, c.messages, c.syncs, c.by_people,
+           c.off_hours,
+           median(b.messages) AS baseline_median,
+           mad(b.messages) AS baseline_mad,
+           count(b.messages) AS baseline_hours
+    FROM candidates c
+    LEFT JOIN hourly b
+      ON b.tenant_id = c.tenant_id AND b.mailbox_upn = c.mailbox_upn
+     AND b.read_hour >= c.read_hour - to_days($baseline_days)
+     AND b.read_hour <= c.read_hour - to_hours(1)
+    GROUP BY ALL
 ),
 anomalies AS (
     SELECT *,
@@ -105,7 +114,8 @@ per_day AS (
     SELECT tenant_id, mailbox_upn, date_trunc('day', read_hour) AS bucket,
            bool_or(off_hours) AS off_hours, sum(messages) AS messages, max(messages) AS peak,
            arg_max(read_hour, messages) AS peak_hour, max(score) AS score,
-           any_value(baseline_median) AS baseline_median, any_value(baseline_mad) AS baseline_mad,
+           arg_max(baseline_median, messages) AS baseline_median,  -- the peak hour's
+           arg_max(baseline_mad, messages) AS baseline_mad,
            min(baseline_hours) AS baseline_hours,
            list(struct_pack(hour := read_hour, messages := messages, syncs := syncs,
                             off_hours := off_hours, score := round(score, 1))
