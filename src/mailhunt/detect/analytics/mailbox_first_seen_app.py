@@ -75,30 +75,38 @@ tenant_signins AS (
 ),
 -- what sign-ins call each application (none for a forged token's client)
 {APP_NAMES_CTE},
+-- each application's reads of each mailbox per UTC day: a first read is always a day's first
+-- (baseline_days >= 1, so an earlier read the same day is never a baseline gap away), and
+-- windowing these rows, not every access, is what keeps the analytic cheap
+daily_reads AS (
+    SELECT tenant_id, mailbox_upn, app_key, date_trunc('day', time) AS bucket,
+           min(time) AS first_time, max(time) AS last_time,
+           arg_min(owner_device, (time, record_id)) AS first_by_owner_device
+    FROM access GROUP BY ALL
+),
 -- when each application first read each mailbox: the baseline the why names
 mailbox_apps AS (
-    SELECT tenant_id, mailbox_upn, app_key, min(time) AS since
-    FROM access GROUP BY tenant_id, mailbox_upn, app_key
+    SELECT tenant_id, mailbox_upn, app_key, min(first_time) AS since
+    FROM daily_reads GROUP BY tenant_id, mailbox_upn, app_key
 ),
 marked AS (
     SELECT *,
-           lag(time) OVER (PARTITION BY tenant_id, mailbox_upn, app_key
-                           ORDER BY time, record_id) AS previous,
-           min(time) OVER (PARTITION BY tenant_id, app_key) AS app_since
-    FROM access
+           lag(last_time) OVER (PARTITION BY tenant_id, mailbox_upn, app_key
+                                ORDER BY bucket) AS previous,
+           min(first_time) OVER (PARTITION BY tenant_id, app_key) AS app_since
+    FROM daily_reads
 ),
 firsts AS (
-    SELECT m.tenant_id, m.mailbox_upn, m.app_key, m.time AS first_time,
-           date_trunc('day', m.time) AS bucket,
-           date_trunc('day', m.app_since) = date_trunc('day', m.time) AS app_new_in_tenant
+    SELECT m.tenant_id, m.mailbox_upn, m.app_key, m.first_time, m.bucket,
+           date_trunc('day', m.app_since) = m.bucket AS app_new_in_tenant
     FROM marked m
     JOIN mailbox_since s USING (tenant_id, mailbox_upn)
     JOIN tenant_since t USING (tenant_id)
-    WHERE NOT m.owner_device
-      AND (m.previous IS NULL OR m.time - m.previous > to_days($baseline_days))
-      AND (m.time - s.since >= to_days($min_history_days)
-           OR (date_trunc('day', m.app_since) = date_trunc('day', m.time)
-               AND m.time - t.tenant_start >= to_days($min_history_days)))
+    WHERE NOT m.first_by_owner_device
+      AND (m.previous IS NULL OR m.first_time - m.previous > to_days($baseline_days))
+      AND (m.first_time - s.since >= to_days($min_history_days)
+           OR (date_trunc('day', m.app_since) = m.bucket
+               AND m.first_time - t.tenant_start >= to_days($min_history_days)))
 ),
 known_before AS (  -- applications that read the judged mailboxes before the new one did
     SELECT f.tenant_id, f.app_key, f.bucket, list_sort(list_distinct(list(k.app_key))) AS apps
