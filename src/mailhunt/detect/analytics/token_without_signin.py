@@ -110,14 +110,16 @@ judged AS (
     WHERE a.app_only OR c.silent_logged
 ),
 issuers AS (SELECT * FROM entra WHERE succeeded),
-issued AS (
-    SELECT j.record_id FROM judged j JOIN issuers s ON s.unique_token_id = j.token_id
+unissued AS (  -- judged access no successful sign-in issued (one anti-join per key)
+    SELECT j.* FROM judged j
     WHERE j.by_token
-      AND s.time BETWEEN j.time - {_LIFETIME} - {_SKEW} AND j.time + {_SKEW}
-    UNION
-    SELECT j.record_id FROM judged j JOIN issuers s ON s.session_id = j.aad_session_id
+      AND NOT EXISTS (SELECT 1 FROM issuers s WHERE s.unique_token_id = j.token_id
+                      AND s.time BETWEEN j.time - {_LIFETIME} - {_SKEW} AND j.time + {_SKEW})
+    UNION ALL
+    SELECT j.* FROM judged j
     WHERE NOT j.by_token AND j.by_session
-      AND s.time BETWEEN j.time - {_LIFETIME} - {_SKEW} AND j.time + {_SKEW}
+      AND NOT EXISTS (SELECT 1 FROM issuers s WHERE s.session_id = j.aad_session_id
+                      AND s.time BETWEEN j.time - {_LIFETIME} - {_SKEW} AND j.time + {_SKEW})
 ),
 known_sessions AS (SELECT DISTINCT session_id FROM issuers WHERE session_id IS NOT NULL),
 evidence AS (
@@ -126,9 +128,7 @@ evidence AS (
              OR j.aad_session_id NOT IN (SELECT session_id FROM known_sessions) AS session_unknown,
            NOT j.app_only AND contains(coalesce(j.actor_upn, ''), '@')
              AND j.actor_upn <> j.mailbox_upn AS not_own
-    FROM judged j
-    WHERE (j.by_token OR j.by_session)
-      AND NOT EXISTS (SELECT 1 FROM issued i WHERE i.record_id = j.record_id)
+    FROM unissued j
 ),
 {APP_NAMES_CTE}
 SELECT
