@@ -165,13 +165,25 @@ def address_local(value: str) -> str:
     return f"nullif(lower(regexp_extract({value}, '([A-Za-z0-9._%+''-]+)@', 1)), '')"
 
 
+# Each tenant's distinct user principal names (actors and mailbox owners of events, users of
+# sign-ins; ``from_events``: named by an event), deduplicated before any string work: the CTE
+# the two below start from (put it before them in the WITH list). Grouping each column on its
+# own keeps it one cheap pass (an unnest of [actor, mailbox] per event cost a second at 1M).
+TENANT_UPNS_CTE = """tenant_upns AS (
+    SELECT tenant_id, upn, bool_or(from_events) AS from_events FROM (
+        SELECT tenant_id, actor_upn AS upn, true AS from_events FROM events GROUP BY ALL
+        UNION ALL
+        SELECT tenant_id, mailbox_upn, true FROM events GROUP BY ALL
+        UNION ALL
+        SELECT tenant_id, user_upn, false FROM signins GROUP BY ALL)
+    WHERE upn IS NOT NULL GROUP BY ALL
+)"""
+
 # The domains the tenant's own people have (the domains of the user principal names and mailbox
 # owners its records name): an address in one of them is internal. Join ON tenant and domain.
 TENANT_DOMAINS_CTE = """tenant_domains AS (
     SELECT DISTINCT tenant_id, lower(split_part(upn, '@', 2)) AS domain
-    FROM (SELECT tenant_id, unnest([actor_upn, mailbox_upn]) AS upn FROM events
-          UNION ALL SELECT tenant_id, user_upn FROM signins)
-    WHERE contains(upn, '@')
+    FROM tenant_upns WHERE contains(upn, '@')
 )"""
 
 # The mailboxes the tenant's records name, by user principal name and by alias (the local part),
@@ -179,8 +191,7 @@ TENANT_DOMAINS_CTE = """tenant_domains AS (
 MAILBOX_DIRECTORY_CTE = """mailbox_directory AS (
     SELECT tenant_id, alias, min(upn) AS upn FROM (
         SELECT DISTINCT tenant_id, upn, split_part(upn, '@', 1) AS alias
-        FROM (SELECT tenant_id, unnest([actor_upn, mailbox_upn]) AS upn FROM events)
-        WHERE contains(upn, '@'))
+        FROM tenant_upns WHERE from_events AND contains(upn, '@'))
     GROUP BY tenant_id, alias HAVING count(*) = 1
 )"""
 

@@ -47,6 +47,7 @@ from mailhunt.detect.sql_pieces import (
     MAILBOX_DIRECTORY_CTE,
     TENANT_DOMAIN_LISTS_CTE,
     TENANT_DOMAINS_CTE,
+    TENANT_UPNS_CTE,
     addresses,
     context_risk_ctes,
     distinct_list,
@@ -83,7 +84,8 @@ _WHY = why_json(
 )
 
 SQL = f"""
-WITH {TENANT_DOMAINS_CTE},
+WITH {TENANT_UPNS_CTE},
+{TENANT_DOMAINS_CTE},
 {TENANT_DOMAIN_LISTS_CTE},
 {MAILBOX_DIRECTORY_CTE},
 changes AS (

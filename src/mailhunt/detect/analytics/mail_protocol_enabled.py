@@ -32,6 +32,7 @@ from __future__ import annotations
 from mailhunt.detect.base import Analytic, Parameter
 from mailhunt.detect.sql_pieces import (
     MAILBOX_DIRECTORY_CTE,
+    TENANT_UPNS_CTE,
     distinct_list,
     identity_alias,
     param,
@@ -63,7 +64,8 @@ _THROUGH = "CASE {} END".format(
 _WINDOW = "to_days($followup_days)"
 
 SQL = f"""
-WITH {MAILBOX_DIRECTORY_CTE},
+WITH {TENANT_UPNS_CTE},
+{MAILBOX_DIRECTORY_CTE},
 raw_changes AS (
     SELECT record_id, time, tenant_id, actor_upn, client_ip, app_id, object_id,
            coalesce({param("Identity")}, object_id) AS identity, {_ENABLED} AS protocols

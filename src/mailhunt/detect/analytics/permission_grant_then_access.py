@@ -58,6 +58,7 @@ from mailhunt.detect.base import Analytic, Parameter
 from mailhunt.detect.sql_pieces import (
     APP_KEY,
     MAILBOX_DIRECTORY_CTE,
+    TENANT_UPNS_CTE,
     context_risk_ctes,
     distinct_list,
     identity_alias,
@@ -102,7 +103,8 @@ _WHY = why_json(
 )
 
 SQL = f"""
-WITH {MAILBOX_DIRECTORY_CTE},
+WITH {TENANT_UPNS_CTE},
+{MAILBOX_DIRECTORY_CTE},
 raw_grants AS (
     SELECT record_id, time, tenant_id, actor_upn, client_ip, app_id, operation,
            CASE WHEN operation IN ({_APP_POLICY}) THEN 'app'
