@@ -52,15 +52,34 @@ _HALF_WINDOW = "to_minutes($fanout_window_hours * 30)"
 _ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 
 
+def _origin(shift: int) -> str:
+    """SQL: where the windows of one offset (0, or half a window later) start."""
+    return f"{_ORIGIN} + {shift} * {_HALF_WINDOW}"
+
+
 def _multi_units() -> str:
     """SQL: the units that ever read two or more mailboxes. Only they can fan out; a unit that
     only ever read one mailbox has a fan-out of 1 in every window it read in (most tokens and
     sessions: one user's own mailbox), which the presence CTE accounts for without windowing
-    every access (issue 9's cost line)."""
+    every access (issue 9's cost line). Units and mailboxes are compared by their 64-bit hashes
+    (grouping a million session ids as text cost seconds); a collision can only make a unit
+    look multi-mailbox, which windows it for nothing, never loses one."""
     parts = [
-        f"SELECT tenant_id, app_key, '{kind}' AS kind, {column} AS unit FROM access "
-        f"WHERE {column} IS NOT NULL GROUP BY tenant_id, app_key, {column} "
-        "HAVING min(mailbox_upn) <> max(mailbox_upn)"
+        f"SELECT tenant_id, app_key, '{kind}' AS kind, hash({column}) AS unit_hash FROM access "
+        f"WHERE {column} IS NOT NULL GROUP BY tenant_id, app_key, hash({column}) "
+        "HAVING min(mailbox_hash) <> max(mailbox_hash)"
+        for kind, column in _UNITS
+    ]
+    return "\n    UNION ALL ".join(parts)
+
+
+def _unit_slots() -> str:
+    """SQL: each mailbox a multi-mailbox unit read per half window (slot); one row each."""
+    parts = [
+        f"SELECT a.tenant_id, a.app_key, '{kind}' AS kind, a.{column} AS unit, a.mailbox_upn, "
+        f"a.slot FROM access a JOIN multi_units m ON m.kind = '{kind}' "
+        f"AND m.tenant_id = a.tenant_id AND m.app_key = a.app_key "
+        f"AND m.unit_hash = hash(a.{column}) GROUP BY ALL"
         for kind, column in _UNITS
     ]
     return "\n    UNION ALL ".join(parts)
@@ -68,40 +87,34 @@ def _multi_units() -> str:
 
 def _windowed() -> str:
     """SQL: each mailbox a multi-mailbox unit read per window, for both window offsets (0 and
-    half a window); one row per unit, window and mailbox."""
-    parts = []
-    for kind, column in _UNITS:
-        for shift in (0, 1):
-            origin = f"{_ORIGIN} + {shift} * {_HALF_WINDOW}"
-            parts.append(
-                f"SELECT a.tenant_id, a.app_key, '{kind}' AS kind, a.{column} AS unit, "
-                f"a.mailbox_upn, time_bucket(2 * {_HALF_WINDOW}, a.time, {origin}) AS window_start "
-                f"FROM access a JOIN multi_units m ON m.kind = '{kind}' "
-                f"AND m.tenant_id = a.tenant_id AND m.app_key = a.app_key AND m.unit = a.{column} "
-                "GROUP BY ALL"
-            )
-    return "\n    UNION ALL ".join(parts)
+    half a window); one row per unit, window and mailbox. A slot lies whole in one window of
+    each offset, so a window is the union of its two slots."""
+    return "\n    UNION ALL ".join(
+        "SELECT tenant_id, app_key, kind, unit, mailbox_upn, "
+        f"time_bucket(2 * {_HALF_WINDOW}, slot, {_origin(shift)}) AS window_start "
+        "FROM unit_slots GROUP BY ALL"
+        for shift in (0, 1)
+    )
 
 
 def _presence() -> str:
     """SQL: the (tenant, application, kind, day) where some unit of the kind read a mailbox in a
     window starting that day: a fan-out of at least 1 there."""
-    flags = ", ".join(f'bool_or({column} IS NOT NULL) AS "{kind}"' for kind, column in _UNITS)
-    parts = []
-    for shift in (0, 1):
-        origin = f"{_ORIGIN} + {shift} * {_HALF_WINDOW}"
-        parts.append(
-            f"SELECT tenant_id, app_key, date_trunc('day', "
-            f"time_bucket(2 * {_HALF_WINDOW}, time, {origin})) AS day, {flags} "
-            "FROM access GROUP BY ALL"
-        )
-    return "\n        UNION ALL ".join(parts)
+    flags = ", ".join(f'bool_or("{kind}") AS "{kind}"' for kind, _ in _UNITS)
+    return "\n        UNION ALL ".join(
+        f"SELECT tenant_id, app_key, date_trunc('day', "
+        f"time_bucket(2 * {_HALF_WINDOW}, slot, {_origin(shift)})) AS day, {flags} "
+        "FROM slot_presence GROUP BY ALL"
+        for shift in (0, 1)
+    )
 
 
 SQL = f"""
 WITH access AS (
     SELECT record_id, time, tenant_id, mailbox_upn, actor_upn, client_ip, app_id, token_id,
-           aad_session_id, session_id, {APP_KEY} AS app_key, {APP_ONLY} AS app_only
+           aad_session_id, session_id, {APP_KEY} AS app_key, {APP_ONLY} AS app_only,
+           hash(mailbox_upn) AS mailbox_hash,
+           time_bucket({_HALF_WINDOW}, time, {_origin(0)}) AS slot
     FROM events
     WHERE operation = 'MailItemsAccessed' AND mailbox_upn IS NOT NULL AND {APP_KEY} IS NOT NULL
 ),
@@ -111,12 +124,20 @@ tenant_since AS (
 multi_units AS (
     {_multi_units()}
 ),
+unit_slots AS (
+    {_unit_slots()}
+),
 windowed AS (
     {_windowed()}
 ),
 fanout AS (  -- windowed holds each mailbox once per unit and window
     SELECT tenant_id, app_key, kind, unit, window_start, count(*) AS mailboxes
     FROM windowed GROUP BY ALL
+),
+slot_presence AS (  -- per half window: which kinds of unit read (the application always)
+    SELECT tenant_id, app_key, slot,
+           {", ".join(f'bool_or({column} IS NOT NULL) AS "{kind}"' for kind, column in _UNITS)}
+    FROM access GROUP BY ALL
 ),
 present AS (
     UNPIVOT ({_presence()})
