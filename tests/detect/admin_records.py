@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mailhunt.alerts.query import Alert, list_alerts
 from mailhunt.detect.base import Analytic
-from mailhunt.detect.runner import parameters_for, run_detections
+from mailhunt.detect.runner import detections, run_detections
 from mailhunt.ingest import ingest
 from mailhunt.simulate import simulate_tenant
 from mailhunt.simulate.admin import Caller, Change, directory_audit, exchange_cmdlet
@@ -116,7 +116,7 @@ def detect(
 
 def why(store: Store, analytic: Analytic) -> list[dict[str, object]]:
     """The ``why`` column of the analytic's detections, run once more on the store."""
-    with store.temp_table("_why", analytic.sql, parameters_for(analytic, {})) as table:
+    with detections(store, analytic) as table:
         rows = store.query(f"SELECT why FROM {table} ORDER BY entity, bucket")
     return [json.loads(row[0]) for row in rows]
 

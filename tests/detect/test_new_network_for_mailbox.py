@@ -15,7 +15,7 @@ import pytest
 
 from mailhunt.alerts.query import Alert, list_alerts
 from mailhunt.detect.analytics.new_network_for_mailbox import ANALYTIC
-from mailhunt.detect.runner import run_detections
+from mailhunt.detect.runner import detections, run_detections
 from mailhunt.enrich import enrich_ips
 from mailhunt.ingest import ingest
 from mailhunt.simulate import simulate_tenant
@@ -97,7 +97,7 @@ def test_reads_from_a_server_nobody_signed_in_from(
 
 def test_why_names_the_baseline_and_what_was_new(store: Store, tmp_path: Path) -> None:
     detect(store, tmp_path, [read("evil", at(10, 2), ALICE, VPS)], geoip=True)
-    with store.temp_table("_why", ANALYTIC.sql, ANALYTIC.defaults) as table:
+    with detections(store, ANALYTIC) as table:
         [(why,)] = store.query(f"SELECT why FROM {table}")
     assert json.loads(why) == {
         "baseline": "networks the mailbox and its reader used, and the users signed in from, "

@@ -11,7 +11,7 @@ import pytest
 
 from mailhunt.alerts.query import list_alerts
 from mailhunt.detect.analytics import ANALYTICS
-from mailhunt.detect.base import Analytic
+from mailhunt.detect.base import Analytic, Shared
 from mailhunt.detect.runner import parameters_for, run_detections
 from mailhunt.errors import InputError
 from mailhunt.ingest import ingest
@@ -179,3 +179,57 @@ def test_stop_requested_runs_no_further_analytic(store: Store) -> None:
     assert summary.new_alerts == {"mailbox-first-seen-app": 1}
     assert summary.not_run == ["other"]
     assert store.query("SELECT DISTINCT rule_id FROM alerts") == [("mailbox-first-seen-app",)]
+
+
+# -- shared relations ----------------------------------------------------------------------------
+
+
+def _counting_shared(log_table: str) -> Shared:
+    """A shared relation whose one step also counts its builds (a sequence's next value)."""
+    return Shared(
+        "counted",
+        (("counted", f"SELECT nextval('{log_table}') AS build, $min_history_days AS days"),),
+    )
+
+
+def _reader(analytic_id: str, shared: Shared) -> Analytic:
+    """An analytic that reads the shared relation and finds nothing."""
+    return replace(
+        ANALYTIC,
+        id=analytic_id,
+        sql=f"WITH {shared.ctes()} SELECT * FROM ({ANALYTIC.sql}) WHERE "
+        "(SELECT count(*) FROM counted) < 0",
+        shared=(shared,),
+    )
+
+
+def test_shared_relation_is_built_once_per_run_and_per_values(store: Store) -> None:
+    store.run("CREATE SEQUENCE builds")
+    shared = _counting_shared("builds")
+    first, second = _reader("reader-1", shared), _reader("reader-2", shared)
+    summary = run_detections(store, analytics=[first, second])
+    assert summary.failed == {}
+    assert store.scalar("SELECT nextval('builds')") == 2  # built once, for both readers
+    # another value of a parameter its step binds: built again for the analytic that differs
+    run_detections(
+        store,
+        analytics=[first, second],
+        configured={"reader-2": {"min_history_days": 3}},
+    )
+    assert store.scalar("SELECT nextval('builds')") == 5
+    # and dropped after the run
+    assert (
+        store.scalar(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '\\_shared\\_%' ESCAPE '\\'"
+        )
+        == 0
+    )
+
+
+def test_shared_steps_read_the_steps_before_them() -> None:
+    shared = Shared(
+        "two", (("a", "SELECT 1 AS x"), ("b", "WITH c AS (FROM a) SELECT x + 1 FROM c"))
+    )
+    [(_, first, ()), (_, second, ())] = shared.statements()
+    assert first == "SELECT 1 AS x"
+    assert second.startswith("WITH a AS (FROM temp.main._shared_a),\nc AS (FROM a)")

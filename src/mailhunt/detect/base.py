@@ -105,6 +105,53 @@ class Parameter:
             raise ValueError(f"{self.name} must be {self.expects}, not {text!r}") from None
 
 
+_BOUND = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Relations several analytics read, computed once per detection run rather than once in
+    each (issue 9's cost line: the network baseline of new-network-for-mailbox and
+    sync-from-new-context was the same second of work twice).
+
+    ``steps`` are (name, query) pairs, each materialised in order as the temp table
+    ``_shared_<name>``; a query reads the steps before it, and an analytic reads them all, by
+    their plain names (see :meth:`ctes`). A query's ``$parameters`` are the analytic's own (the
+    analytics sharing it declare them); the runner rebuilds the tables when an analytic's
+    values differ from those they were built with."""
+
+    id: str
+    steps: tuple[tuple[str, str], ...]
+
+    def table(self, name: str) -> str:
+        """The temp table holding step ``name``."""
+        return f"_shared_{name}"
+
+    def ctes(self, upto: int | None = None) -> str:
+        """CTEs (to follow ``WITH``) naming the steps' tables by their plain names (the first
+        ``upto`` steps; all when None)."""
+        return ",\n".join(
+            f"{name} AS (FROM temp.main.{self.table(name)})" for name, _ in self.steps[:upto]
+        )
+
+    def statements(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """Each step as (table, query reading the steps before it, the parameters it binds)."""
+        out = []
+        for n, (name, query) in enumerate(self.steps):
+            sql = query.strip()
+            if n and sql[:5].upper() == "WITH ":  # the step's own CTEs follow the steps'
+                sql = f"WITH {self.ctes(n)},\n{sql[5:]}"
+            elif n:
+                sql = f"WITH {self.ctes(n)}\n{sql}"
+            out.append((self.table(name), sql, tuple(dict.fromkeys(_BOUND.findall(sql)))))
+        return out
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Every parameter some step binds."""
+        return tuple(dict.fromkeys(p for _, _, names in self.statements() for p in names))
+
+
 @dataclass(frozen=True)
 class Analytic:
     """A stateful detection written for this threat, as SQL over the store."""
@@ -125,6 +172,8 @@ class Analytic:
     techniques: tuple[str, ...] = ()
     # Reads the other analytics' alerts (cross-tenant-campaign): the runner runs it after them.
     after_alerts: bool = False
+    # Relations it reads that other analytics read too, computed once per run (see Shared).
+    shared: tuple[Shared, ...] = ()
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

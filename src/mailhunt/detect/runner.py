@@ -10,7 +10,8 @@ analytic in progress has committed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 import duckdb
@@ -19,6 +20,7 @@ from mailhunt.alerts.writer import Written, write_alerts
 from mailhunt.detect.analytics import ANALYTICS
 from mailhunt.detect.base import Analytic, ParameterValue
 from mailhunt.errors import InputError
+from mailhunt.model.sql import quote_identifier
 from mailhunt.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -79,12 +81,37 @@ def run_detections(
     summary = DetectSummary()
     chosen = ordered(ANALYTICS.values() if analytics is None else analytics)
     params = [_checked(a, parameters_for(a, overrides or {}, configured)) for a in chosen]
+    shared = SharedTables(store)
+    try:
+        _run_all(
+            store,
+            chosen,
+            params=params,
+            shared=shared,
+            summary=summary,
+            should_stop=should_stop,
+        )
+    finally:
+        shared.drop()
+    return summary
+
+
+def _run_all(
+    store: Store,
+    chosen: list[Analytic],
+    *,
+    params: list[dict[str, ParameterValue]],
+    shared: SharedTables,
+    summary: DetectSummary,
+    should_stop: Callable[[], bool] | None,
+) -> None:
+    """Run the analytics in order, each in its own transaction, recording into ``summary``."""
     for n, analytic in enumerate(chosen):
         if should_stop is not None and should_stop():
             summary.not_run = [a.id for a in chosen[n:]]
             break
         try:
-            written = _run_one(store, analytic, params[n])
+            written = _run_one(store, analytic, params[n], shared)
         except _NOT_THE_ANALYTIC:
             raise
         except duckdb.Error as error:
@@ -101,13 +128,64 @@ def run_detections(
             written.new,
             written.suppressed,
         )
-    return summary
 
 
-def _run_one(store: Store, analytic: Analytic, params: dict[str, ParameterValue]) -> Written:
+class SharedTables:
+    """The shared relations (base.Shared) built so far in one run, and with which values."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._built: dict[str, tuple[ParameterValue, ...]] = {}
+        self._tables: set[str] = set()
+
+    def prepare(self, analytic: Analytic, params: Mapping[str, ParameterValue]) -> None:
+        """Build the relations the analytic reads, unless built with its values already."""
+        for shared in analytic.shared:
+            values = tuple(params[name] for name in shared.parameters)
+            if self._built.get(shared.id) == values:
+                continue
+            self._built.pop(shared.id, None)
+            for table, sql, names in shared.statements():
+                quoted = quote_identifier(table)
+                self._tables.add(quoted)
+                self._store.run(
+                    f"CREATE OR REPLACE TEMP TABLE {quoted} AS {sql}",
+                    {name: params[name] for name in names},
+                )
+            self._built[shared.id] = values
+
+    def drop(self) -> None:
+        """Drop every table built (a failed drop in a broken connection is no error)."""
+        for quoted in self._tables:
+            with suppress(duckdb.Error):
+                self._store.run(f"DROP TABLE IF EXISTS {quoted}")
+        self._tables.clear()
+        self._built.clear()
+
+
+@contextmanager
+def detections(
+    store: Store, analytic: Analytic, params: Mapping[str, ParameterValue] | None = None
+) -> Iterator[str]:
+    """The analytic's detection rows in a temp table for the block (its shared relations built
+    first; its declared defaults where ``params`` is None); yields the table's quoted name."""
+    values = dict(analytic.defaults if params is None else params)
+    shared = SharedTables(store)
+    try:
+        shared.prepare(analytic, values)
+        with store.temp_table("_detections_view", analytic.sql, values) as table:
+            yield table
+    finally:
+        shared.drop()
+
+
+def _run_one(
+    store: Store, analytic: Analytic, params: dict[str, ParameterValue], shared: SharedTables
+) -> Written:
     """One analytic in one transaction: what writing its detections did."""
     if analytic.setup is not None:
         analytic.setup(store)
+    shared.prepare(analytic, params)
     with (
         store.transaction(),
         store.temp_table(DETECTIONS, analytic.sql, params) as detections,

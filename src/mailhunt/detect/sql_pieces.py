@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from mailhunt.detect.base import Shared
+
 # The application an access is attributed to: the client that held the token (ClientAppId),
 # else the application (AppId) that accessed the data.
 APP_KEY = "coalesce(client_app_id, app_id)"
@@ -354,39 +356,34 @@ def ip_prefix(ip: str) -> str:
     )
 
 
-def network_ctes() -> str:
-    """CTEs (to follow ``WITH``) that find mailbox access from a network new to the mailbox.
-
-    ``access_days``: one pass over events, access per tenant, mailbox, actor, address,
-    application and UTC day. ``signin_days``: one pass over signins, successful user sign-ins
-    per user, address and day. ``networks``: each address once, with ip_info's answer and the
-    key it is judged by (its ASN for access networks, its /24 or /48 prefix otherwise) plus its
-    country. ``known``: per tenant, principal (mailbox, user, or '' for the whole tenant), key
-    and day, whether the key was seen in the ``$baseline_days`` before (``fresh``) and when the
-    principal first signed in from it that day. ``new_rows``: access rows (mailbox, actor,
-    address, day) whose network is new to both the mailbox and the actor, once the mailbox has
-    ``$min_history_days`` of history (a younger mailbox only for a network new to the tenant),
-    with the time of the first sign-in from it that day (``signed_in``: later access is the
-    user's own). ``coverage``: per tenant, the days its sign-ins cover. ``issued``: tokens a
-    successful sign-in issued, with their user.
-    """
-    return f"""
-access_days AS (
+def _network_steps() -> tuple[tuple[str, str], ...]:
+    """The steps of NETWORK, in order (see its comment); what only one step needs is a CTE
+    of that step, not a table."""
+    return (
+        (
+            "access_days",
+            f"""
     SELECT tenant_id, mailbox_upn, coalesce(actor_upn, mailbox_upn) AS actor, client_ip AS ip,
            {APP_KEY} AS app_key, date_trunc('day', time) AS day
     FROM events
     WHERE mailbox_upn IS NOT NULL AND client_ip IS NOT NULL AND tenant_id IS NOT NULL
     GROUP BY ALL
-),
-signin_days AS (
+""",
+        ),
+        (
+            "signin_days",
+            """
     SELECT tenant_id, user_upn, client_ip AS ip, date_trunc('day', time) AS day,
            min(time) AS first_time
     FROM signins
     WHERE user_upn IS NOT NULL AND client_ip IS NOT NULL AND tenant_id IS NOT NULL
       AND coalesce(error_code, 0) = 0
     GROUP BY ALL
-),
-networks AS (
+""",
+        ),
+        (
+            "networks",
+            f"""
     SELECT *, list_filter([net, 'country ' || country], lambda k: k IS NOT NULL) AS keys
     FROM (
         SELECT a.ip, {ip_prefix("a.ip")} AS prefix, i.country, i.asn, i.as_org,
@@ -400,11 +397,15 @@ networks AS (
         LEFT JOIN ip_info i ON i.ip = a.ip
     )
     WHERE net IS NOT NULL
-),
-access_rows AS (
+""",
+        ),
+        (
+            "known",
+            """
+    WITH access_rows AS (
     SELECT tenant_id, mailbox_upn, actor, ip, day FROM access_days GROUP BY ALL
-),
-sightings AS (
+    ),
+    sightings AS (
     SELECT tenant_id, principal, unnest(keys) AS key, day, signed_in
     FROM (
         SELECT r.tenant_id, unnest(list_distinct([r.mailbox_upn, r.actor, ''])) AS principal,
@@ -414,20 +415,32 @@ sightings AS (
         SELECT s.tenant_id, unnest([s.user_upn, '']), n.keys, s.day, s.first_time
         FROM signin_days s JOIN networks n ON n.ip = s.ip
     )
-),
-known AS (
+    )
     SELECT tenant_id, principal, key, day, min(signed_in) AS signed_in,
            lag(day) OVER (PARTITION BY tenant_id, principal, key ORDER BY day) AS previous_day
     FROM sightings GROUP BY tenant_id, principal, key, day
-),
-fresh AS (
+""",
+        ),
+        (
+            "fresh",
+            """
     SELECT tenant_id, principal, key, day, signed_in FROM known
     WHERE previous_day IS NULL OR day - previous_day > to_days($baseline_days)
-),
-since AS (
+""",
+        ),
+        (
+            "since",
+            """
     SELECT tenant_id, principal, min(day) AS since FROM known GROUP BY ALL
-),
-judged AS (
+""",
+        ),
+        (
+            "new_rows",
+            """
+    WITH access_rows AS (
+    SELECT tenant_id, mailbox_upn, actor, ip, day FROM access_days GROUP BY ALL
+    ),
+    judged AS (
     SELECT r.tenant_id, r.mailbox_upn, r.actor, r.ip, r.day, r.key,
            fm.key IS NOT NULL AND (r.actor = r.mailbox_upn OR fa.key IS NOT NULL) AS new,
            ft.key IS NOT NULL AS new_for_tenant,
@@ -441,8 +454,7 @@ judged AS (
      AND fa.day = r.day
     LEFT JOIN fresh ft
       ON ft.tenant_id = r.tenant_id AND ft.principal = '' AND ft.key = r.key AND ft.day = r.day
-),
-new_rows AS (
+    )
     SELECT j.tenant_id, j.mailbox_upn, j.actor, j.ip, j.day,
            list_sort(list(j.key) FILTER (WHERE j.new)) AS new_keys,
            min(j.signed_in) FILTER (WHERE j.new) AS signed_in
@@ -453,15 +465,42 @@ new_rows AS (
       AND (j.day - m.since >= to_days($min_history_days)
            OR (j.new_for_tenant AND j.day - t.since >= to_days($min_history_days)))
     GROUP BY ALL
-),
-coverage AS (
+""",
+        ),
+        (
+            "coverage",
+            """
     SELECT tenant_id, min(day) AS covered_from, max(day) AS covered_to
     FROM signin_days GROUP BY ALL
-),
-issued AS (
+""",
+        ),
+        (
+            "issued",
+            """
     SELECT DISTINCT unique_token_id AS token_id, user_upn FROM signins
     WHERE unique_token_id IS NOT NULL AND coalesce(error_code, 0) = 0
-)"""
+""",
+        ),
+    )
+
+
+# Mailbox access from a network new to the mailbox, computed once per detection run for
+# new-network-for-mailbox and sync-from-new-context (read with ``WITH {NETWORK.ctes()}``).
+# Its steps:
+#
+# ``access_days``: one pass over events, access per tenant, mailbox, actor, address,
+# application and UTC day. ``signin_days``: one pass over signins, successful user sign-ins
+# per user, address and day. ``networks``: each address once, with ip_info's answer and the
+# key it is judged by (its ASN for access networks, its /24 or /48 prefix otherwise) plus its
+# country. ``known``: per tenant, principal (mailbox, user, or '' for the whole tenant), key
+# and day, whether the key was seen in the ``$baseline_days`` before (``fresh``) and when the
+# principal first signed in from it that day. ``new_rows``: access rows (mailbox, actor,
+# address, day) whose network is new to both the mailbox and the actor, once the mailbox has
+# ``$min_history_days`` of history (a younger mailbox only for a network new to the tenant),
+# with the time of the first sign-in from it that day (``signed_in``: later access is the
+# user's own). ``coverage``: per tenant, the days its sign-ins cover. ``issued``: tokens a
+# successful sign-in issued, with their user.
+NETWORK = Shared("network", _network_steps())
 
 
 # An evidence row's network described for a summary: 'AS20473 "AS-CHOOPA" (hosting, US)' or

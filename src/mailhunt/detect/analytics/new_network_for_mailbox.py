@@ -59,12 +59,12 @@ https://attack.mitre.org/techniques/T1550/001/
 from __future__ import annotations
 
 from mailhunt.detect.base import Analytic, Parameter
-from mailhunt.detect.sql_pieces import APP_KEY, distinct_list, network_ctes, network_label
+from mailhunt.detect.sql_pieces import APP_KEY, NETWORK, distinct_list, network_label
 
 _SKEW = "to_minutes($clock_skew_minutes)"
 
 SQL = f"""
-WITH {network_ctes()},
+WITH {NETWORK.ctes()},
 access_evidence AS (
     SELECT e.record_id, e.time, e.tenant_id, e.mailbox_upn, e.actor_upn, e.client_ip,
            e.app_id, {APP_KEY} AS app_key, r.day AS bucket, r.new_keys, n.*,
@@ -181,6 +181,7 @@ ANALYTIC = Analytic(
     technique="T1114.002",
     doc=__doc__ or "",
     sql=SQL,
+    shared=(NETWORK,),
     tables=("events", "signins", "ip_info"),
     parameters=(
         Parameter(

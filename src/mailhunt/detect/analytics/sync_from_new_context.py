@@ -58,9 +58,9 @@ from mailhunt.detect.sql_pieces import (
     APP_KEY,
     APP_NAMES_CTE,
     COMMON_CLIENTS_SQL,
+    NETWORK,
     app_label,
     distinct_list,
-    network_ctes,
     network_label,
 )
 
@@ -69,7 +69,7 @@ _SKEW = "to_minutes($clock_skew_minutes)"
 _FOLDERS = "list_sort(list_distinct(list_filter(flatten(list(folders)), lambda v: v IS NOT NULL)))"
 
 SQL = f"""
-WITH {network_ctes()},
+WITH {NETWORK.ctes()},
 {APP_NAMES_CTE},
 app_known AS (
     SELECT tenant_id, mailbox_upn, app_key, day,
@@ -194,6 +194,7 @@ ANALYTIC = Analytic(
     technique="T1114.002",
     doc=__doc__ or "",
     sql=SQL,
+    shared=(NETWORK,),
     tables=("events", "signins", "ip_info"),
     parameters=(
         Parameter(
