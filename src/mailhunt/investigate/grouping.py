@@ -188,9 +188,7 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _group(
-    nodes: list[Node], keys: list[tuple[Any, ...]], window: timedelta
-) -> list[list[Node]]:
+def _group(nodes: list[Node], keys: list[tuple[Any, ...]], window: timedelta) -> list[list[Node]]:
     """Nodes linked by a shared key whose uses are within ``window`` of each other (a chain of
     uses each within the window links them all), as groups sorted by their nodes."""
     found = _UnionFind(nodes)
@@ -237,9 +235,7 @@ def _assign(store: Store, groups: list[list[Node]], at: datetime) -> _Assigned:
         str(i): (created, merged)
         for i, created, merged in store.query("SELECT id, created_at, merged_into FROM incidents")
     }
-    first_seen = {
-        str(a): f for a, f in store.query("SELECT id, first_seen FROM alerts")
-    }
+    first_seen = {str(a): f for a, f in store.query("SELECT id, first_seen FROM alerts")}
     result = _Assigned([], set(), 0, 0, [])
     ordered = sorted(groups, key=lambda g: min((first_seen.get(a), a, t) for t, a in g))
     for group in ordered:

@@ -126,9 +126,10 @@ SELECT DISTINCT coalesce(tenant_id, '') AS tenant_id, alert_id FROM _inc_evidenc
 # The blast radius of every incident: its seeds (evidence not habitual; all its evidence when
 # every record is habitual), then every record of its tenant in its window sharing a key; and
 # the password spray behind it: addresses that failed sign-ins of $spray_min_users users or
-# more within an hour, one of them signing a seed's user in (successfully) in the window, and the addresses spraying
-# the same users within an hour of it (one spray from several addresses). An application is
-# also matched in what a directory or admin operation was given (the consent naming it).
+# more within an hour, one of them signing a seed's user in (successfully) in the window, and
+# the addresses spraying the same users within an hour of it (one spray from several
+# addresses). An application is also matched in what a directory or admin operation was
+# given (the consent naming it).
 ATTRIBUTE = f"""
 WITH {_NEW_IPS},
 inc_evidence AS (
@@ -177,7 +178,8 @@ spray_hits AS (
 spray_keys AS (
     SELECT DISTINCT h.incident_id, p.tenant_id, 'ip' AS kind, p.ip AS value
     FROM spray_hits h JOIN sprays p ON p.tenant_id = h.tenant_id
-     AND abs(epoch(p.hour) - epoch(h.hour)) <= 3600 AND len(list_intersect(p.targets, h.targets)) > 0
+     AND abs(epoch(p.hour) - epoch(h.hour)) <= 3600
+     AND len(list_intersect(p.targets, h.targets)) > 0
 ),
 matched AS (
     SELECT k.incident_id, r.record_id, k.kind FROM keys k
@@ -384,8 +386,7 @@ messages AS (SELECT incident_id, count(DISTINCT internet_message_id) AS message_
 SELECT b.incident_id AS id,
        b.top_title || CASE WHEN b.alert_count > 1
                            THEN ' (+' || (b.alert_count - 1) || ' more alerts)' ELSE '' END
-       || ': ' || len(coalesce(r.mailboxes, [])) || ' mailbox(es) in '
-       || array_to_string(t.tenant_ids, ', ') AS title,
+       || ': ' || len(coalesce(r.mailboxes, [])) || ' mailbox(es)' AS title,
        b.severity, 'new' AS status, NULL AS assignee, t.tenant_ids,
        coalesce(r.mailboxes, []) AS mailboxes, b.users, b.app_ids, b.client_ips, b.alert_ids,
        c.campaign_id, coalesce(r.first_seen, b.alerts_first) AS first_seen,
