@@ -23,9 +23,13 @@ from mailhunt.detect.sql_pieces import microsoft_app
 # nothing by itself; its members link through the campaign id (campaign_members).
 CAMPAIGN_RULE = "cross-tenant-campaign"
 
+# An administrative operation names the mailbox it acts on in its object (``user@x\\Rule``,
+# the mailbox of Set-Mailbox or Add-MailboxPermission) when the record has no mailbox owner.
 RECORDS_VIEW = """CREATE OR REPLACE TEMP VIEW _inc_records AS
 SELECT record_id, 'events' AS table_name, tenant_id, time, operation, actor_upn AS actor,
-       mailbox_upn AS mailbox, lower(coalesce(client_app_id, app_id)) AS app, client_ip AS ip,
+       coalesce(mailbox_upn, CASE WHEN operation <> 'MailItemsAccessed' THEN
+           nullif(lower(regexp_extract(object_id, '^([^\\\\/ ]+@[^\\\\/ ]+)', 1)), '') END)
+         AS mailbox, lower(coalesce(client_app_id, app_id)) AS app, client_ip AS ip,
        aad_session_id AS aad, session_id AS sess, token_id AS tok
 FROM events
 UNION ALL
@@ -302,7 +306,7 @@ SELECT i.incident_id, e.record_id, e.tenant_id, e.time,
                   lambda n: starts_with(n, 'audit'))) > 0) THEN 'audit'
          ELSE 'other'
        END,
-       e.operation, e.actor_upn, e.mailbox_upn, e.object_id, e.parameters
+       e.operation, e.actor_upn, i.mailbox_upn, e.object_id, e.parameters
 FROM incident_records i JOIN events e ON e.record_id = i.record_id
 WHERE i.table_name = 'events'
   AND e.operation NOT IN ('MailItemsAccessed', 'UserLoggedIn', 'MailboxLogin')
