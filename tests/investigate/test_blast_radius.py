@@ -56,7 +56,7 @@ def _world(store: Store) -> None:
             app=OUTLOOK,
             ip=EVIL_IP,
             aad="evil",
-            token="t-evil",
+            token="tok-evil",  # noqa: S106
             messages=(("\\Inbox", "<own-ali-30@x>"), ("\\Inbox", "<secret@x>")),
         ),
         read(
@@ -66,7 +66,7 @@ def _world(store: Store) -> None:
             app=OUTLOOK,
             ip=EVIL_IP,
             aad="evil",
-            token="t-evil",
+            token="tok-evil",  # noqa: S106
             access="Sync",
             messages=(("\\Archive", None),),
         ),  # type: ignore[arg-type]
@@ -77,7 +77,7 @@ def _world(store: Store) -> None:
             app=OUTLOOK,
             ip=EVIL_IP,
             aad="evil",
-            token="t-evil",
+            token="tok-evil",  # noqa: S106
             throttled=True,
             messages=(("\\Inbox", "<late@x>"),),
         ),
@@ -123,7 +123,8 @@ def test_sync_folder_is_counted_and_blind_window_listed(store: Store) -> None:
         1,
         1,
     )
-    assert box.messages_read == 3 and box.changes == 1
+    assert box.messages_read == 3
+    assert box.changes == 1
 
 
 def test_actions_name_the_rule(store: Store) -> None:
@@ -151,8 +152,8 @@ def test_a_shared_address_with_history_is_no_key(store: Store) -> None:
             for n in range(25)
         ]
         + [
-            read("v1", day(0), VICTIM, ip=vpn, aad="evil", token="tv"),
-            read("v2", day(0, 10), VICTIM, ip=vpn, aad="evil", token="tv"),
+            read("v1", day(0), VICTIM, ip=vpn, aad="evil", token="tok-v"),  # noqa: S106
+            read("v2", day(0, 10), VICTIM, ip=vpn, aad="evil", token="tok-v"),  # noqa: S106
         ],
     )
     add_alert(store, "vpn-alert", ["v1"])

@@ -3,6 +3,8 @@ survives rebuilds."""
 
 from __future__ import annotations
 
+import pytest
+
 from mailhunt.investigate.incidents import (
     UnknownIncident,
     build_incidents,
@@ -22,8 +24,6 @@ from tests.investigate.incident_world import (
     owner_history,
     read,
 )
-
-import pytest
 
 
 def _intrusion(store: Store) -> None:
@@ -78,7 +78,8 @@ def test_alerts_linked_by_session_app_and_address_make_one_incident(store: Store
     assert incident.messages == ["<m1@a>", "<m2@a>", "<m3@a>"]
     assert incident.mailboxes == ["alice@a.example", "bob@a.example", "carol@a.example"]
     assert incident.tenant_ids == [TENANT_A]
-    assert incident.status == "new" and incident.severity == "high"
+    assert incident.status == "new"
+    assert incident.severity == "high"
     assert incident.id.startswith("INC-")
 
 
@@ -149,7 +150,8 @@ def test_ids_are_stable_across_rebuilds_and_more_data(store: Store) -> None:
     [after] = list_incidents(store)
     assert after.id == first.id
     assert summary.new == 0
-    assert after.alert_ids[-1] == "alert-4" and "x4" in after.event_ids
+    assert after.alert_ids[-1] == "alert-4"
+    assert "x4" in after.event_ids
 
 
 def test_two_incidents_linked_later_merge_into_the_older(store: Store) -> None:
