@@ -20,6 +20,17 @@ from mailhunt.evaluate.run import Evaluation
 from mailhunt.evaluate.score import score
 from mailhunt.evaluate.testbed import TenantPlan
 from mailhunt.ingest import IngestSummary
+from mailhunt.investigate.model import (
+    AttributedRecord,
+    BlastRadius,
+    BlindWindow,
+    FolderSync,
+    Incident,
+    MailboxAccess,
+    MessageRead,
+    Note,
+    RelatedAction,
+)
 from mailhunt.investigate.quarantine import QuarantinedRecord, QuarantineListing
 from mailhunt.registry import discover
 from mailhunt.report import renderers
@@ -65,6 +76,65 @@ EVALUATION = Evaluation(
     detect_seconds=0.1,
     database=Path("evaluate.duckdb"),
 )
+_AT = datetime(2024, 4, 11, 2, 13, tzinfo=UTC)
+_WINDOW = BlindWindow("t1", "alice@contoso.com", _AT, _AT, "throttled", "r2")
+INCIDENT = Incident(
+    "INC-0123456789AB",
+    "=evil \x1b[2J title",
+    "high",
+    "new",
+    None,
+    ["t1"],
+    ["alice@contoso.com"],
+    ["alice@contoso.com"],
+    [],
+    ["203.0.113.9"],
+    ["a" * 32],
+    None,
+    _AT,
+    _AT,
+    2,
+    1,
+    _AT,
+    _AT,
+    ["r1", "r2"],
+    ["<m1@x>"],
+    [_WINDOW],
+    [Note(_AT, "ana", "note", "=cmd|' /C calc'!A0")],
+)
+RADIUS = BlastRadius(
+    INCIDENT,
+    [MailboxAccess("t1", "alice@contoso.com", _AT, _AT, 2, 1, 1, 1, 1, 0, 1, 1)],
+    [MessageRead("t1", "alice@contoso.com", "\\Inbox", "<m1@x>", 10, None, _AT, _AT, 1, ["r1"])],
+    [FolderSync("t1", "alice@contoso.com", "\\Archive", _AT, _AT, 1, 0, ["r2"])],
+    [_WINDOW],
+    [
+        RelatedAction(
+            "r3",
+            "t1",
+            _AT,
+            "inbox-rule",
+            "New-InboxRule",
+            "alice@contoso.com",
+            "alice@contoso.com",
+            None,
+            [("Name", "=1+1")],
+        )
+    ],
+    [
+        AttributedRecord(
+            "r1",
+            "events",
+            "t1",
+            _AT,
+            "alice@contoso.com",
+            "alice@contoso.com",
+            "MailItemsAccessed",
+            "203.0.113.9",
+            "evidence",
+        )
+    ],
+)
 SAMPLES: dict[str, object] = {
     "alerts": [make_alert(), make_alert(id="b" * 32, severity="critical")],
     "quarantine": LISTING,
@@ -88,6 +158,9 @@ SAMPLES: dict[str, object] = {
     ],
     "coverage": FINDINGS,
     "evaluation": EVALUATION,
+    "incidents": [INCIDENT],
+    "incident": INCIDENT,
+    "blast-radius": RADIUS,
 }
 
 
@@ -136,8 +209,8 @@ def test_quarantine_machine_formats_are_the_record_functions() -> None:
 def test_unknown_format_is_an_input_error_naming_the_choices() -> None:
     with pytest.raises(InputError, match=r"no analytics output format 'csv' \(one of table, jsonl"):
         render(renderers.ANALYTICS, "csv", AnalyticsListing([]))
-    with pytest.raises(InputError, match="no incidents output format"):
-        render(Kind[list[object]]("incidents"), "table", [])
+    with pytest.raises(InputError, match="no nothing-yet output format"):
+        render(Kind[list[object]]("nothing-yet"), "table", [])
 
 
 def test_alert_table_most_severe_first_with_count() -> None:
