@@ -19,7 +19,8 @@ def test_formats_and_subjects() -> None:
         assert exporter.supports("alerts")
         assert exporter.help
         module = sys.modules[f"mailhunt.export.to_{exporter.name}"]
-        assert module.__doc__ and len(module.__doc__) > 80
+        assert module.__doc__
+        assert len(module.__doc__) > 80
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTERS))

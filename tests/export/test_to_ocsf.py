@@ -64,7 +64,7 @@ def test_unknown_field_is_refused() -> None:
 
 
 def findings_of_one() -> dict[str, object]:
-    from tests.export.world import build  # noqa: PLC0415
+    from tests.export.world import build
 
     with Store.open(None) as store:
         build(store)

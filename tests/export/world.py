@@ -82,8 +82,14 @@ def build(store: Store, hostile: str | None = None) -> None:
         _event(3, 30, "alice@contoso.com", client_ip=ATTACKER_IP6, aad_session_id=h or "sess-2"),
         _event(4, 40, "carol@contoso.com", tenant_id=OTHER_TENANT, client_ip=h or "10.9.8.7"),
         _event(
-            5, 50, "alice@contoso.com", client_app_id=OUTLOOK, user_agent=OWNER_AGENT,
-            client_ip="198.51.100.7", token_id=None, aad_session_id=None,
+            5,
+            50,
+            "alice@contoso.com",
+            client_app_id=OUTLOOK,
+            user_agent=OWNER_AGENT,
+            client_ip="198.51.100.7",
+            token_id=None,
+            aad_session_id=None,
         ),
     ]
     store.insert_rows("events", events)

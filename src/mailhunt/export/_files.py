@@ -32,7 +32,7 @@ def _write_atomic(path: Path, text: str) -> Path:
     data = text.encode("utf-8")  # outputs escape surrogates: strict UTF-8 always holds
     descriptor, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.chmod(temp, _mode(path))
+        Path(temp).chmod(_mode(path))
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()

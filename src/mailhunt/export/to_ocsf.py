@@ -68,7 +68,11 @@ def _attacks(techniques: list[str]) -> list[dict[str, Any]]:
     for technique in dict.fromkeys(techniques):
         parent = technique.split(".", 1)[0]
         attack: dict[str, Any] = {
-            "technique": {"uid": parent, "name": _attack.name(parent), "src_url": _attack.url(parent)}
+            "technique": {
+                "uid": parent,
+                "name": _attack.name(parent),
+                "src_url": _attack.url(parent),
+            }
         }
         if parent != technique:
             attack["sub_technique"] = {
@@ -80,7 +84,9 @@ def _attacks(techniques: list[str]) -> list[dict[str, Any]]:
     return found
 
 
-def _observable(name: str, type_id: int, value: str, type_name: str | None = None) -> dict[str, Any]:
+def _observable(
+    name: str, type_id: int, value: str, type_name: str | None = None
+) -> dict[str, Any]:
     found: dict[str, Any] = {"name": name, "type_id": type_id, "value": value}
     if type_name:
         found["type"] = type_name
@@ -183,10 +189,10 @@ class InvalidFindingError(MailhuntError):
 def validated(finding: dict[str, Any]) -> dict[str, Any]:
     """The finding, checked against py-ocsf-models' DetectionFinding: it must validate and
     dump back unchanged (a field the models do not know would be dropped: refused too)."""
-    from pydantic import ValidationError  # imported only when exporting OCSF
     from py_ocsf_models.events.findings.detection_finding import (
         DetectionFinding,
     )
+    from pydantic import ValidationError  # imported only when exporting OCSF
 
     uid = finding["finding_info"]["uid"]
     try:

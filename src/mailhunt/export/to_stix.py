@@ -231,7 +231,7 @@ def alerts_stix(findings: list[AlertFinding]) -> list[ExportFile]:
 def stix_text(stix_bundle: Any) -> str:
     """The bundle as indented JSON, ASCII only: every other character, and DEL, a JSON escape
     (lossless; a terminal showing the file obeys nothing)."""
-    text = stix_bundle.serialize(pretty=True, ensure_ascii=True)
+    text: str = stix_bundle.serialize(pretty=True, ensure_ascii=True)
     return text.replace("\x7f", "\\u007f") + "\n"
 
 
