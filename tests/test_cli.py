@@ -178,6 +178,7 @@ def test_every_command_is_listed() -> None:
         "demo",
         "detect",
         "evaluate",
+        "export",
         "formats",
         "ingest",
         "quarantine",

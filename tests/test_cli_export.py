@@ -89,3 +89,16 @@ def test_missing_database(tmp_path: Path) -> None:
     code, _, stderr = export(tmp_path / "none.duckdb", "--format", "csv", "--out", "x")
     assert code == 2
     assert len(stderr.splitlines()) == 1
+
+
+def test_incidents_csv_to_a_directory(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "evidence"
+    code, stdout, _ = export(db, "--format", "csv", "--what", "incidents", "--out", str(out))
+    assert code == 0
+    assert stdout.startswith("exported 1 incidents as csv: ")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "incident_alerts.csv",
+        "incident_messages.csv",
+        "incident_records.csv",
+        "incidents.csv",
+    ]

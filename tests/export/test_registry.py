@@ -36,5 +36,5 @@ def test_unknown_format(world: Store) -> None:
 
 
 def test_unsupported_subject(world: Store) -> None:
-    with pytest.raises(InputError, match="jsonl exports alerts, not 'nothing'"):
+    with pytest.raises(InputError, match="jsonl exports alerts, incidents, not 'nothing'"):
         export_files(world, "jsonl", "nothing")

@@ -15,6 +15,7 @@ from tests.helpers import OTHER_TENANT, OUTLOOK, ROGUE_APP, TENANT, at
 ALERT_HIGH = "a1" * 16
 ALERT_LOW = "b2" * 16
 ALERT_SUPPRESSED = "c3" * 16
+INCIDENT = "d4" * 16
 ATTACKER_IP = "45.77.191.159"
 ATTACKER_IP6 = "2001:db8::bad:1"
 AGENT = "python-requests/2.31.0"
@@ -148,5 +149,127 @@ def build(store: Store, hostile: str | None = None) -> None:
             {"alert_id": ALERT_LOW, "record_id": "ev-004"},
             {"alert_id": ALERT_LOW, "record_id": "si-001"},
             {"alert_id": ALERT_SUPPRESSED, "record_id": "ev-005"},
+        ],
+    )
+
+    _incident(store, mailbox, h)
+
+
+def _incident(store: Store, mailbox: str, h: str | None) -> None:
+    """One incident over the high alert and the suppressed one, two records, a message read,
+    a synced folder, a blind window and a note (which exports leave out)."""
+    store.insert_rows(
+        "incidents",
+        [
+            {
+                "id": INCIDENT,
+                "title": h if h is not None else "Forged tokens read 2 mailboxes",
+                "severity": "critical",
+                "status": "investigating",
+                "assignee": "analyst@contoso.com",
+                "tenant_ids": [TENANT],
+                "mailboxes": ["alice@contoso.com", mailbox],
+                "users": ["alice@contoso.com", mailbox],
+                "app_ids": [h or ROGUE_APP],
+                "client_ips": [ATTACKER_IP, ATTACKER_IP6],
+                "alert_ids": [ALERT_HIGH, ALERT_SUPPRESSED],
+                "campaign_id": None,
+                "first_seen": at(10, 2, 0),
+                "last_seen": at(10, 2, 30),
+                "event_count": 2,
+                "message_count": 1,
+                "created_at": at(11, 1, 0),
+                "updated_at": at(11, 2, 0),
+                "merged_into": None,
+            }
+        ],
+    )
+    store.insert_rows(
+        "incident_alerts",
+        [{"alert_id": a, "incident_id": INCIDENT} for a in (ALERT_HIGH, ALERT_SUPPRESSED)],
+    )
+    store.insert_rows(
+        "incident_records",
+        [
+            {
+                "incident_id": INCIDENT,
+                "record_id": f"ev-00{n}",
+                "table_name": "events",
+                "tenant_id": TENANT,
+                "time": at(10, 2, minutes),
+                "mailbox_upn": box,
+                "actor_upn": box,
+                "operation": "MailItemsAccessed",
+                "client_ip": ATTACKER_IP,
+                "link": link,
+            }
+            for n, minutes, box, link in (
+                (1, 0, "alice@contoso.com", "evidence"),
+                (2, 10, mailbox, "token"),
+            )
+        ],
+    )
+    store.insert_rows(
+        "incident_messages",
+        [
+            {
+                "incident_id": INCIDENT,
+                "tenant_id": TENANT,
+                "mailbox_upn": mailbox,
+                "folder_path": h if h is not None else "\\Inbox",
+                "internet_message_id": h if h is not None else "<ev-002@contoso.onmicrosoft.com>",
+                "size_bytes": 2048,
+                "subject": h if h is not None else "Q2 board minutes",
+                "first_read": at(10, 2, 10),
+                "last_read": at(10, 2, 10),
+                "reads": 1,
+                "record_ids": ["ev-002"],
+            }
+        ],
+    )
+    store.insert_rows(
+        "incident_mailboxes",
+        [
+            {
+                "incident_id": INCIDENT,
+                "tenant_id": TENANT,
+                "mailbox_upn": mailbox,
+                "first_access": at(10, 2, 10),
+                "last_access": at(10, 2, 10),
+                "records": 1,
+                "messages_read": 1,
+                "bind_records": 1,
+                "sync_records": 0,
+                "folders_synced": 0,
+                "messages_sent": 0,
+                "changes": 0,
+                "blind_windows": 1,
+            }
+        ],
+    )
+    store.insert_rows(
+        "incident_blind_windows",
+        [
+            {
+                "incident_id": INCIDENT,
+                "tenant_id": TENANT,
+                "mailbox_upn": mailbox,
+                "window_start": at(10, 2, 20),
+                "window_end": at(11, 2, 20),
+                "reason": "MailItemsAccessed throttled",
+                "record_id": "ev-003",
+            }
+        ],
+    )
+    store.insert_rows(
+        "incident_notes",
+        [
+            {
+                "incident_id": INCIDENT,
+                "noted_at": at(11, 2, 0),
+                "author": "analyst",
+                "kind": "note",
+                "text": "SECRET-NOTE: call the CISO first",
+            }
         ],
     )

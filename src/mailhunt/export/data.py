@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from mailhunt.alerts.query import Alert, list_alerts
+from mailhunt.investigate.incidents import blast_radius, list_incidents
+from mailhunt.investigate.model import BlastRadius
 from mailhunt.store.db import Store
 
 
@@ -76,3 +78,31 @@ def read_alert_findings(store: Store) -> list[AlertFinding]:
     alerts = list_alerts(store)
     contexts = access_contexts(store, [a.id for a in alerts])
     return [AlertFinding(a, contexts.get(a.id, [])) for a in alerts]
+
+
+@dataclass(frozen=True)
+class IncidentFinding:
+    """An incident with its blast radius and its alerts (each with its access contexts)."""
+
+    radius: BlastRadius
+    alerts: list[AlertFinding]
+
+
+def read_incident_findings(store: Store) -> list[IncidentFinding]:
+    """Every live incident, oldest first, with its blast radius and alerts (suppressed ones
+    included: an incident holds what it holds). One query per incident for its radius."""
+    incidents = list_incidents(store)
+    alerts = {a.id: a for a in list_alerts(store, include_suppressed=True)}
+    wanted = [a for i in incidents for a in i.alert_ids if a in alerts]
+    contexts = access_contexts(store, list(dict.fromkeys(wanted)))
+    return [
+        IncidentFinding(
+            blast_radius(store, incident.id),
+            [
+                AlertFinding(alerts[a], contexts.get(a, []))
+                for a in incident.alert_ids
+                if a in alerts
+            ],
+        )
+        for incident in incidents
+    ]

@@ -5,11 +5,13 @@ Entra session ids, token ids). Strings are exact; unsafe characters are JSON esc
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from mailhunt.export.base import Export, Exporter, ExportFile
-from mailhunt.export.data import AccessContext, AlertFinding
-from mailhunt.export.subjects import ALERTS
+from mailhunt.export.data import AccessContext, AlertFinding, IncidentFinding
+from mailhunt.export.subjects import ALERTS, INCIDENTS
 from mailhunt.report.alerts import alert_record, iso_utc
 from mailhunt.report.encode import jsonl
 
@@ -44,8 +46,40 @@ def alerts_jsonl(findings: list[AlertFinding]) -> list[ExportFile]:
     return [ExportFile("alerts.jsonl", jsonl(finding_record(f) for f in findings))]
 
 
+def plain(value: Any) -> Any:
+    """Dataclass values (asdict) as JSON values: times ISO 8601 UTC, tuples as lists."""
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+RADIUS_PARTS = ("mailboxes", "messages", "syncs", "actions", "records")
+
+
+def incident_record(finding: IncidentFinding) -> dict[str, Any]:
+    """The incident's fields in contract order (its analysts' notes left out: they stay in the
+    store), then its alerts as the alerts export, then its blast radius."""
+    radius = finding.radius
+    record: dict[str, Any] = plain(
+        {k: v for k, v in asdict(radius.incident).items() if k != "notes"}
+    )
+    record["alerts"] = [finding_record(a) for a in finding.alerts]
+    record["blast_radius"] = {
+        part: plain([asdict(r) for r in getattr(radius, part)]) for part in RADIUS_PARTS
+    }
+    return record
+
+
+def incidents_jsonl(findings: list[IncidentFinding]) -> list[ExportFile]:
+    return [ExportFile("incidents.jsonl", jsonl(incident_record(f) for f in findings))]
+
+
 EXPORTER = Exporter(
     "jsonl",
     "one JSON object per finding (the alerts JSONL contract, plus its evidence's access)",
-    (Export(ALERTS, alerts_jsonl),),
+    (Export(ALERTS, alerts_jsonl), Export(INCIDENTS, incidents_jsonl)),
 )

@@ -24,16 +24,19 @@ Mapping of an alert (OCSF 1.x, https://schema.ocsf.io/classes/detection_finding)
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from mailhunt import __version__
+from mailhunt.alerts.query import Alert
 from mailhunt.errors import MailhuntError
 from mailhunt.export import _attack
 from mailhunt.export.base import Export, Exporter, ExportFile
-from mailhunt.export.data import AccessContext, AlertFinding
-from mailhunt.export.subjects import ALERTS
-from mailhunt.export.to_jsonl import access_record
+from mailhunt.export.data import AccessContext, AlertFinding, IncidentFinding
+from mailhunt.export.subjects import ALERTS, INCIDENTS
+from mailhunt.export.to_jsonl import access_record, plain
+from mailhunt.investigate.model import Incident
 from mailhunt.report.alerts import iso_utc
 from mailhunt.report.encode import jsonl
 
@@ -93,9 +96,8 @@ def _observable(
     return found
 
 
-def _observables(finding: AlertFinding) -> list[dict[str, Any]]:
-    alert = finding.alert
-    agents = dict.fromkeys(c.user_agent for c in finding.access if c.user_agent)
+def _observables(alert: Alert | Incident, access: list[AccessContext]) -> list[dict[str, Any]]:
+    agents = dict.fromkeys(c.user_agent for c in access if c.user_agent)
     return [
         *(_observable("unmapped.client_ips", IP_ADDRESS, ip) for ip in alert.client_ips),
         *(
@@ -164,7 +166,7 @@ def alert_finding(finding: AlertFinding) -> dict[str, Any]:
         "count": alert.event_count,
         "metadata": _metadata(alert.id, alert.tenant_ids),
         "finding_info": _finding_info(finding),
-        "observables": _observables(finding),
+        "observables": _observables(alert, finding.access),
         "resources": [{"type": "Mailbox", "uid": m, "name": m} for m in alert.mailboxes],
         "evidences": [_evidence(c) for c in finding.access],
         "unmapped": {
@@ -215,8 +217,85 @@ def alerts_ocsf(findings: list[AlertFinding]) -> list[ExportFile]:
     return [ExportFile("alerts.ocsf.jsonl", jsonl(validated(alert_finding(f)) for f in findings))]
 
 
+# An incident's status (investigate.model.STATUSES) as OCSF's: New, In Progress, Resolved.
+INCIDENT_STATUS = {
+    "new": (1, "New"),
+    "investigating": (2, "In Progress"),
+    "contained": (2, "In Progress"),
+    "resolved": (4, "Resolved"),
+    "false-positive": (4, "Resolved"),
+}
+
+
+def incident_finding(finding: IncidentFinding) -> dict[str, Any]:
+    """One incident as an OCSF Detection Finding: its alerts' techniques, access contexts and
+    observables together; alert ids, attributed records, messages read and blind windows in
+    ``unmapped``."""
+    incident = finding.radius.incident
+    status_id, status = INCIDENT_STATUS.get(incident.status, (99, incident.status))
+    techniques = [t for a in finding.alerts for t in a.alert.techniques or [a.alert.technique]]
+    access = [c for a in finding.alerts for c in a.access]
+    summary = (
+        f"{len(incident.mailboxes)} mailbox(es) in {len(incident.tenant_ids)} tenant(s), "
+        f"{incident.message_count} message(s) read, {incident.event_count} record(s) attributed"
+    )
+    info = {
+        "uid": incident.id,
+        "title": incident.title,
+        "desc": summary,
+        "types": ["incident"],
+        "analytic": {
+            "uid": "incident",
+            "name": "mailhunt incident",
+            "type": "Rule",
+            "type_id": ANALYTIC_RULE,
+        },
+        "attacks": _attacks(techniques),
+        **_times("first_seen_time", incident.first_seen),
+        **_times("last_seen_time", incident.last_seen),
+        **_times("created_time", incident.created_at),
+        **_times("modified_time", incident.updated_at),
+    }
+    return {
+        **DETECTION_FINDING,
+        "severity_id": SEVERITY_IDS.get(incident.severity, 99),
+        "severity": incident.severity.capitalize(),
+        "status_id": status_id,
+        "status": status,
+        "message": summary,
+        **_times("time", incident.updated_at),
+        **_times("start_time", incident.first_seen),
+        **_times("end_time", incident.last_seen),
+        "count": incident.event_count,
+        "metadata": _metadata(incident.id, incident.tenant_ids),
+        "finding_info": info,
+        "observables": _observables(incident, access),
+        "resources": [{"type": "Mailbox", "uid": m, "name": m} for m in incident.mailboxes],
+        "evidences": [_evidence(c) for c in access],
+        "unmapped": {
+            "tenant_ids": incident.tenant_ids,
+            "users": incident.users,
+            "app_ids": incident.app_ids,
+            "client_ips": incident.client_ips,
+            "alert_ids": incident.alert_ids,
+            "campaign_id": incident.campaign_id,
+            "assignee": incident.assignee,
+            "event_ids": incident.event_ids,
+            "messages": incident.messages,
+            "blind_windows": plain([asdict(w) for w in incident.blind_windows]),
+            "merged_ids": incident.merged_ids,
+        },
+    }
+
+
+def incidents_ocsf(findings: list[IncidentFinding]) -> list[ExportFile]:
+    return [
+        ExportFile("incidents.ocsf.jsonl", jsonl(validated(incident_finding(f)) for f in findings))
+    ]
+
+
 EXPORTER = Exporter(
     "ocsf",
     "OCSF 1.x Detection Findings (class 2004), one per line, validated",
-    (Export(ALERTS, alerts_ocsf),),
+    (Export(ALERTS, alerts_ocsf), Export(INCIDENTS, incidents_ocsf)),
 )

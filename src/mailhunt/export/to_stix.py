@@ -36,8 +36,8 @@ from typing import Any
 import stix2
 
 from mailhunt.export.base import Export, Exporter, ExportFile
-from mailhunt.export.data import AlertFinding
-from mailhunt.export.subjects import ALERTS
+from mailhunt.export.data import AlertFinding, IncidentFinding
+from mailhunt.export.subjects import ALERTS, INCIDENTS
 
 NAMESPACE = uuid.UUID("a39358ce-0d4d-4acd-a980-7a2a94f97b0e")  # mailhunt's STIX ids
 MAILHUNT_CREATED = datetime(2024, 1, 1, tzinfo=UTC)
@@ -235,8 +235,14 @@ def stix_text(stix_bundle: Any) -> str:
     return text.replace("\x7f", "\\u007f") + "\n"
 
 
+def incidents_stix(findings: list[IncidentFinding]) -> list[ExportFile]:
+    """The bundle of the incidents' alerts (each alert once)."""
+    alerts = {a.alert.id: a for f in findings for a in f.alerts}
+    return [ExportFile("incidents.stix.json", stix_text(bundle(list(alerts.values()))))]
+
+
 EXPORTER = Exporter(
     "stix",
     "a STIX 2.1 bundle of the attacker's IPs, applications and user agents",
-    (Export(ALERTS, alerts_stix),),
+    (Export(ALERTS, alerts_stix), Export(INCIDENTS, incidents_stix)),
 )
