@@ -179,6 +179,7 @@ def test_every_command_is_listed() -> None:
         "demo",
         "detect",
         "evaluate",
+        "export",
         "formats",
         "incidents",
         "ingest",

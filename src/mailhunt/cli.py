@@ -57,6 +57,7 @@ from mailhunt.detect.runner import DetectSummary, run_detections
 from mailhunt.enrich import enrich_ips
 from mailhunt.errors import InputError, MailhuntError, StoreError
 from mailhunt.evaluate import evaluate
+from mailhunt.export import EXPORTERS, SUBJECTS, run_export
 from mailhunt.formats import FORMATS
 from mailhunt.ingest import FileResult, IngestSummary, discover, ingest
 from mailhunt.intel import read_indicator_file, store_indicators
@@ -1076,6 +1077,48 @@ def evaluate_command(
     _show(render(renderers.EVALUATION, output, result))
     if check and result.failures:
         raise typer.Exit(1)
+
+
+@app.command("export")
+def export_command(
+    *,
+    output: Annotated[
+        str,
+        _choice_option(
+            "--format",
+            list(EXPORTERS),
+            "; ".join(f"{e.name}: {e.help}" for e in EXPORTERS.values()) + ".",
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            metavar="PATH",
+            help="File to write (replaced atomically); a directory when a format writes "
+            "several files.",
+            show_default=False,
+        ),
+    ],
+    what: Annotated[
+        str,
+        _choice_option(
+            "--what",
+            list(SUBJECTS),
+            "; ".join(f"{s.name}: {s.help}" for s in SUBJECTS.values()) + ".",
+        ),
+    ] = "alerts",
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Export findings for other tools: JSON Lines, CSV (formula cells neutralised), OCSF
+    Detection Findings (validated), a STIX 2.1 bundle of the attacker's indicators. A path that
+    cannot be written is one line and exit 2; nothing is left half-written."""
+    with _open(db, memory_limit, threads, create=False, read_only=True) as store:
+        result = run_export(store, output, what, out)
+    paths = ", ".join(str(p) for p in result.paths)
+    _print(_t(f"exported {result.items} {result.subject} as {result.format}: {paths}"))
 
 
 def _print_ingest_brief(summary: IngestSummary) -> None:
