@@ -110,10 +110,24 @@ judged AS (
     WHERE a.app_only OR c.silent_logged
 ),
 issuers AS (SELECT * FROM entra WHERE succeeded),
-unissued AS (  -- judged access no successful sign-in issued (one anti-join per key)
-    SELECT j.* FROM judged j
+-- a token whose every judged access lies in the lifetime of one successful sign-in of it is
+-- issued, access by access, without judging each (most tokens: one sign-in, an hour of reads)
+token_span AS (
+    SELECT token_id, min(time) AS first_at, max(time) AS last_at
+    FROM judged WHERE by_token GROUP BY token_id
+),
+tokens_issued AS (
+    SELECT t.token_id FROM token_span t
+    SEMI JOIN issuers s ON s.unique_token_id = t.token_id
+     AND s.time BETWEEN t.last_at - {_LIFETIME} - {_SKEW} AND t.first_at + {_SKEW}
+),
+token_suspects AS MATERIALIZED (  -- the rest, judged access by access
+    SELECT j.* FROM judged j ANTI JOIN tokens_issued t ON t.token_id = j.token_id
     WHERE j.by_token
-      AND NOT EXISTS (SELECT 1 FROM issuers s WHERE s.unique_token_id = j.token_id
+),
+unissued AS (  -- judged access no successful sign-in issued (one anti-join per key)
+    SELECT j.* FROM token_suspects j
+    WHERE NOT EXISTS (SELECT 1 FROM issuers s WHERE s.unique_token_id = j.token_id
                       AND s.time BETWEEN j.time - {_LIFETIME} - {_SKEW} AND j.time + {_SKEW})
     UNION ALL
     SELECT j.* FROM judged j
