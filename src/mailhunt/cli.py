@@ -41,7 +41,6 @@ from mailhunt.alerts.suppressions import (
     remove_suppression,
     request,
 )
-from mailhunt.demo import run_demo
 from mailhunt.detect.analytics import ANALYTICS
 from mailhunt.detect.base import SEVERITIES, Parameter, ParameterValue
 from mailhunt.detect.coverage import coverage_findings
@@ -56,7 +55,6 @@ from mailhunt.detect.parameters import (
 from mailhunt.detect.runner import DetectSummary, run_detections
 from mailhunt.enrich import enrich_ips
 from mailhunt.errors import InputError, MailhuntError, StoreError
-from mailhunt.evaluate import evaluate
 from mailhunt.export import EXPORTERS, SUBJECTS, run_export
 from mailhunt.formats import FORMATS
 from mailhunt.ingest import FileResult, IngestSummary, discover, ingest
@@ -976,6 +974,8 @@ def demo_command(
     """Build a demo tenant with an injected intrusion and run the whole pipeline on it."""
     target = folder or Path(tempfile.mkdtemp(prefix="mailhunt-demo-"))
     target.mkdir(parents=True, exist_ok=True)
+    from mailhunt.demo import run_demo  # (the test bed: only demo needs it)
+
     result = run_demo(target, seed=seed)
     _print_ingest_brief(result.ingest)
     _print_detect(result.detect)
@@ -1073,6 +1073,8 @@ def evaluate_command(
     recall; false alerts per 1000 mailbox-days by severity and by analytic."""
     target = folder or Path(tempfile.mkdtemp(prefix="mailhunt-evaluate-"))
     target.mkdir(parents=True, exist_ok=True)
+    from mailhunt.evaluate import evaluate  # (the test bed: see demo)
+
     result = evaluate(target, seed=seed, tenants=tenants, days=days, users=users)
     _show(render(renderers.EVALUATION, output, result))
     if check and result.failures:
