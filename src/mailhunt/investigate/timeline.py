@@ -232,5 +232,23 @@ def _row(values: tuple[Any, ...]) -> TimelineRow:
 
 
 def _session(values: tuple[Any, ...]) -> Session:
-    head, lists, messages, new = values[:6], values[6:14], values[14], values[15]
-    return Session(*head, *(tuple(v or ()) for v in lists), int(messages), tuple(new or ()))
+    number, kind, session_id, first_time, last_time, records = values[:6]
+    lists = [tuple(v or ()) for v in values[6:14]]
+    return Session(
+        number,
+        kind,
+        session_id,
+        first_time,
+        last_time,
+        records,
+        principals=lists[0],
+        client_ips=lists[1],
+        countries=lists[2],
+        asns=lists[3],
+        app_ids=lists[4],
+        app_names=lists[5],
+        clients=lists[6],
+        kinds=lists[7],
+        messages=int(values[14]),
+        new_entities=tuple(values[15] or ()),
+    )
