@@ -22,6 +22,7 @@ from mailhunt.alerts.suppressions import Suppression
 from mailhunt.detect.coverage import Finding
 from mailhunt.detect.parameters import AnalyticsListing
 from mailhunt.investigate.quarantine import QuarantineListing
+from mailhunt.investigate.timeline import TimelineView
 
 if TYPE_CHECKING:  # the evaluation runs the whole pipeline: imported for its type only
     from mailhunt.evaluate.run import Evaluation
@@ -44,6 +45,7 @@ ANALYTICS: Kind[AnalyticsListing] = Kind("analytics")
 SUPPRESSIONS: Kind[list[Suppression]] = Kind("suppressions")
 EVALUATION: Kind[Evaluation] = Kind("evaluation")
 COVERAGE: Kind[list[Finding]] = Kind("coverage")
+TIMELINE: Kind[TimelineView] = Kind("timeline")
 
 
 @dataclass(frozen=True)
