@@ -30,7 +30,7 @@ OFFICE = "198.51.100.20"
 INTRUDER = "45.77.12.34"
 INTRUDER_V6 = "2001:db8:0:0::7"
 ENTRA_SESSION = "6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
-HOSTILE_AGENT = "=HYPERLINK(\"http://evil\")'; DROP TABLE events; --\x1b[31m[red]x[/red]\u202e"
+HOSTILE_AGENT = '=HYPERLINK("http://evil")\'; DROP TABLE events; --\x1b[31m[red]x[/red]\u202e'
 
 
 def access(
