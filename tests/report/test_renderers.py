@@ -21,6 +21,13 @@ from mailhunt.evaluate.score import score
 from mailhunt.evaluate.testbed import TenantPlan
 from mailhunt.ingest import IngestSummary
 from mailhunt.investigate.quarantine import QuarantinedRecord, QuarantineListing
+from mailhunt.investigate.timeline import (
+    Selector,
+    Session,
+    Timeline,
+    TimelineRow,
+    TimelineView,
+)
 from mailhunt.registry import discover
 from mailhunt.report import renderers
 from mailhunt.report.alerts import to_csv, to_jsonl
@@ -65,6 +72,27 @@ EVALUATION = Evaluation(
     detect_seconds=0.1,
     database=Path("evaluate.duckdb"),
 )
+MOMENT = datetime(2024, 4, 7, 2, tzinfo=UTC)
+TIMELINE = Timeline(
+    Selector("mailbox", "alice@contoso.com"),
+    None,
+    None,
+    30,
+    rows=(
+        TimelineRow(
+            MOMENT, "mail_access", "MailItemsAccessed", "Succeeded", "t1", "alice@contoso.com",
+            "alice@contoso.com", "45.77.12.34", "NL", 20473, "AS-CHOOPA", "app", None,
+            "=cmd|' /C calc'!A0 \x1b[2J[bold]x", "Bind", 2, ("\\Inbox", "=1+1"), False, None,
+            1, "entra", "s1", "alice@contoso.com", ("ip", "app"), "x1", "m365-ual-json",
+        ),
+    ),
+    sessions=(
+        Session(
+            1, "entra", "s1", MOMENT, MOMENT, 1, ("alice@contoso.com",), ("45.77.12.34",),
+            ("NL",), (20473,), ("app",), (), ("[bold]x",), ("mail_access",), 2, ("ip", "app"),
+        ),
+    ),
+)  # fmt: skip
 SAMPLES: dict[str, object] = {
     "alerts": [make_alert(), make_alert(id="b" * 32, severity="critical")],
     "quarantine": LISTING,
@@ -88,6 +116,7 @@ SAMPLES: dict[str, object] = {
     ],
     "coverage": FINDINGS,
     "evaluation": EVALUATION,
+    "timeline": TimelineView(TIMELINE),
 }
 
 
