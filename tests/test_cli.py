@@ -187,6 +187,7 @@ def test_every_command_is_listed() -> None:
         "scan",
         "schema",
         "show",
+        "timeline",
     ]
 
 

@@ -32,6 +32,13 @@ from mailhunt.investigate.model import (
     RelatedAction,
 )
 from mailhunt.investigate.quarantine import QuarantinedRecord, QuarantineListing
+from mailhunt.investigate.timeline import (
+    Selector,
+    Session,
+    Timeline,
+    TimelineRow,
+    TimelineView,
+)
 from mailhunt.registry import discover
 from mailhunt.report import renderers
 from mailhunt.report.alerts import to_csv, to_jsonl
@@ -135,6 +142,27 @@ RADIUS = BlastRadius(
         )
     ],
 )
+MOMENT = datetime(2024, 4, 7, 2, tzinfo=UTC)
+TIMELINE = Timeline(
+    Selector("mailbox", "alice@contoso.com"),
+    None,
+    None,
+    30,
+    rows=(
+        TimelineRow(
+            MOMENT, "mail_access", "MailItemsAccessed", "Succeeded", "t1", "alice@contoso.com",
+            "alice@contoso.com", "45.77.12.34", "NL", 20473, "AS-CHOOPA", "app", None,
+            "=cmd|' /C calc'!A0 \x1b[2J[bold]x", "Bind", 2, ("\\Inbox", "=1+1"), False, None,
+            1, "entra", "s1", "alice@contoso.com", ("ip", "app"), "x1", "m365-ual-json",
+        ),
+    ),
+    sessions=(
+        Session(
+            1, "entra", "s1", MOMENT, MOMENT, 1, ("alice@contoso.com",), ("45.77.12.34",),
+            ("NL",), (20473,), ("app",), (), ("[bold]x",), ("mail_access",), 2, ("ip", "app"),
+        ),
+    ),
+)  # fmt: skip
 SAMPLES: dict[str, object] = {
     "alerts": [make_alert(), make_alert(id="b" * 32, severity="critical")],
     "quarantine": LISTING,
@@ -161,6 +189,7 @@ SAMPLES: dict[str, object] = {
     "incidents": [INCIDENT],
     "incident": INCIDENT,
     "blast-radius": RADIUS,
+    "timeline": TimelineView(TIMELINE),
 }
 
 
