@@ -64,6 +64,7 @@ from mailhunt.investigate.evidence import EvidenceUnavailableError, original_byt
 from mailhunt.investigate.quarantine import quarantine_listing
 from mailhunt.model.schema import markdown
 from mailhunt.report import renderers
+from mailhunt.report.html import write_report
 from mailhunt.report.renderers import Kind, Output, render, renderers_for
 from mailhunt.report.safe import TerminalLogFormatter, terminal, terminal_lines, terminal_text
 from mailhunt.store.db import Store
@@ -918,6 +919,29 @@ def coverage_command(
     with _open(db, memory_limit, threads, create=False, read_only=True) as store:
         findings = coverage_findings(store)
     _show(render(renderers.COVERAGE, output, findings))
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="The HTML file to write (replaced atomically).", dir_okay=False),
+    ],
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Write the investigation as one self-contained HTML file: summary, incidents, what each
+    read (mailboxes, messages, folders, blind windows), charts, timelines, coverage. It runs no
+    script and fetches nothing; open it from disk."""
+    with _open(db, memory_limit, threads, create=False, read_only=True) as store:
+        report = write_report(store, out)
+    _print(
+        _t(
+            f"wrote {out}: {len(report.cases)} incident(s), {len(report.alerts)} "
+            f"alert(s), {report.messages} message(s) read in {report.mailboxes} mailbox(es)"
+        )
+    )
 
 
 @app.command("evaluate")
