@@ -28,6 +28,16 @@ def test_table_names_are_unique_and_indexed() -> None:
         "suppressions",
         "campaign_members",
         "campaigns",
+        "incidents",
+        "incident_alerts",
+        "incident_notes",
+        "incident_builds",
+        "incident_records",
+        "incident_mailboxes",
+        "incident_messages",
+        "incident_syncs",
+        "incident_blind_windows",
+        "incident_actions",
     }
 
 

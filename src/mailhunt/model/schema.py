@@ -417,6 +417,213 @@ CAMPAIGNS = Table(
     ),
 )
 
+# -- incidents (issue 10): alerts grouped into incidents, and each incident's blast radius ------
+
+INCIDENTS = Table(
+    name="incidents",
+    meaning=(
+        "One row per incident: alerts linked by what they share (Entra session, Exchange "
+        "session, token, uncommon application, client IP, campaign) within a time window, in "
+        "one tenant (a cross-tenant intrusion is one incident per tenant, linked by campaign_id). "
+        "Rebuilt from the alerts by mailhunt detect and mailhunt incidents; the id, status, "
+        "assignee and created_at survive every rebuild. An incident merged into an older one "
+        "keeps its row with merged_into set."
+    ),
+    primary_key=("id",),
+    columns=_cols(
+        ("id", "VARCHAR", "Stable id: 'INC-' and a hash of the incident's earliest alert's id."),
+        ("title", "VARCHAR", "What happened, in a few words."),
+        ("severity", "VARCHAR", "The highest severity of its alerts."),
+        ("status", "VARCHAR", "new, investigating, contained, resolved or false-positive."),
+        ("assignee", "VARCHAR", "Who works on it; NULL: nobody yet."),
+        ("tenant_ids", "VARCHAR[]", "Tenants involved."),
+        ("mailboxes", "VARCHAR[]", "Mailboxes the intruder read or acted on (the blast radius)."),
+        ("users", "VARCHAR[]", "Users (actors) of its alerts."),
+        ("app_ids", "VARCHAR[]", "Applications of its alerts."),
+        ("client_ips", "VARCHAR[]", "Client IPs of its alerts."),
+        ("alert_ids", "VARCHAR[]", "Its alerts (incident_alerts), oldest first."),
+        ("campaign_id", "VARCHAR", "The cross-tenant campaign its alerts belong to; NULL: none."),
+        ("first_seen", "TIMESTAMPTZ", "Earliest attributed record, UTC."),
+        ("last_seen", "TIMESTAMPTZ", "Latest attributed record, UTC."),
+        ("event_count", "BIGINT", "Records attributed to the intruder (incident_records)."),
+        ("message_count", "BIGINT", "Distinct messages read (incident_messages)."),
+        ("created_at", "TIMESTAMPTZ", "When the incident was first built, UTC."),
+        ("updated_at", "TIMESTAMPTZ", "When its alerts, status, assignee or notes last changed."),
+        (
+            "merged_into",
+            "VARCHAR",
+            "The incident it was merged into (an older one it became linked to); NULL: live.",
+        ),
+    ),
+)
+
+INCIDENT_ALERTS = Table(
+    name="incident_alerts",
+    meaning="Which incident each (unsuppressed) alert belongs to, as of the last build.",
+    primary_key=("alert_id",),
+    columns=_cols(
+        ("alert_id", "VARCHAR", "An alert."),
+        ("incident_id", "VARCHAR", "Its incident."),
+    ),
+)
+
+INCIDENT_NOTES = Table(
+    name="incident_notes",
+    meaning=(
+        "The incident's journal (mailhunt incident set): notes, and every change of status or "
+        "assignee, timestamped and signed; never rewritten by a rebuild."
+    ),
+    columns=_cols(
+        ("incident_id", "VARCHAR", "The incident (its id when the note was written)."),
+        ("noted_at", "TIMESTAMPTZ", "When, UTC."),
+        ("author", "VARCHAR", "Who: the operating-system user, or the name given."),
+        ("kind", "VARCHAR", "note, status, assignee or merge."),
+        ("text", "VARCHAR", "The note, or the change ('status: new -> contained')."),
+    ),
+)
+
+INCIDENT_BUILDS = Table(
+    name="incident_builds",
+    meaning=(
+        "Each build of the incidents: when, over which alerts (a digest, so mailhunt incidents "
+        "rebuilds only when the alerts changed) and with which window."
+    ),
+    columns=_cols(
+        ("built_at", "TIMESTAMPTZ", "When, UTC."),
+        ("alerts_digest", "VARCHAR", "Digest of the alerts, their evidence and suppression."),
+        ("window_days", "INTEGER", "Days allowed between linked evidence."),
+        ("incidents", "BIGINT", "Live incidents after the build."),
+        ("alerts", "BIGINT", "Unsuppressed alerts grouped."),
+    ),
+)
+
+INCIDENT_RECORDS = Table(
+    name="incident_records",
+    meaning=(
+        "The blast radius, record by record: every stored record (events or signins) "
+        "attributed to the incident's intruder: its alerts' evidence, and the records of the "
+        "same Entra or Exchange sessions, tokens, uncommon applications and intruder-only "
+        "client IPs in its tenants and window. The owner's and delegates' own access is not."
+    ),
+    primary_key=("incident_id", "record_id"),
+    columns=_cols(
+        ("incident_id", "VARCHAR", "The incident."),
+        ("record_id", "VARCHAR", "The record (events.record_id or signins.record_id)."),
+        ("table_name", "VARCHAR", "events or signins."),
+        ("tenant_id", "VARCHAR", "Its tenant."),
+        ("time", "TIMESTAMPTZ", "Its time, UTC."),
+        ("mailbox_upn", "VARCHAR", "Mailbox acted on (events), lower-cased; NULL for a sign-in."),
+        ("actor_upn", "VARCHAR", "Who acted (events.actor_upn, signins.user_upn)."),
+        ("operation", "VARCHAR", "Operation (events); 'SignIn' for a sign-in."),
+        ("client_ip", "VARCHAR", "Client IP."),
+        (
+            "link",
+            "VARCHAR",
+            "Why it is attributed, strongest first: evidence, session, token, app or ip.",
+        ),
+    ),
+)
+
+INCIDENT_MAILBOXES = Table(
+    name="incident_mailboxes",
+    meaning="Per incident and mailbox: what the intruder did there (from incident_records).",
+    primary_key=("incident_id", "tenant_id", "mailbox_upn"),
+    columns=_cols(
+        ("incident_id", "VARCHAR", "The incident."),
+        ("tenant_id", "VARCHAR", "Tenant of the mailbox."),
+        ("mailbox_upn", "VARCHAR", "The mailbox, lower-cased."),
+        ("first_access", "TIMESTAMPTZ", "First attributed record on it, UTC."),
+        ("last_access", "TIMESTAMPTZ", "Last attributed record on it, UTC."),
+        ("records", "BIGINT", "Attributed records on it."),
+        ("messages_read", "BIGINT", "Distinct Internet Message-IDs read (Bind)."),
+        ("bind_records", "BIGINT", "MailItemsAccessed Bind records."),
+        ("sync_records", "BIGINT", "MailItemsAccessed Sync records (whole folders)."),
+        ("folders_synced", "BIGINT", "Distinct folders synced whole (incident_syncs)."),
+        ("messages_sent", "BIGINT", "Send, SendAs and SendOnBehalf records."),
+        ("changes", "BIGINT", "Rule, forwarding and permission changes (incident_actions)."),
+        ("blind_windows", "BIGINT", "Throttled windows in the incident's window."),
+    ),
+)
+
+INCIDENT_MESSAGES = Table(
+    name="incident_messages",
+    meaning="Per incident: every message the intruder read (Bind), per mailbox and folder.",
+    columns=_cols(
+        ("incident_id", "VARCHAR", "The incident."),
+        ("tenant_id", "VARCHAR", "Tenant of the mailbox."),
+        ("mailbox_upn", "VARCHAR", "Mailbox, lower-cased."),
+        ("folder_path", "VARCHAR", "Folder as the source gives it."),
+        ("internet_message_id", "VARCHAR", "Internet Message-ID."),
+        ("size_bytes", "BIGINT", "Size in bytes, where known."),
+        ("subject", "VARCHAR", "Subject, where a source carries it; else NULL."),
+        ("first_read", "TIMESTAMPTZ", "First read by the intruder, UTC."),
+        ("last_read", "TIMESTAMPTZ", "Last read by the intruder, UTC."),
+        ("reads", "BIGINT", "Attributed records listing it."),
+        ("record_ids", "VARCHAR[]", "Those records."),
+    ),
+)
+
+INCIDENT_SYNCS = Table(
+    name="incident_syncs",
+    meaning=(
+        "Per incident: every folder the intruder synced whole (a Sync lists no messages: the "
+        "whole folder is presumed read) and how many messages it is known to hold."
+    ),
+    columns=_cols(
+        ("incident_id", "VARCHAR", "The incident."),
+        ("tenant_id", "VARCHAR", "Tenant of the mailbox."),
+        ("mailbox_upn", "VARCHAR", "Mailbox, lower-cased."),
+        ("folder_path", "VARCHAR", "The folder synced."),
+        ("first_sync", "TIMESTAMPTZ", "First Sync by the intruder, UTC."),
+        ("last_sync", "TIMESTAMPTZ", "Last Sync by the intruder, UTC."),
+        ("syncs", "BIGINT", "Attributed Sync records of the folder."),
+        (
+            "messages_known",
+            "BIGINT",
+            "Distinct Internet Message-IDs ever seen in that folder of that mailbox (any "
+            "record, anyone's): a lower bound of what the folder held; 0: unknown.",
+        ),
+        ("record_ids", "VARCHAR[]", "The Sync records."),
+    ),
+)
+
+INCIDENT_BLIND_WINDOWS = Table(
+    name="incident_blind_windows",
+    meaning=(
+        "Per incident: throttled windows (blind_windows) of its mailboxes overlapping its "
+        "window. Unaudited: assume everything in this mailbox in this window was read."
+    ),
+    columns=_cols(
+        ("incident_id", "VARCHAR", "The incident."),
+        ("tenant_id", "VARCHAR", "Tenant of the mailbox."),
+        ("mailbox_upn", "VARCHAR", "Mailbox, lower-cased."),
+        ("window_start", "TIMESTAMPTZ", "When auditing was throttled, UTC."),
+        ("window_end", "TIMESTAMPTZ", "When Bind auditing resumed, UTC."),
+        ("reason", "VARCHAR", "Why the window is unaudited."),
+        ("record_id", "VARCHAR", "The IsThrottled=True record that opened it."),
+    ),
+)
+
+INCIDENT_ACTIONS = Table(
+    name="incident_actions",
+    meaning=(
+        "Per incident: what the intruder did beside reading: mail sent (Send, SendAs, "
+        "SendOnBehalf), inbox rules, forwarding, mailbox permissions, consents, audit changes."
+    ),
+    columns=_cols(
+        ("incident_id", "VARCHAR", "The incident."),
+        ("record_id", "VARCHAR", "The record."),
+        ("tenant_id", "VARCHAR", "Its tenant."),
+        ("time", "TIMESTAMPTZ", "When, UTC."),
+        ("kind", "VARCHAR", "send, inbox-rule, forwarding, permission, consent, audit or other."),
+        ("operation", "VARCHAR", "The operation."),
+        ("actor_upn", "VARCHAR", "Who acted."),
+        ("mailbox_upn", "VARCHAR", "Mailbox acted on."),
+        ("object_id", "VARCHAR", "What it acted on (rule, mailbox, application)."),
+        ("parameters", "STRUCT(name VARCHAR, value VARCHAR)[]", "What the operation was given."),
+    ),
+)
+
 TABLES: tuple[Table, ...] = (
     EVENTS,
     MAIL_ITEMS,
@@ -432,6 +639,16 @@ TABLES: tuple[Table, ...] = (
     SUPPRESSIONS,
     CAMPAIGN_MEMBERS,
     CAMPAIGNS,
+    INCIDENTS,
+    INCIDENT_ALERTS,
+    INCIDENT_NOTES,
+    INCIDENT_BUILDS,
+    INCIDENT_RECORDS,
+    INCIDENT_MAILBOXES,
+    INCIDENT_MESSAGES,
+    INCIDENT_SYNCS,
+    INCIDENT_BLIND_WINDOWS,
+    INCIDENT_ACTIONS,
 )
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
 

@@ -11,8 +11,11 @@ from mailhunt.registry import discover
 from mailhunt.report.renderers.base import (
     ALERTS,
     ANALYTICS,
+    BLAST_RADIUS,
     COVERAGE,
     EVALUATION,
+    INCIDENT,
+    INCIDENTS,
     QUARANTINE,
     SUPPRESSIONS,
     Kind,
@@ -45,8 +48,11 @@ def render(kind: Kind[T], name: str, data: T) -> Output:
 __all__ = [
     "ALERTS",
     "ANALYTICS",
+    "BLAST_RADIUS",
     "COVERAGE",
     "EVALUATION",
+    "INCIDENT",
+    "INCIDENTS",
     "QUARANTINE",
     "RENDERERS",
     "SUPPRESSIONS",

@@ -21,6 +21,7 @@ from mailhunt.alerts.query import Alert
 from mailhunt.alerts.suppressions import Suppression
 from mailhunt.detect.coverage import Finding
 from mailhunt.detect.parameters import AnalyticsListing
+from mailhunt.investigate.model import BlastRadius, Incident
 from mailhunt.investigate.quarantine import QuarantineListing
 
 if TYPE_CHECKING:  # the evaluation runs the whole pipeline: imported for its type only
@@ -44,6 +45,9 @@ ANALYTICS: Kind[AnalyticsListing] = Kind("analytics")
 SUPPRESSIONS: Kind[list[Suppression]] = Kind("suppressions")
 EVALUATION: Kind[Evaluation] = Kind("evaluation")
 COVERAGE: Kind[list[Finding]] = Kind("coverage")
+INCIDENTS: Kind[list[Incident]] = Kind("incidents")
+INCIDENT: Kind[Incident] = Kind("incident")
+BLAST_RADIUS: Kind[BlastRadius] = Kind("blast-radius")
 
 
 @dataclass(frozen=True)
