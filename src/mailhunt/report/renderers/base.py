@@ -23,6 +23,7 @@ from mailhunt.detect.coverage import Finding
 from mailhunt.detect.parameters import AnalyticsListing
 from mailhunt.investigate.model import BlastRadius, Incident
 from mailhunt.investigate.quarantine import QuarantineListing
+from mailhunt.investigate.timeline import TimelineView
 
 if TYPE_CHECKING:  # the evaluation runs the whole pipeline: imported for its type only
     from mailhunt.evaluate.run import Evaluation
@@ -48,6 +49,7 @@ COVERAGE: Kind[list[Finding]] = Kind("coverage")
 INCIDENTS: Kind[list[Incident]] = Kind("incidents")
 INCIDENT: Kind[Incident] = Kind("incident")
 BLAST_RADIUS: Kind[BlastRadius] = Kind("blast-radius")
+TIMELINE: Kind[TimelineView] = Kind("timeline")
 
 
 @dataclass(frozen=True)
