@@ -996,6 +996,9 @@ def report_command(
         Path,
         typer.Option("--out", help="The HTML file to write (replaced atomically).", dir_okay=False),
     ],
+    incident: Annotated[
+        str | None, typer.Option("--incident", help="Only this incident (its id).")
+    ] = None,
     db: DbOption = Path("mailhunt.duckdb"),
     memory_limit: MemoryLimitOption = None,
     threads: ThreadsOption = None,
@@ -1004,7 +1007,7 @@ def report_command(
     read (mailboxes, messages, folders, blind windows), charts, timelines, coverage. It runs no
     script and fetches nothing; open it from disk."""
     with _open(db, memory_limit, threads, create=False, read_only=True) as store:
-        report = write_report(store, out)
+        report = write_report(store, out, incident_id=incident)
     _print(
         _t(
             f"wrote {out}: {len(report.cases)} incident(s), {len(report.alerts)} "

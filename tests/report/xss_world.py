@@ -18,6 +18,7 @@ from mailhunt.ingest import ingest
 from mailhunt.store.db import Store
 from tests.helpers import FIXTURES, at
 from tests.injection_world import write_data_world
+from tests.report.incident_rows import store_incident
 
 # Payloads a file name can hold (no "/"), for the name of one input file.
 FILE_NAME_PAYLOAD = "<img src=x onerror=window.__xss=1> '\"ual.jsonl"
@@ -76,4 +77,24 @@ def build_xss_store(folder: Path) -> Path:
         store.insert_rows(
             "alert_evidence", [{"alert_id": a, "record_id": r} for a, r in set(evidence)]
         )
+        _incidents(store, corpus, [str(r["id"]) for r in rows])
     return db
+
+
+def _incidents(store: Store, corpus: dict[str, str], alert_ids: list[str]) -> None:
+    """Two incidents: the payloads' first half and second half, each titled, assigned and noted
+    with payloads."""
+    values = list(corpus.values())
+    half = len(alert_ids) // 2
+    for number, (ids, value) in enumerate(
+        [(alert_ids[:half], values[0]), (alert_ids[half:], values[-1])], start=1
+    ):
+        store_incident(
+            store,
+            f"inc-{number}",
+            ids,
+            title=value,
+            assignee=values[number],
+            note=(values[number + 1], values[number + 2]),
+            at=at(12),
+        )

@@ -1,10 +1,16 @@
 """``mailhunt report``: the investigation as one self-contained HTML file.
 
 What it holds, top to bottom: a summary (what was read, where, when, and where the logs were
-blind), mail access over time with the intrusion marked, then one section per case (an incident,
-or the alerts' evidence taken together) with its alerts, the mailboxes, messages and folders its
-records reached, the blind windows of those mailboxes, messages read per mailbox per day and each
-mailbox's timeline; then the coverage findings and the files the store was built from.
+blind), mail access over time with the intrusion marked, the alerts, then one section per
+incident (its facts and journal, its alerts, and its blast radius: mailboxes, blind windows,
+folders synced whole, messages read per mailbox per day, the messages, mail sent and rules
+changed, and each mailbox's timeline with the intruder's records marked); then the coverage
+findings and the files the store was built from. ``--incident ID`` narrows it to one incident.
+
+Incidents and their blast radius are read as the last build stored them
+(:mod:`mailhunt.investigate.incidents`); with none stored, the report says so and charts the
+alerts' evidence. Long tables are capped, each saying how many rows it left out and which
+command lists them all.
 
 The file is written atomically (a temporary file beside it, renamed over it): a reader never sees
 half a report, and a failed write leaves the previous one. It is readable by its owner only (mode
@@ -16,9 +22,8 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from mailhunt import __version__
@@ -26,31 +31,46 @@ from mailhunt.alerts.query import Alert, count_suppressed, list_alerts
 from mailhunt.detect.base import SEVERITY_RANK
 from mailhunt.detect.coverage import Finding, coverage_findings
 from mailhunt.errors import InputError
+from mailhunt.investigate.incidents import blast_radius, get_incident, list_incidents
+from mailhunt.investigate.model import BlastRadius, Incident, MessageRead
+from mailhunt.investigate.timeline import Selector, TimelineRow, timeline
 from mailhunt.report.html import data
 from mailhunt.report.html.charts import Chart, activity_chart, heatmap
 from mailhunt.report.html.render import render_template
 from mailhunt.store.db import Store, utc_now
 
 TEMPLATE = "report.html.j2"
+MAX_MESSAGES = 2000  # messages listed per incident; the rest are counted
+MAX_TIMELINE = 200  # rows per mailbox timeline
+MAX_TIMELINES = 12  # mailboxes per incident given a timeline
+TIMELINE_MARGIN = timedelta(hours=6)  # shown before a mailbox's first access and after its last
+
+
+@dataclass(frozen=True)
+class MailboxTimeline:
+    """A mailbox's records around the intruder's, the intruder's marked (capped)."""
+
+    mailbox: str
+    rows: list[TimelineRow]
+    intruder: frozenset[str]  # record ids attributed to the intruder
+    total: int
 
 
 @dataclass(frozen=True)
 class Case:
-    """One intrusion as the report tells it: what links it, and what its records reached."""
+    """One incident as the report tells it."""
 
-    id: str | None
-    title: str
-    severity: str
-    tenant_ids: list[str]
-    mailboxes: list[str]
-    users: list[str]
-    first_seen: datetime | None
-    last_seen: datetime | None
+    incident: Incident
+    radius: BlastRadius
     alerts: list[Alert]
-    scope: list[str]  # the record ids attributed to the intruder
-    reach: data.Reach
+    messages: list[MessageRead]  # the first MAX_MESSAGES of radius.messages
+    activity: Chart | None  # drawn when the report holds several incidents
     heat: Chart | None
-    timelines: list[data.Timeline]
+    timelines: list[MailboxTimeline]
+
+    @property
+    def messages_sent(self) -> int:
+        return sum(m.messages_sent for m in self.radius.mailboxes)
 
 
 @dataclass(frozen=True)
@@ -67,108 +87,128 @@ class Report:
     activity: Chart | None
     coverage: list[Finding]
     sources: list[data.Source]
+    only: str | None = None  # the incident asked for (--incident), if one was
     severity_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def severity(self) -> str:
-        """The worst severity of the cases (informational when there is none)."""
-        return max((c.severity for c in self.cases), key=_rank, default="informational")
+        """The worst severity of the incidents (of the alerts when none is stored)."""
+        found = [c.incident.severity for c in self.cases] or [a.severity for a in self.alerts]
+        return max(found, key=_rank, default="informational")
 
     @property
     def mailboxes(self) -> int:
-        return len({(m.tenant_id, m.mailbox) for c in self.cases for m in c.reach.mailboxes})
+        return len({(m.tenant_id, m.mailbox_upn) for c in self.cases for m in c.radius.mailboxes})
 
     @property
     def messages(self) -> int:
-        return sum(c.reach.messages_total for c in self.cases)
+        return sum(len(c.radius.messages) for c in self.cases)
 
     @property
     def sync_folders(self) -> int:
-        return sum(len(c.reach.sync_folders) for c in self.cases)
+        return sum(len(c.radius.syncs) for c in self.cases)
 
     @property
     def blind_windows(self) -> int:
-        return sum(len(c.reach.blind_windows) for c in self.cases)
+        return sum(len(c.radius.blind_windows) for c in self.cases)
+
+    @property
+    def actions(self) -> int:
+        return sum(len(c.radius.actions) for c in self.cases)
 
     @property
     def tenants(self) -> list[str]:
-        return sorted({t for c in self.cases for t in c.tenant_ids})
+        return sorted({t for c in self.cases for t in c.incident.tenant_ids})
 
 
 def _rank(severity: str) -> int:
     return SEVERITY_RANK.get(severity, -1)
 
 
-def _case(
-    store: Store,
-    alerts: list[Alert],
-    scope: list[str],
-    *,
-    id_: str | None,
-    title: str,
-    severity: str | None = None,
-) -> Case:
-    """A case over a set of records: its reach, charts and mailbox timelines."""
-    reach = data.reach(store, scope)
-    first = min((a.first_seen for a in alerts), default=None)
-    last = max((a.last_seen for a in alerts), default=None)
-    mailboxes = [m.mailbox for m in reach.mailboxes][: data.MAX_MAILBOX_TIMELINES]
+def _mailbox_timeline(
+    store: Store, mailbox: str, first: datetime, last: datetime, intruder: frozenset[str]
+) -> MailboxTimeline:
+    """The mailbox's timeline from a margin before the intruder's first access to a margin
+    after the last; when longer than MAX_TIMELINE rows, the intruder's rows and those nearest
+    them are kept."""
+    found = timeline(
+        store, Selector("mailbox", mailbox), first - TIMELINE_MARGIN, last + TIMELINE_MARGIN
+    )
+    rows = list(found.rows)
+    if len(rows) > MAX_TIMELINE:
+        hits = [i for i, row in enumerate(rows) if row.record_id in intruder] or [0]
+
+        def distance(index: int) -> int:
+            return min(abs(index - hit) for hit in hits)
+
+        keep = sorted(sorted(range(len(rows)), key=distance)[:MAX_TIMELINE])
+        rows = [rows[i] for i in keep]
+    return MailboxTimeline(mailbox, rows, intruder, len(found.rows))
+
+
+def _case(store: Store, incident: Incident, alerts: list[Alert], *, several: bool) -> Case:
+    """An incident's blast radius, charts and mailbox timelines."""
+    radius = blast_radius(store, incident.id)
+    scope = incident.event_ids
+    intruder = frozenset(scope)
+    busiest = sorted(radius.mailboxes, key=lambda m: (-m.records, m.mailbox_upn))
+    window = (incident.first_seen, incident.last_seen)
     return Case(
-        id=id_,
-        title=title,
-        severity=severity or max((a.severity for a in alerts), key=_rank, default="low"),
-        tenant_ids=_union(a.tenant_ids for a in alerts),
-        mailboxes=_union([[m.mailbox for m in reach.mailboxes], *(a.mailboxes for a in alerts)]),
-        users=_union(a.users for a in alerts),
-        first_seen=first,
-        last_seen=last,
-        alerts=alerts,
-        scope=scope,
-        reach=reach,
-        heat=heatmap(reach.per_day),
-        timelines=[data.timeline(store, scope, mailbox) for mailbox in mailboxes],
+        incident=incident,
+        radius=radius,
+        alerts=[a for a in alerts if a.id in set(incident.alert_ids)],
+        messages=radius.messages[:MAX_MESSAGES],
+        activity=activity_chart(data.activity(store, scope), window) if several else None,
+        heat=heatmap(data.per_day(store, scope)),
+        timelines=[
+            _mailbox_timeline(store, m.mailbox_upn, m.first_access, m.last_access, intruder)
+            for m in busiest[:MAX_TIMELINES]
+        ],
     )
 
 
-def _union(lists: Iterable[list[str]]) -> list[str]:
-    return sorted({value for values in lists for value in values if value})
-
-
-def _alert_cases(store: Store, alerts: list[Alert]) -> list[Case]:
-    """Without incidents: one case, the evidence of every alert listed."""
-    if not alerts:
-        return []
-    scope = sorted({record for alert in alerts for record in alert.event_ids})
-    return [_case(store, alerts, scope, id_=None, title="Every alert's evidence")]
-
-
-def _activity(store: Store, cases: list[Case]) -> Chart | None:
-    """Mail access over the whole store, every case's records in front, their period marked."""
-    scope = sorted({r for c in cases for r in c.scope})
-    firsts = [c.first_seen for c in cases if c.first_seen]
-    lasts = [c.last_seen for c in cases if c.last_seen]
+def _activity(store: Store, cases: list[Case], alerts: list[Alert]) -> Chart | None:
+    """Mail access over the whole store, the intruder's records in front (the incidents', or
+    the alerts' evidence when no incident is stored), their period marked."""
+    if cases:
+        scope = sorted({r for c in cases for r in c.incident.event_ids})
+        firsts = [c.incident.first_seen for c in cases]
+        lasts = [c.incident.last_seen for c in cases]
+    else:
+        scope = sorted({r for a in alerts for r in a.event_ids})
+        firsts = [a.first_seen for a in alerts]
+        lasts = [a.last_seen for a in alerts]
     window = (min(firsts), max(lasts)) if firsts and lasts else None
     return activity_chart(data.activity(store, scope), window)
 
 
-def build_report(store: Store, *, now: datetime | None = None) -> Report:
-    """What the report shows, read from the store."""
+def build_report(
+    store: Store, *, incident_id: str | None = None, now: datetime | None = None
+) -> Report:
+    """What the report shows, read from the store; only one incident (and its alerts) when
+    ``incident_id`` names one (UnknownIncident, an InputError, when it names none)."""
     alerts = list_alerts(store)
+    if incident_id is not None:
+        incidents = [get_incident(store, incident_id)]
+        alerts = [a for a in alerts if a.id in set(incidents[0].alert_ids)]
+    else:
+        incidents = list_incidents(store)
+    cases = [_case(store, i, alerts, several=len(incidents) > 1) for i in incidents]
     counts: dict[str, int] = {}
     for alert in alerts:
         counts[alert.severity] = counts.get(alert.severity, 0) + 1
-    cases = _alert_cases(store, alerts)
     return Report(
         generated_at=now or utc_now(),
         version=__version__,
         store_name=store.path.name if store.path else "(in memory)",
         totals=data.totals(store),
         alerts=alerts,
-        suppressed=count_suppressed(store),
+        suppressed=0 if incident_id else count_suppressed(store),
         cases=cases,
-        activity=_activity(store, cases),
+        activity=_activity(store, cases, alerts),
         coverage=coverage_findings(store),
         sources=data.sources(store),
+        only=incidents[0].id if incident_id is not None else None,
         severity_counts=dict(sorted(counts.items(), key=lambda kv: -_rank(kv[0]))),
     )
 
@@ -200,8 +240,10 @@ def write_atomically(text: str, out: Path) -> None:
         raise InputError(f"cannot write the report to {out}: {error.strerror}") from None
 
 
-def write_report(store: Store, out: Path, *, now: datetime | None = None) -> Report:
+def write_report(
+    store: Store, out: Path, *, incident_id: str | None = None, now: datetime | None = None
+) -> Report:
     """Build the report from the store and write it to ``out``; returns what it holds."""
-    report = build_report(store, now=now)
+    report = build_report(store, incident_id=incident_id, now=now)
     write_atomically(render_report(report), out)
     return report
