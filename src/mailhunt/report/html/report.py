@@ -55,6 +55,11 @@ class MailboxTimeline:
     intruder: frozenset[str]  # record ids attributed to the intruder
     total: int
 
+    @property
+    def hits(self) -> int:
+        """The intruder's records among the rows shown."""
+        return sum(row.record_id in self.intruder for row in self.rows)
+
 
 @dataclass(frozen=True)
 class Case:
