@@ -61,6 +61,15 @@ from mailhunt.formats import FORMATS
 from mailhunt.ingest import FileResult, IngestSummary, discover, ingest
 from mailhunt.intel import read_indicator_file, store_indicators
 from mailhunt.investigate.evidence import EvidenceUnavailableError, original_bytes
+from mailhunt.investigate.incidents import (
+    STATUSES,
+    WINDOW_DAYS,
+    blast_radius,
+    build_incidents,
+    get_incident,
+    list_incidents,
+    set_incident,
+)
 from mailhunt.investigate.quarantine import quarantine_listing
 from mailhunt.investigate.timeline import (
     DEFAULT_GAP_MINUTES,
@@ -290,6 +299,9 @@ def _format_option(kind: Kind[Any]) -> Any:
 
 
 AlertsFormat = Annotated[str, _format_option(renderers.ALERTS)]
+IncidentsFormat = Annotated[str, _format_option(renderers.INCIDENTS)]
+IncidentFormat = Annotated[str, _format_option(renderers.INCIDENT)]
+BlastRadiusFormat = Annotated[str, _format_option(renderers.BLAST_RADIUS)]
 QuarantineFormat = Annotated[str, _format_option(renderers.QUARANTINE)]
 AnalyticsFormat = Annotated[str, _format_option(renderers.ANALYTICS)]
 EvaluationFormat = Annotated[str, _format_option(renderers.EVALUATION)]
@@ -563,20 +575,22 @@ def detect_command(
     settings = _config(config)
     configured = settings.analytics
     databases = list(geoip or settings.geoip)  # --geoip replaces the file's [detect] geoip
-    with _stoppable() as stop:
-        with _open(db, memory_limit, threads, create=False) as store:
-            if databases:
-                enriched = enrich_ips(store, databases)
-                _print(
-                    f"IP enrichment ({', '.join(enriched.databases)}): {enriched.enriched} of "
-                    f"{enriched.looked_up} new address(es) known"
-                )
-            summary = run_detections(
-                store, overrides=overrides, configured=configured, should_stop=stop
+    with _stoppable() as stop, _open(db, memory_limit, threads, create=False) as store:
+        if databases:
+            enriched = enrich_ips(store, databases)
+            _print(
+                f"IP enrichment ({', '.join(enriched.databases)}): {enriched.enriched} of "
+                f"{enriched.looked_up} new address(es) known"
             )
+        summary = run_detections(
+            store, overrides=overrides, configured=configured, should_stop=stop
+        )
         _print_detect(summary)
         stop.exit_if_stopped(_detect_stopped(summary))
+        built = _build_incidents(store)
     _detect_failed(summary)
+    if not built:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @app.command("scan")
@@ -601,6 +615,7 @@ def scan_command(
             detected = run_detections(store, configured=configured, should_stop=stop)
             _print_detect(detected)
             stop.exit_if_stopped(_detect_stopped(detected))
+            _build_incidents(store)
             alerts = list_alerts(store)
             hidden = count_suppressed(store)
         _show(render(renderers.ALERTS, TABLE, alerts))
@@ -608,6 +623,122 @@ def scan_command(
         stop.exit_if_stopped("every analytic had run; their alerts are stored")
     _detect_failed(detected)
     _ingest_exit(summary)
+
+
+def _build_incidents(store: Store) -> bool:
+    """Group the alerts into incidents after detection; a failure is one line (the alerts are
+    committed already and stay): False then."""
+    try:
+        built = build_incidents(store)
+    except duckdb.Error as error:
+        err.print(terminal(f"incidents not built (the alerts are stored): {_store_cause(error)}"))
+        return False
+    _print(f"{built.incidents} incident(s): {built.new} new, {built.merged} merged")
+    return True
+
+
+# -- incidents ------------------------------------------------------------------------------------
+
+incident_app = typer.Typer(
+    help="One incident: show it, or set its status, assignee or a note.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(incident_app, name="incident")
+
+IncidentId = Annotated[str, typer.Argument(metavar="ID", help="Incident id (INC-...).")]
+
+
+def _incidents_current(store: Store) -> None:
+    """Rebuild the incidents when the alerts changed since the last build."""
+    build_incidents(store, force=False)
+
+
+@app.command("incidents")
+def incidents_command(
+    *,
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+    output: IncidentsFormat = TABLE,
+    status: Annotated[
+        str | None, _choice_option("--status", STATUSES, "Only incidents of this status.")
+    ] = None,
+) -> None:
+    """List incidents: alerts linked by session, token, application, address or campaign
+    within {WINDOW_DAYS} days (rebuilt first when the alerts changed). `--format jsonl` is a
+    stable contract: fields are added, never renamed."""
+    with _open(db, memory_limit, threads, create=False) as store:
+        _incidents_current(store)
+        found = list_incidents(store, status=status)
+    _show(render(renderers.INCIDENTS, output, found))
+
+
+incidents_command.__doc__ = (incidents_command.__doc__ or "").replace(
+    "{WINDOW_DAYS}", str(WINDOW_DAYS)
+)
+
+
+@incident_app.command("show")
+def incident_show_command(
+    incident_id: IncidentId,
+    *,
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+    output: IncidentFormat = TABLE,
+) -> None:
+    """One incident: what it holds, its blind windows and its journal."""
+    with _open(db, memory_limit, threads, create=False) as store:
+        _incidents_current(store)
+        found = get_incident(store, incident_id)
+    _show(render(renderers.INCIDENT, output, found))
+
+
+@incident_app.command("set")
+def incident_set_command(
+    incident_id: IncidentId,
+    *,
+    db: DbOption = Path("mailhunt.duckdb"),
+    status: Annotated[
+        str | None, _choice_option("--status", STATUSES, "The incident's new status.")
+    ] = None,
+    assignee: Annotated[
+        str | None, typer.Option(help="Who works on it ('' for nobody).", show_default=False)
+    ] = None,
+    note: Annotated[
+        str | None, typer.Option(help="A note for its journal.", show_default=False)
+    ] = None,
+    author: Annotated[
+        str | None,
+        typer.Option(help="Who writes (default: the operating-system user).", show_default=False),
+    ] = None,
+) -> None:
+    """Set an incident's status or assignee, or add a note; every change is journalled with
+    its time and author, and kept across rebuilds."""
+    with _open(db, None, None, create=False) as store:
+        changed = set_incident(
+            store, incident_id, status=status, assignee=assignee, note=note, author=author
+        )
+    _print(terminal(f"{changed.id}: {changed.status}, assignee {changed.assignee or 'nobody'}"))
+
+
+@app.command("blast-radius")
+def blast_radius_command(
+    incident_id: IncidentId,
+    *,
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+    output: BlastRadiusFormat = TABLE,
+) -> None:
+    """What an incident's intruder touched: per mailbox, every message read, folders synced
+    whole (with how many messages they are known to hold), blind windows, mail sent and rule,
+    forwarding and permission changes, and every record attributed."""
+    with _open(db, memory_limit, threads, create=False) as store:
+        _incidents_current(store)
+        radius = blast_radius(store, incident_id)
+    _show(render(renderers.BLAST_RADIUS, output, radius))
 
 
 # -- alerts / show --------------------------------------------------------------------------------

@@ -11,9 +11,12 @@ from pathlib import Path
 from mailhunt.alerts.query import Alert, list_alerts
 from mailhunt.detect.coverage import coverage_findings
 from mailhunt.detect.runner import DetectSummary, run_detections
+from mailhunt.evaluate.incidents import IncidentScore, score_incidents
 from mailhunt.evaluate.score import Score, score
 from mailhunt.evaluate.testbed import NO_SIGNINS, TenantPlan, plan
 from mailhunt.ingest import IngestSummary, ingest
+from mailhunt.investigate.incidents import build_incidents, list_incidents
+from mailhunt.investigate.model import Incident
 from mailhunt.simulate import SimulatedTenant, simulate_tenant
 from mailhunt.store.db import Store
 
@@ -42,11 +45,16 @@ class Evaluation:
     ingest_seconds: float
     detect_seconds: float
     database: Path
+    incidents: tuple[Incident, ...] = ()
+    incident_score: IncidentScore | None = None
+    incidents_seconds: float = 0.0
 
     @property
     def failures(self) -> list[str]:
         """The acceptance lines that do not hold, in words (empty when all hold)."""
         failed = list(self.score.failures)
+        if self.incident_score is not None:
+            failed += self.incident_score.failures
         if self.blind_tenant_alerts:
             failed.append(
                 f"{self.blind_tenant_alerts} sign-in-based alert(s) in the tenant without sign-ins"
@@ -72,7 +80,11 @@ def evaluate(
         started = time.perf_counter()
         detected = run_detections(store)
         detect_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        build_incidents(store)
+        incidents_seconds = time.perf_counter() - started
         alerts = tuple(list_alerts(store))
+        incidents = tuple(list_incidents(store))
         findings = coverage_findings(store)
     intrusions = [i for tenant in simulated for i in tenant.intrusions]
     mailbox_days = len(plans) * users * days
@@ -96,6 +108,9 @@ def evaluate(
         ingest_seconds=ingest_seconds,
         detect_seconds=detect_seconds,
         database=database,
+        incidents=incidents,
+        incident_score=score_incidents(incidents, intrusions),
+        incidents_seconds=incidents_seconds,
     )
     log.info(
         "evaluation seed %d: %d alerts, %d false", seed, len(alerts), result.score.false_alerts

@@ -136,7 +136,11 @@ def list_incidents(store: Store, *, status: str | None = None) -> list[Incident]
     when given."""
     if status is not None and status not in STATUSES:
         raise InputError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
-    return _incidents(store, "merged_into IS NULL AND (? IS NULL OR status = ?)", [status, status])
+    return _incidents(
+        store,
+        "merged_into IS NULL AND len(alert_ids) > 0 AND (? IS NULL OR status = ?)",
+        [status, status],
+    )
 
 
 def resolve_id(store: Store, incident_id: str) -> str:

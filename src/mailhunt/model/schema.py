@@ -459,11 +459,15 @@ INCIDENTS = Table(
 
 INCIDENT_ALERTS = Table(
     name="incident_alerts",
-    meaning="Which incident each (unsuppressed) alert belongs to, as of the last build.",
-    primary_key=("alert_id",),
+    meaning=(
+        "Which incident each (unsuppressed) alert belongs to in each tenant its evidence is in, "
+        "as of the last build (a cross-tenant campaign alert is in one incident per tenant)."
+    ),
+    primary_key=("tenant_id", "alert_id"),
     columns=_cols(
+        ("tenant_id", "VARCHAR", "A tenant of the alert's evidence."),
         ("alert_id", "VARCHAR", "An alert."),
-        ("incident_id", "VARCHAR", "Its incident."),
+        ("incident_id", "VARCHAR", "Its incident in that tenant."),
     ),
 )
 

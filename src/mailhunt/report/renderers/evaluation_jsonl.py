@@ -1,5 +1,7 @@
 """The evaluation as JSON Lines: one object per attack kind (``"type": "attack_kind"``), then
-one with the false alerts (``"type": "false_alerts"``) and one with the run (``"type": "run"``).
+one with the false alerts (``"type": "false_alerts"``), one per injected intrusion with how the
+incidents cover it (``"type": "intrusion"``), one with the incidents' figures (``"type":
+"incidents"``) and one with the run (``"type": "run"``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,34 @@ def evaluation_records(result: Evaluation) -> Iterator[dict[str, Any]]:
             rule: round(figures.per_1000(n), 3) for rule, n in figures.false_by_analytic.items()
         },
     }
+    incidents = result.incident_score
+    if incidents is not None:
+        for intrusion in incidents.intrusions:
+            yield {
+                "type": "intrusion",
+                "seed": result.seed,
+                "kind": intrusion.kind,
+                "tenant_id": intrusion.tenant_id,
+                "incidents": list(intrusion.incidents),
+                "campaign_ids": list(intrusion.campaign_ids),
+                "records": intrusion.records,
+                "records_attributed": intrusion.records_attributed,
+                "record_recall": round(intrusion.record_recall, 4),
+                "messages": intrusion.messages,
+                "messages_attributed": intrusion.messages_attributed,
+                "message_recall": round(intrusion.message_recall, 4),
+            }
+        yield {
+            "type": "incidents",
+            "seed": result.seed,
+            "incidents": incidents.incidents,
+            "incidents_with_intrusion": incidents.incidents_with_intrusion,
+            "records_attributed": incidents.attributed,
+            "records_attributed_foreign": incidents.attributed_foreign,
+            "precision": round(incidents.precision, 4),
+            "record_recall": round(incidents.record_recall, 4),
+            "message_recall": round(incidents.message_recall, 4),
+        }
     yield {
         "type": "run",
         "seed": result.seed,
@@ -52,6 +82,7 @@ def evaluation_records(result: Evaluation) -> Iterator[dict[str, Any]]:
         "records": result.ingest.records_read,
         "ingest_seconds": round(result.ingest_seconds, 3),
         "detect_seconds": round(result.detect_seconds, 3),
+        "incidents_seconds": round(result.incidents_seconds, 3),
         "blind_tenant_alerts": result.blind_tenant_alerts,
         "failed_analytics": result.detect.failed,
         "blind_tenant_findings": result.blind_tenant_findings,

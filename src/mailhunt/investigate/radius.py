@@ -1,0 +1,414 @@
+"""The SQL of incidents: evidence judged, keys that link alerts, and the blast radius.
+
+Every statement here is fixed text; values (window length, ids) are bound parameters. Temp
+tables are built by :mod:`mailhunt.investigate.grouping` in this order:
+
+``_inc_records``  every record of events and sign-ins in one shape (a view).
+``_inc_evidence`` (tenant, alert, record) for unsuppressed alerts, with ``habitual``: the record
+                  looks like its principal's own usual access (an address the principal used
+                  more than the window before, an application already used on that mailbox, a
+                  token a sign-in issued), so it is context the analytic cited, not the intruder.
+``_inc_keys``     (tenant, alert, kind, value, first, last): what links alerts: Entra session,
+                  Exchange session, token, application (not Microsoft's own), client IP (new to
+                  the tenant around the evidence: a shared VPN egress with history is no link).
+``_inc_nodes``    (tenant, alert, incident) from the grouping in Python.
+``_inc_attr``     the blast radius: (incident, record, link).
+"""
+
+from __future__ import annotations
+
+from mailhunt.detect.sql_pieces import microsoft_app
+
+# The rule whose alerts aggregate other alerts' evidence (a campaign): its evidence links
+# nothing by itself; its members link through the campaign id (campaign_members).
+CAMPAIGN_RULE = "cross-tenant-campaign"
+
+# An administrative operation names the mailbox it acts on in its object (``user@x\\Rule``,
+# the mailbox of Set-Mailbox or Add-MailboxPermission) when the record has no mailbox owner.
+RECORDS_VIEW = """CREATE OR REPLACE TEMP VIEW _inc_records AS
+SELECT record_id, 'events' AS table_name, tenant_id, time, operation, actor_upn AS actor,
+       coalesce(mailbox_upn, CASE WHEN operation <> 'MailItemsAccessed' THEN
+           nullif(lower(regexp_extract(object_id, '^([^\\\\/ ]+@[^\\\\/ ]+)', 1)), '') END)
+         AS mailbox, lower(coalesce(client_app_id, app_id)) AS app, client_ip AS ip,
+       aad_session_id AS aad, session_id AS sess, token_id AS tok
+FROM events
+UNION ALL
+SELECT record_id, 'signins', tenant_id, time, 'SignIn', user_upn, NULL, lower(app_id), client_ip,
+       session_id, NULL, unique_token_id
+FROM signins"""
+
+# Habitual: a read or sign-in by a principal from an address it used more than $window_days
+# before, with an application already used on that mailbox (or none named), on its own mailbox
+# or one it has read that long (a delegate), with a token a sign-in issued. An operation that
+# changes something (a rule, a permission, a consent) is never habitual: the alert cited it.
+EVIDENCE = f"""
+WITH ev AS (
+    SELECT x.alert_id, a.rule_id = '{CAMPAIGN_RULE}' AS aggregate, r.* FROM alert_evidence x
+    JOIN alerts a ON a.id = x.alert_id AND a.suppressed_by IS NULL
+    JOIN _inc_records r ON r.record_id = x.record_id
+),
+pairs AS (SELECT DISTINCT tenant_id, actor, ip FROM ev WHERE ip IS NOT NULL),
+ip_since AS (
+    SELECT r.tenant_id, r.actor, r.ip, min(r.time) AS since FROM _inc_records r
+    SEMI JOIN pairs p ON p.tenant_id = r.tenant_id AND p.actor = r.actor AND p.ip = r.ip
+    GROUP BY ALL
+),
+apps AS (SELECT DISTINCT tenant_id, coalesce(mailbox, actor) AS who, app FROM ev
+         WHERE app IS NOT NULL),
+app_since AS (
+    SELECT r.tenant_id, coalesce(r.mailbox, r.actor) AS who, r.app, min(r.time) AS since
+    FROM _inc_records r
+    SEMI JOIN apps p ON p.tenant_id = r.tenant_id AND p.who = coalesce(r.mailbox, r.actor)
+                    AND p.app = r.app
+    GROUP BY ALL
+),
+reads AS (SELECT DISTINCT tenant_id, actor, mailbox FROM ev
+          WHERE mailbox IS NOT NULL AND actor IS DISTINCT FROM mailbox),
+pair_since AS (
+    SELECT r.tenant_id, r.actor, r.mailbox, min(r.time) AS since FROM _inc_records r
+    SEMI JOIN reads p ON p.tenant_id = r.tenant_id AND p.actor = r.actor
+                     AND p.mailbox = r.mailbox
+    GROUP BY ALL
+),
+issued AS (SELECT DISTINCT unique_token_id AS tok FROM signins
+           WHERE unique_token_id IS NOT NULL AND coalesce(error_code, 0) = 0),
+token_tenants AS (SELECT DISTINCT tenant_id FROM signins WHERE unique_token_id IS NOT NULL)
+SELECT ev.*,
+       ev.operation IN ('MailItemsAccessed', 'SignIn', 'UserLoggedIn', 'MailboxLogin')
+       AND coalesce(i.since < ev.time - to_days($window_days), false)
+       AND (ev.app IS NULL OR coalesce(s.since < ev.time - to_days($window_days), false))
+       AND (ev.mailbox IS NULL OR ev.actor IS NOT DISTINCT FROM ev.mailbox
+            OR coalesce(d.since < ev.time - to_days($window_days), false))
+       AND NOT (ev.tok IS NOT NULL AND ev.table_name = 'events' AND t.tenant_id IS NOT NULL
+                AND k.tok IS NULL) AS habitual
+FROM ev
+LEFT JOIN ip_since i ON i.tenant_id = ev.tenant_id AND i.actor = ev.actor AND i.ip = ev.ip
+LEFT JOIN app_since s ON s.tenant_id = ev.tenant_id AND s.who = coalesce(ev.mailbox, ev.actor)
+                     AND s.app = ev.app
+LEFT JOIN pair_since d ON d.tenant_id = ev.tenant_id AND d.actor = ev.actor
+                      AND d.mailbox = ev.mailbox
+LEFT JOIN issued k ON k.tok = ev.tok
+LEFT JOIN token_tenants t ON t.tenant_id = ev.tenant_id
+"""
+
+# Addresses new to a tenant around its evidence: no record of the tenant used them more than
+# the window before their first use in evidence.
+_NEW_IPS = """new_ips AS (
+    SELECT e.tenant_id, e.ip FROM (SELECT tenant_id, ip, min(time) AS first_cited
+                                   FROM _inc_evidence WHERE NOT habitual AND ip IS NOT NULL
+                                   GROUP BY ALL) e
+    JOIN (SELECT r.tenant_id, r.ip, min(r.time) AS since FROM _inc_records r
+          SEMI JOIN _inc_evidence v ON v.tenant_id = r.tenant_id AND v.ip = r.ip
+          GROUP BY ALL) s ON s.tenant_id = e.tenant_id AND s.ip = e.ip
+    WHERE s.since >= e.first_cited - to_days($window_days)
+)"""
+
+KEYS = f"""
+WITH {_NEW_IPS},
+seeds AS (SELECT * FROM _inc_evidence WHERE NOT habitual AND NOT aggregate),
+keyed AS (
+    SELECT tenant_id, alert_id, 'session' AS kind, aad AS value, time FROM seeds
+    WHERE aad IS NOT NULL
+    UNION ALL SELECT tenant_id, alert_id, 'exchange-session', sess, time FROM seeds
+    WHERE sess IS NOT NULL
+    UNION ALL SELECT tenant_id, alert_id, 'token', tok, time FROM seeds WHERE tok IS NOT NULL
+    UNION ALL SELECT tenant_id, alert_id, 'app', app, time FROM seeds
+    WHERE app IS NOT NULL AND NOT {microsoft_app("app")}
+    UNION ALL SELECT s.tenant_id, s.alert_id, 'ip', s.ip, s.time FROM seeds s
+    SEMI JOIN new_ips n ON n.tenant_id = s.tenant_id AND n.ip = s.ip
+    UNION ALL SELECT e.tenant_id, e.alert_id, 'campaign', m.campaign_id, e.time
+    FROM _inc_evidence e JOIN campaign_members m ON m.alert_id = e.alert_id
+)
+SELECT tenant_id, alert_id, kind, value, min(time) AS first, max(time) AS last
+FROM keyed WHERE tenant_id IS NOT NULL GROUP BY ALL
+"""
+
+NODES = """
+SELECT DISTINCT coalesce(tenant_id, '') AS tenant_id, alert_id FROM _inc_evidence
+"""
+
+# The blast radius of every incident: its seeds (evidence not habitual; all its evidence when
+# every record is habitual), then every record of its tenant in its window sharing a key; and
+# the password spray behind it: addresses that failed sign-ins of $spray_min_users users or
+# more within an hour, one of them signing a seed's user in (successfully) in the window, and
+# the addresses spraying the same users within an hour of it (one spray from several
+# addresses). An application is also matched in what a directory or admin operation was
+# given (the consent naming it).
+ATTRIBUTE = f"""
+WITH {_NEW_IPS},
+inc_evidence AS (
+    SELECT n.incident_id, e.* FROM _inc_evidence e
+    JOIN incident_alerts n ON n.tenant_id = coalesce(e.tenant_id, '') AND n.alert_id = e.alert_id
+),
+all_habitual AS (SELECT incident_id FROM inc_evidence GROUP BY ALL
+                 HAVING bool_and(habitual OR aggregate)),
+seeds AS (
+    SELECT * FROM inc_evidence WHERE NOT habitual AND NOT aggregate
+    UNION ALL SELECT i.* FROM inc_evidence i SEMI JOIN all_habitual h USING (incident_id)
+),
+spans AS (
+    SELECT incident_id, tenant_id, min(time) - to_days($window_days) AS since,
+           max(time) + to_days($window_days) AS until
+    FROM seeds GROUP BY ALL
+),
+keys AS (
+    SELECT DISTINCT incident_id, tenant_id, kind, value FROM (
+        SELECT incident_id, tenant_id, 'session' AS kind, aad AS value FROM seeds
+        WHERE aad IS NOT NULL
+        UNION ALL SELECT incident_id, tenant_id, 'exchange-session', sess FROM seeds
+        WHERE sess IS NOT NULL
+        UNION ALL SELECT incident_id, tenant_id, 'token', tok FROM seeds WHERE tok IS NOT NULL
+        UNION ALL SELECT incident_id, tenant_id, 'app', app FROM seeds
+        WHERE app IS NOT NULL AND NOT {microsoft_app("app")}
+        UNION ALL SELECT s.incident_id, s.tenant_id, 'ip', s.ip FROM seeds s
+        SEMI JOIN new_ips n ON n.tenant_id = s.tenant_id AND n.ip = s.ip)
+),
+sprays AS (
+    SELECT tenant_id, client_ip AS ip, time_bucket(INTERVAL 1 HOUR, time) AS hour,
+           list(DISTINCT user_upn) AS targets
+    FROM signins WHERE coalesce(error_code, 0) <> 0 AND client_ip IS NOT NULL
+    GROUP BY ALL HAVING count(DISTINCT user_upn) >= $spray_min_users
+),
+seed_users AS (SELECT DISTINCT incident_id, tenant_id, actor FROM seeds WHERE contains(actor, '@')),
+spray_hits AS (
+    SELECT DISTINCT u.incident_id, p.tenant_id, p.ip, p.hour, p.targets FROM seed_users u
+    JOIN signins g ON g.tenant_id = u.tenant_id AND g.user_upn = u.actor
+                  AND coalesce(g.error_code, 0) = 0
+    JOIN spans w ON w.incident_id = u.incident_id AND w.tenant_id = u.tenant_id
+    JOIN sprays p ON p.tenant_id = g.tenant_id AND p.ip = g.client_ip
+                 AND p.hour = time_bucket(INTERVAL 1 HOUR, g.time)
+    WHERE g.time BETWEEN w.since AND w.until
+),
+spray_keys AS (
+    SELECT DISTINCT h.incident_id, p.tenant_id, 'ip' AS kind, p.ip AS value
+    FROM spray_hits h JOIN sprays p ON p.tenant_id = h.tenant_id
+     AND abs(epoch(p.hour) - epoch(h.hour)) <= 3600
+     AND len(list_intersect(p.targets, h.targets)) > 0
+),
+matched AS (
+    SELECT k.incident_id, r.record_id, k.kind FROM keys k
+    JOIN _inc_records r ON r.tenant_id = k.tenant_id AND r.aad = k.value
+    JOIN spans s ON s.incident_id = k.incident_id AND s.tenant_id = k.tenant_id
+    WHERE k.kind = 'session' AND r.time BETWEEN s.since AND s.until
+    UNION ALL
+    SELECT k.incident_id, r.record_id, k.kind FROM keys k
+    JOIN _inc_records r ON r.tenant_id = k.tenant_id AND r.sess = k.value
+    JOIN spans s ON s.incident_id = k.incident_id AND s.tenant_id = k.tenant_id
+    WHERE k.kind = 'exchange-session' AND r.time BETWEEN s.since AND s.until
+    UNION ALL
+    SELECT k.incident_id, r.record_id, k.kind FROM keys k
+    JOIN _inc_records r ON r.tenant_id = k.tenant_id AND r.tok = k.value
+    JOIN spans s ON s.incident_id = k.incident_id AND s.tenant_id = k.tenant_id
+    WHERE k.kind = 'token' AND r.time BETWEEN s.since AND s.until
+    UNION ALL
+    SELECT k.incident_id, r.record_id, k.kind FROM keys k
+    JOIN _inc_records r ON r.tenant_id = k.tenant_id AND r.app = k.value
+    JOIN spans s ON s.incident_id = k.incident_id AND s.tenant_id = k.tenant_id
+    WHERE k.kind = 'app' AND r.time BETWEEN s.since AND s.until
+    UNION ALL
+    SELECT k.incident_id, r.record_id, k.kind
+    FROM (SELECT * FROM keys UNION SELECT * FROM spray_keys) k
+    JOIN _inc_records r ON r.tenant_id = k.tenant_id AND r.ip = k.value
+    JOIN spans s ON s.incident_id = k.incident_id AND s.tenant_id = k.tenant_id
+    WHERE k.kind = 'ip' AND r.time BETWEEN s.since AND s.until
+    UNION ALL
+    SELECT k.incident_id, e.record_id, k.kind FROM keys k
+    JOIN events e ON e.tenant_id = k.tenant_id
+    JOIN spans s ON s.incident_id = k.incident_id AND s.tenant_id = k.tenant_id
+    WHERE k.kind = 'app' AND e.time BETWEEN s.since AND s.until AND len(e.parameters) > 0
+      AND e.operation <> 'MailItemsAccessed'
+      AND len(list_filter(e.parameters, lambda p: contains(lower(p.value), k.value))) > 0
+    UNION ALL SELECT DISTINCT incident_id, record_id, 'evidence' FROM seeds
+)
+SELECT incident_id, record_id,
+       arg_min(kind, list_position(['evidence', 'session', 'exchange-session', 'token', 'app',
+                                    'ip'], kind)) AS link
+FROM matched GROUP BY ALL
+"""
+
+# The attributed records with their columns (incident_records), from _inc_attr.
+RECORDS_INSERT = """
+INSERT INTO incident_records
+SELECT a.incident_id, a.record_id, r.table_name, r.tenant_id, r.time, r.mailbox, r.actor,
+       r.operation, r.ip, a.link
+FROM _inc_attr a JOIN _inc_records r ON r.record_id = a.record_id
+"""
+
+MESSAGES_INSERT = """
+INSERT INTO incident_messages
+SELECT i.incident_id, m.tenant_id, m.mailbox_upn, m.folder_path, m.internet_message_id,
+       max(m.size_bytes), NULL, min(m.time), max(m.time), count(DISTINCT m.record_id),
+       list_sort(list(DISTINCT m.record_id))
+FROM incident_records i JOIN mail_items m ON m.record_id = i.record_id
+WHERE i.table_name = 'events' AND m.internet_message_id IS NOT NULL
+GROUP BY i.incident_id, m.tenant_id, m.mailbox_upn, m.folder_path, m.internet_message_id
+"""
+
+SYNCS_INSERT = """
+INSERT INTO incident_syncs
+WITH synced AS (
+    SELECT i.incident_id, m.tenant_id, m.mailbox_upn, m.folder_path, min(m.time) AS first_sync,
+           max(m.time) AS last_sync, count(DISTINCT m.record_id) AS syncs,
+           list_sort(list(DISTINCT m.record_id)) AS record_ids
+    FROM incident_records i JOIN mail_items m ON m.record_id = i.record_id
+    WHERE i.table_name = 'events' AND m.access_type = 'Sync'
+    GROUP BY ALL
+),
+known AS (
+    SELECT m.tenant_id, m.mailbox_upn, m.folder_path,
+           count(DISTINCT m.internet_message_id) AS messages_known
+    FROM mail_items m
+    SEMI JOIN synced s ON s.tenant_id = m.tenant_id AND s.mailbox_upn = m.mailbox_upn
+                      AND s.folder_path IS NOT DISTINCT FROM m.folder_path
+    GROUP BY ALL
+)
+SELECT s.incident_id, s.tenant_id, s.mailbox_upn, s.folder_path, s.first_sync, s.last_sync,
+       s.syncs, coalesce(k.messages_known, 0), s.record_ids
+FROM synced s LEFT JOIN known k ON k.tenant_id = s.tenant_id AND k.mailbox_upn = s.mailbox_upn
+     AND k.folder_path IS NOT DISTINCT FROM s.folder_path
+"""
+
+BLIND_INSERT = """
+INSERT INTO incident_blind_windows
+WITH spans AS (
+    SELECT incident_id, tenant_id, mailbox_upn, min(time) AS since, max(time) AS until
+    FROM incident_records WHERE mailbox_upn IS NOT NULL GROUP BY ALL
+)
+SELECT DISTINCT s.incident_id, b.tenant_id, b.mailbox_upn, b.window_start, b.window_end,
+       b.reason, b.record_id
+FROM spans s JOIN blind_windows b ON b.tenant_id = s.tenant_id AND b.mailbox_upn = s.mailbox_upn
+WHERE b.window_start <= s.until AND b.window_end >= s.since
+"""
+
+_PARAM_NAMES = "list_transform(coalesce(e.parameters, []), lambda p: lower(p.name))"
+
+ACTIONS_INSERT = f"""
+INSERT INTO incident_actions
+SELECT i.incident_id, e.record_id, e.tenant_id, e.time,
+       CASE
+         WHEN e.operation IN ('Send', 'SendAs', 'SendOnBehalf') THEN 'send'
+         WHEN e.operation IN ('New-InboxRule', 'Set-InboxRule', 'Enable-InboxRule',
+                              'UpdateInboxRules', 'Remove-InboxRule') THEN 'inbox-rule'
+         WHEN e.operation IN ('New-TransportRule', 'Set-TransportRule')
+              OR (e.operation = 'Set-Mailbox' AND len(list_filter({_PARAM_NAMES},
+                  lambda n: contains(n, 'forward'))) > 0) THEN 'forwarding'
+         WHEN e.operation IN ('Add-MailboxPermission', 'Add-RecipientPermission',
+                              'Add-MailboxFolderPermission', 'Set-MailboxFolderPermission',
+                              'AddFolderPermissions', 'UpdateFolderPermissions')
+              THEN 'permission'
+         WHEN e.operation IN ('Consent to application.', 'Add delegated permission grant.',
+                              'Add app role assignment to service principal.',
+                              'Add service principal.', 'Add application.',
+                              'Add service principal credentials.') THEN 'consent'
+         WHEN e.operation IN ('Set-AdminAuditLogConfig', 'Set-MailboxAuditBypassAssociation',
+                              'Set-OrganizationConfig')
+              OR (e.operation = 'Set-Mailbox' AND len(list_filter({_PARAM_NAMES},
+                  lambda n: starts_with(n, 'audit'))) > 0) THEN 'audit'
+         ELSE 'other'
+       END,
+       e.operation, e.actor_upn, i.mailbox_upn, e.object_id, e.parameters
+FROM incident_records i JOIN events e ON e.record_id = i.record_id
+WHERE i.table_name = 'events'
+  AND e.operation NOT IN ('MailItemsAccessed', 'UserLoggedIn', 'MailboxLogin')
+"""
+
+MAILBOXES_INSERT = """
+INSERT INTO incident_mailboxes
+WITH per_record AS (
+    SELECT i.incident_id, i.tenant_id, i.mailbox_upn, i.record_id, i.time, i.operation,
+           e.access_type
+    FROM incident_records i LEFT JOIN events e ON e.record_id = i.record_id
+    WHERE i.mailbox_upn IS NOT NULL
+),
+messages AS (
+    SELECT incident_id, tenant_id, mailbox_upn, count(DISTINCT internet_message_id) AS n
+    FROM incident_messages GROUP BY ALL
+),
+folders AS (
+    SELECT incident_id, tenant_id, mailbox_upn, count(DISTINCT folder_path) AS n
+    FROM incident_syncs GROUP BY ALL
+),
+changes AS (
+    SELECT incident_id, tenant_id, mailbox_upn, count(*) FILTER (WHERE kind = 'send') AS sent,
+           count(*) FILTER (WHERE kind NOT IN ('send', 'other')) AS changed
+    FROM incident_actions GROUP BY ALL
+),
+blind AS (
+    SELECT incident_id, tenant_id, mailbox_upn, count(*) AS n
+    FROM incident_blind_windows GROUP BY ALL
+)
+SELECT p.incident_id, p.tenant_id, p.mailbox_upn, min(p.time), max(p.time),
+       count(DISTINCT p.record_id), coalesce(any_value(m.n), 0),
+       count(DISTINCT p.record_id) FILTER (WHERE p.operation = 'MailItemsAccessed'
+                                           AND p.access_type = 'Bind'),
+       count(DISTINCT p.record_id) FILTER (WHERE p.operation = 'MailItemsAccessed'
+                                           AND p.access_type = 'Sync'),
+       coalesce(any_value(f.n), 0), coalesce(any_value(c.sent), 0),
+       coalesce(any_value(c.changed), 0), coalesce(any_value(b.n), 0)
+FROM per_record p
+LEFT JOIN messages m USING (incident_id, tenant_id, mailbox_upn)
+LEFT JOIN folders f USING (incident_id, tenant_id, mailbox_upn)
+LEFT JOIN changes c USING (incident_id, tenant_id, mailbox_upn)
+LEFT JOIN blind b USING (incident_id, tenant_id, mailbox_upn)
+GROUP BY p.incident_id, p.tenant_id, p.mailbox_upn
+"""
+
+# The incidents' rows, from their alerts and records; status, assignee, created_at and
+# merged_into are the stored ones (a rebuild never loses them). $now, $severities bound.
+INCIDENTS_UPSERT = """
+INSERT INTO incidents BY NAME
+WITH members AS (
+    SELECT n.incident_id, a.* FROM incident_alerts n JOIN alerts a ON a.id = n.alert_id
+),
+by_alerts AS (
+    SELECT incident_id,
+           arg_max(title, struct_pack(r := list_position($severities, severity),
+                                      f := -epoch(first_seen))) AS top_title,
+           count(DISTINCT id) AS alert_count,
+           list_extract($severities, max(list_position($severities, severity))) AS severity,
+           list_sort(list_distinct(flatten(list(users)))) AS users,
+           list_sort(list_distinct(flatten(list(app_ids)))) AS app_ids,
+           list_sort(list_distinct(flatten(list(client_ips)))) AS client_ips,
+           list(id ORDER BY first_seen, id) AS alert_ids,
+           min(first_seen) AS alerts_first, max(last_seen) AS alerts_last
+    FROM members GROUP BY incident_id
+),
+tenants AS (SELECT incident_id, list_sort(list(DISTINCT tenant_id)) AS tenant_ids
+            FROM incident_alerts GROUP BY ALL),
+campaigns AS (
+    SELECT n.incident_id, min(m.campaign_id) AS campaign_id
+    FROM incident_alerts n JOIN campaign_members m ON m.alert_id = n.alert_id GROUP BY ALL
+),
+records AS (
+    SELECT incident_id, count(*) AS event_count, min(time) AS first_seen, max(time) AS last_seen,
+           list_sort(list(DISTINCT mailbox_upn) FILTER (WHERE mailbox_upn IS NOT NULL))
+             AS mailboxes
+    FROM incident_records GROUP BY ALL
+),
+messages AS (SELECT incident_id, count(DISTINCT internet_message_id) AS message_count
+             FROM incident_messages GROUP BY ALL)
+SELECT b.incident_id AS id,
+       b.top_title || CASE WHEN b.alert_count > 1
+                           THEN ' (+' || (b.alert_count - 1) || ' more alerts)' ELSE '' END
+       || ': ' || len(coalesce(r.mailboxes, [])) || ' mailbox(es)' AS title,
+       b.severity, 'new' AS status, NULL AS assignee, t.tenant_ids,
+       coalesce(r.mailboxes, []) AS mailboxes, b.users, b.app_ids, b.client_ips, b.alert_ids,
+       c.campaign_id, coalesce(r.first_seen, b.alerts_first) AS first_seen,
+       coalesce(r.last_seen, b.alerts_last) AS last_seen, coalesce(r.event_count, 0) AS event_count,
+       coalesce(m.message_count, 0) AS message_count, $now AS created_at, $now AS updated_at,
+       NULL AS merged_into
+FROM by_alerts b JOIN tenants t USING (incident_id)
+LEFT JOIN campaigns c USING (incident_id)
+LEFT JOIN records r USING (incident_id)
+LEFT JOIN messages m USING (incident_id)
+ON CONFLICT (id) DO UPDATE SET
+    title = excluded.title, severity = excluded.severity, tenant_ids = excluded.tenant_ids,
+    mailboxes = excluded.mailboxes, users = excluded.users, app_ids = excluded.app_ids,
+    client_ips = excluded.client_ips,
+    updated_at = CASE WHEN incidents.alert_ids IS DISTINCT FROM excluded.alert_ids
+                      THEN excluded.updated_at ELSE incidents.updated_at END,
+    alert_ids = excluded.alert_ids, campaign_id = excluded.campaign_id,
+    first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+    event_count = excluded.event_count, message_count = excluded.message_count,
+    merged_into = NULL
+"""
