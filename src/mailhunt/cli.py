@@ -1135,9 +1135,11 @@ def report_command(
     threads: ThreadsOption = None,
 ) -> None:
     """Write the investigation as one self-contained HTML file: summary, incidents, what each
-    read (mailboxes, messages, folders, blind windows), charts, timelines, coverage. It runs no
-    script and fetches nothing; open it from disk."""
-    with _open(db, memory_limit, threads, create=False, read_only=True) as store:
+    read (mailboxes, messages, folders, blind windows), charts, timelines, coverage (incidents
+    rebuilt first when the alerts changed). It runs no script and fetches nothing; open it from
+    disk."""
+    with _open(db, memory_limit, threads, create=False) as store:
+        _incidents_current(store)
         report = write_report(store, out, incident_id=incident)
     _print(
         _t(

@@ -4,7 +4,8 @@ incidents whose every stored text is chosen (an XSS payload) whatever the build 
 
 ``store_incident`` makes one incident of the given alerts: its records are the alerts' evidence,
 its mailboxes, messages, Syncs, blind windows and actions derived from those records (an action:
-any other operation by the same actors), its title, assignee and a note as given.
+any other operation by the same actors), its title, assignee and a note as given. Its alerts stay with the incidents the build made of
+them (``incident_alerts``): an extra incident, for what the report shows.
 """
 
 from __future__ import annotations
@@ -103,9 +104,6 @@ def store_incident(
     store.run(
         _INCIDENT,
         key | {"title": title, "severity": severity, "assignee": assignee, "at": at},
-    )
-    store.insert_rows(
-        "incident_alerts", [{"alert_id": a, "incident_id": incident_id} for a in alert_ids]
     )
     if note:
         store.insert_rows(

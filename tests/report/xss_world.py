@@ -5,7 +5,8 @@ The payloads (``tests/fixtures/report/xss.json``) go through the injection tests
 session, tenant, folder, Internet Message-ID, inbox rule name and words, sign-in fields), one input
 file is named after a payload, detection runs, and one alert per payload names every record of
 its mailbox (so each payload is in scope and reaches the blast-radius tables and timelines), with
-the payload in its rule id, title, summary and lists as well.
+the payload in its rule id, title, summary and lists as well. The incident build groups them; two
+more incidents (tests/report/incident_rows.py) carry payloads in their title, assignee and note.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from mailhunt.detect.runner import run_detections
 from mailhunt.ingest import ingest
+from mailhunt.investigate.incidents import build_incidents
 from mailhunt.store.db import Store
 from tests.helpers import FIXTURES, at
 from tests.injection_world import write_data_world
@@ -77,6 +79,7 @@ def build_xss_store(folder: Path) -> Path:
         store.insert_rows(
             "alert_evidence", [{"alert_id": a, "record_id": r} for a, r in set(evidence)]
         )
+        build_incidents(store)  # the build's own incidents over the payloads
         _incidents(store, corpus, [str(r["id"]) for r in rows])
     return db
 
