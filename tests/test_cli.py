@@ -174,16 +174,20 @@ def test_every_command_is_listed() -> None:
     assert COMMANDS == [
         "alerts",
         "analytics",
+        "blast-radius",
         "coverage",
         "demo",
         "detect",
         "evaluate",
         "formats",
+        "incidents",
         "ingest",
         "quarantine",
+        "report",
         "scan",
         "schema",
         "show",
+        "timeline",
     ]
 
 

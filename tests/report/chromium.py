@@ -11,6 +11,7 @@ See https://chromedevtools.github.io/devtools-protocol/ (Target, Page, Network, 
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -80,7 +81,7 @@ class _Pipe:
             os.dup2(reading, 3)
             os.dup2(writing, 4)
 
-        self.process = subprocess.Popen(  # noqa: PLW1509 - preexec_fn places fds 3 and 4
+        self.process = subprocess.Popen(
             [
                 executable,
                 *FLAGS,
@@ -91,7 +92,7 @@ class _Pipe:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=descriptors,
+            preexec_fn=descriptors,  # noqa: PLW1509 - places fds 3 and 4; no thread runs yet
             close_fds=False,
         )
         os.close(to_browser_r)
@@ -133,10 +134,8 @@ class _Pipe:
         return dict(reply.get("result", {}))
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, TimeoutError, RuntimeError):
             self.send("Browser.close")
-        except (OSError, TimeoutError, RuntimeError):
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -4,8 +4,9 @@ incidents whose every stored text is chosen (an XSS payload) whatever the build 
 
 ``store_incident`` makes one incident of the given alerts: its records are the alerts' evidence,
 its mailboxes, messages, Syncs, blind windows and actions derived from those records (an action:
-any other operation by the same actors), its title, assignee and a note as given. Its alerts stay with the incidents the build made of
-them (``incident_alerts``): an extra incident, for what the report shows.
+any other operation by the same actors), its title, assignee and a note as given. Its alerts
+stay with the incidents the build made of them (``incident_alerts``): an extra incident, for
+what the report shows.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ _MAILBOXES = """
 INSERT INTO incident_mailboxes
 SELECT $id, e.tenant_id, e.mailbox_upn, min(e.time), max(e.time), count(*),
        coalesce(sum(len(e.message_items)) FILTER (WHERE e.access_type = 'Bind'), 0),
-       count(*) FILTER (WHERE e.access_type = 'Bind'), count(*) FILTER (WHERE e.access_type = 'Sync'),
+       count(*) FILTER (WHERE e.access_type = 'Bind'),
+       count(*) FILTER (WHERE e.access_type = 'Sync'),
        count(*) FILTER (WHERE e.access_type = 'Sync'), 0, 0,
        count(*) FILTER (WHERE e.throttled)
 FROM events e JOIN incident_records r ON r.record_id = e.record_id AND r.incident_id = $id
@@ -37,8 +39,9 @@ GROUP BY e.tenant_id, e.mailbox_upn
 
 _MESSAGES = """
 INSERT INTO incident_messages
-SELECT $id, m.tenant_id, m.mailbox_upn, m.folder_path, m.internet_message_id, any_value(m.size_bytes),
-       'Re: ' || m.internet_message_id, min(m.time), max(m.time), count(*), list_sort(list(m.record_id))
+SELECT $id, m.tenant_id, m.mailbox_upn, m.folder_path, m.internet_message_id,
+       any_value(m.size_bytes), 'Re: ' || m.internet_message_id, min(m.time), max(m.time),
+       count(*), list_sort(list(m.record_id))
 FROM mail_items m JOIN incident_records r ON r.record_id = m.record_id AND r.incident_id = $id
 WHERE m.internet_message_id IS NOT NULL
 GROUP BY ALL
@@ -108,6 +111,13 @@ def store_incident(
     if note:
         store.insert_rows(
             "incident_notes",
-            [{"incident_id": incident_id, "noted_at": at, "author": note[0], "kind": "note",
-              "text": note[1]}],
+            [
+                {
+                    "incident_id": incident_id,
+                    "noted_at": at,
+                    "author": note[0],
+                    "kind": "note",
+                    "text": note[1],
+                }
+            ],
         )

@@ -97,7 +97,9 @@ def test_no_script_handler_url_or_inline_style(parsed: Parsed) -> None:
 def test_every_payload_is_shown_as_text(parsed: Parsed) -> None:
     text = "\n".join(parsed.texts)
     missing = [
-        key for key, value in xss_corpus().items() if value not in text and value.lower() not in text
+        key
+        for key, value in xss_corpus().items()
+        if value not in text and value.lower() not in text
     ]
     assert missing == []
     assert FILE_NAME_PAYLOAD in text  # the input file's name
@@ -139,9 +141,7 @@ def test_report_command_writes_the_file(xss_db: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("where", ["missing/report.html", "folder"])
-def test_an_unwritable_out_is_one_line_and_exit_2(
-    xss_db: Path, tmp_path: Path, where: str
-) -> None:
+def test_an_unwritable_out_is_one_line_and_exit_2(xss_db: Path, tmp_path: Path, where: str) -> None:
     (tmp_path / "folder").mkdir()
     result = run(["report", "--db", str(xss_db), "--out", str(tmp_path / where)])
     assert result.code == 2

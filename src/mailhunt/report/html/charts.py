@@ -10,6 +10,7 @@ or markup. No script: a tooltip is an SVG ``<title>``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -130,9 +131,10 @@ def _span_text(window: tuple[datetime, datetime]) -> str:
     return f"{window[0]:%Y-%m-%d %H:%M} to {window[1]:%Y-%m-%d %H:%M} UTC"
 
 
-def _time_labels(start: datetime, end: datetime, x: object, baseline: float) -> list[Label]:
+def _time_labels(
+    start: datetime, end: datetime, x: Callable[[datetime], float], baseline: float
+) -> list[Label]:
     """About eight date labels along the x axis."""
-    assert callable(x)
     days = max((end - start).days, 1)
     every = max(days // 8, 1)
     labels = []
@@ -186,7 +188,9 @@ def heatmap(per_day: list[MailboxDay]) -> Chart | None:
         y = head + row * row_h
         chart.labels.append(Label(label_w - 8, y + 14, _short(mailbox), "end", "label mono"))
         for col, day in enumerate(days):
-            _heat_cell(chart, cells.get((mailbox, day)), label_w + col * cell_w, y, cell_w, top)
+            _heat_cell(
+                chart, cells.get((mailbox, day)), label_w + col * cell_w, y, width=cell_w, top=top
+            )
     return chart
 
 
@@ -199,7 +203,7 @@ def _heat_header(chart: Chart, days: list[date], left: float, cell_w: float, hea
 
 
 def _heat_cell(
-    chart: Chart, cell: MailboxDay | None, x: float, y: float, width: float, top: int
+    chart: Chart, cell: MailboxDay | None, x: float, y: float, *, width: float, top: int
 ) -> None:
     if cell is None:
         chart.rects.append(Rect(x + 1, y + 1, width - 2, 18, "heat-0"))
@@ -214,9 +218,7 @@ def _heat_cell(
         chart.labels.append(Label(x + width / 2, y + 14, f"{cell.messages:,}", "middle", css))
 
 
-def _heat_note(
-    mailboxes: int, shown: int, per_day: list[MailboxDay], last: date
-) -> str:
+def _heat_note(mailboxes: int, shown: int, per_day: list[MailboxDay], last: date) -> str:
     notes = []
     if mailboxes > shown:
         notes.append(f"{mailboxes - shown} more mailbox(es) not drawn")
