@@ -31,7 +31,7 @@ ALLOWED_TAGS = {
     *("html", "head", "meta", "title", "style", "body", "header", "main", "footer", "nav"),
     *("section", "div", "span", "p", "strong", "code", "br", "h1", "h2", "h3", "h4", "a"),
     *("ul", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th", "td"),
-    *("svg", "rect", "line", "text"),
+    *("svg", "rect", "line", "text", "details", "summary"),
 }
 ALLOWED_ATTRIBUTES = {
     *("class", "id", "href", "lang", "http-equiv", "content", "charset", "name", "role"),

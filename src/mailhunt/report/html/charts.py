@@ -66,6 +66,7 @@ class Chart:
     lines: list[Line] = field(default_factory=list)
     labels: list[Label] = field(default_factory=list)
     note: str = ""  # what the chart left out, said under it
+    fill: bool = False  # drawn across the page's width (else at its own size)
 
 
 def _step(unit: str) -> timedelta:
@@ -82,18 +83,21 @@ def _ticks(top: int) -> list[int]:
     return list(range(0, int(step * math.ceil(top / step)) + 1, int(step)))
 
 
+Window = tuple[str, datetime, datetime]  # a label ("incident 1"), first and last record
+
+
 def activity_chart(
-    activity: Activity, window: tuple[datetime, datetime] | None, height: float = 230.0
+    activity: Activity, windows: list[Window], height: float = 230.0
 ) -> Chart | None:
-    """Mail access per hour or day (all of it, and the intruder's in front), with the
+    """Mail access per hour or day (all of it, and the intruder's in front), with each
     intrusion's period as a shaded band; None when there is no mail access at all."""
     if not activity.buckets:
         return None
     step = _step(activity.unit)
     start = activity.buckets[0].start
     end = activity.buckets[-1].start + step
-    if window:
-        start, end = min(start, window[0]), max(end, window[1])
+    for _, first, last in windows:
+        start, end = min(start, first), max(end, last)
     span = (end - start).total_seconds() or 1.0
     plot_w, plot_h = WIDTH - LEFT - RIGHT, height - TOP - BOTTOM
     ticks = _ticks(max(b.total for b in activity.buckets))
@@ -104,13 +108,9 @@ def activity_chart(
     def y(value: float) -> float:
         return TOP + plot_h * (1 - value / ticks[-1])
 
-    chart = Chart(WIDTH, height, f"Mail access per {activity.unit}, intruder's records in red")
-    if window:
-        left, right = x(window[0]), max(x(window[1]), x(window[0]) + 2)
-        chart.rects.append(
-            Rect(left, TOP, right - left, plot_h, "band", f"intrusion: {_span_text(window)}")
-        )
-        chart.labels.append(Label(left + 3, TOP + 12, "intrusion", css="band-label"))
+    chart = Chart(
+        WIDTH, height, f"Mail access per {activity.unit}, intruder's records in red", fill=True
+    )
     for value in ticks:
         chart.lines.append(Line(LEFT, y(value), WIDTH - RIGHT, y(value), "grid"))
         chart.labels.append(Label(LEFT - 6, y(value) + 4, f"{value:,}", "end"))
@@ -122,13 +122,18 @@ def activity_chart(
         if b.in_scope:
             top = y(b.in_scope)
             chart.rects.append(Rect(x(b.start), top, bar, y(0) - top, "bar-hit", tip))
+    for row, (label, first, last) in enumerate(windows):
+        left, right = x(first), max(x(last), x(first) + 2)
+        tip = f"{label}: {_span_text(first, last)}"
+        chart.rects.append(Rect(left, TOP, right - left, plot_h, "band", tip))
+        chart.labels.append(Label(left + 3, TOP + 12 + 13 * (row % 4), label, css="band-label"))
     chart.lines.append(Line(LEFT, y(0), WIDTH - RIGHT, y(0), "axis"))
     chart.labels.extend(_time_labels(start, end, x, y(0) + 18))
     return chart
 
 
-def _span_text(window: tuple[datetime, datetime]) -> str:
-    return f"{window[0]:%Y-%m-%d %H:%M} to {window[1]:%Y-%m-%d %H:%M} UTC"
+def _span_text(first: datetime, last: datetime) -> str:
+    return f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC"
 
 
 def _time_labels(

@@ -157,7 +157,7 @@ def _case(store: Store, incident: Incident, alerts: list[Alert], *, several: boo
     scope = incident.event_ids
     intruder = frozenset(scope)
     busiest = sorted(radius.mailboxes, key=lambda m: (-m.records, m.mailbox_upn))
-    window = (incident.first_seen, incident.last_seen)
+    window = [("incident", incident.first_seen, incident.last_seen)]
     return Case(
         incident=incident,
         radius=radius,
@@ -177,14 +177,19 @@ def _activity(store: Store, cases: list[Case], alerts: list[Alert]) -> Chart | N
     the alerts' evidence when no incident is stored), their period marked."""
     if cases:
         scope = sorted({r for c in cases for r in c.incident.event_ids})
-        firsts = [c.incident.first_seen for c in cases]
-        lasts = [c.incident.last_seen for c in cases]
+        windows = [
+            (
+                f"incident {n}" if len(cases) > 1 else "intrusion",
+                c.incident.first_seen,
+                c.incident.last_seen,
+            )
+            for n, c in enumerate(cases, start=1)
+        ]
     else:
         scope = sorted({r for a in alerts for r in a.event_ids})
-        firsts = [a.first_seen for a in alerts]
-        lasts = [a.last_seen for a in alerts]
-    window = (min(firsts), max(lasts)) if firsts and lasts else None
-    return activity_chart(data.activity(store, scope), window)
+        firsts, lasts = [a.first_seen for a in alerts], [a.last_seen for a in alerts]
+        windows = [("alerts", min(firsts), max(lasts))] if alerts else []
+    return activity_chart(data.activity(store, scope), windows)
 
 
 def build_report(
