@@ -184,6 +184,7 @@ def test_every_command_is_listed() -> None:
         "incidents",
         "ingest",
         "quarantine",
+        "report",
         "scan",
         "schema",
         "show",

@@ -79,6 +79,7 @@ from mailhunt.investigate.timeline import (
 )
 from mailhunt.model.schema import markdown
 from mailhunt.report import renderers
+from mailhunt.report.html import write_report
 from mailhunt.report.renderers import Kind, Output, render, renderers_for
 from mailhunt.report.safe import TerminalLogFormatter, terminal, terminal_lines, terminal_text
 from mailhunt.store.db import Store
@@ -1119,6 +1120,34 @@ def coverage_command(
     with _open(db, memory_limit, threads, create=False, read_only=True) as store:
         findings = coverage_findings(store)
     _show(render(renderers.COVERAGE, output, findings))
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="The HTML file to write (replaced atomically).", dir_okay=False),
+    ],
+    incident: Annotated[
+        str | None, typer.Option("--incident", help="Only this incident (its id).")
+    ] = None,
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Write the investigation as one self-contained HTML file: summary, incidents, what each
+    read (mailboxes, messages, folders, blind windows), charts, timelines, coverage (incidents
+    rebuilt first when the alerts changed). It runs no script and fetches nothing; open it from
+    disk."""
+    with _open(db, memory_limit, threads, create=False) as store:
+        _incidents_current(store)
+        report = write_report(store, out, incident_id=incident)
+    _print(
+        _t(
+            f"wrote {out}: {len(report.cases)} incident(s), {len(report.alerts)} "
+            f"alert(s), {report.messages} message(s) read in {report.mailboxes} mailbox(es)"
+        )
+    )
 
 
 @app.command("evaluate")
