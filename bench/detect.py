@@ -213,11 +213,30 @@ def corpus(records: int) -> Path:
     return folder
 
 
-def measure(records: int, work: Path) -> dict[str, float]:
+def measure(records: int, work: Path, repeat: int) -> dict[str, float]:
+    """Ingest and detect ``repeat`` times each, alternating, each into a new database (the
+    machines here are shared: the fastest of each is the least disturbed); wall and CPU
+    seconds of the fastest. Each analytic alone is timed on the first database."""
     folder = corpus(records)
-    db = work / f"detect-{records}.duckdb"
-    ingest_s, _, _ = timed_cli("ingest", str(folder), "--db", str(db))
-    figures: dict[str, float] = {"ingest_s": ingest_s}
+    figures: dict[str, float] = {}
+    for attempt in range(repeat):
+        db = work / f"detect-{records}-{attempt}.duckdb"
+        ingest_s, _, ingest_cpu = timed_cli("ingest", str(folder), "--db", str(db))
+        if attempt == 0:
+            _each_analytic(db, figures)
+        detect_s, _, detect_cpu = timed_cli("detect", "--db", str(db))
+        if ingest_s < figures.get("ingest_s", float("inf")):
+            figures["ingest_s"], figures["ingest_cpu"] = ingest_s, ingest_cpu
+        if detect_s < figures.get("detect_s", float("inf")):
+            figures["detect_s"], figures["detect_cpu"] = detect_s, detect_cpu
+        if attempt:
+            db.unlink(missing_ok=True)
+    return figures
+
+
+def _each_analytic(db: Path, figures: dict[str, float]) -> None:
+    """Time every analytic alone on the store (alerts cleared before each: each pays for
+    writing its own alerts and building the relations it shares with others)."""
     with Store.open(db) as store:
         figures["events"] = store.count("events")
         figures["signins"] = store.count("signins")
@@ -232,8 +251,6 @@ def measure(records: int, work: Path) -> dict[str, float]:
                 raise SystemExit(f"{analytic.id} failed: {summary.failed}")
         store.run("DELETE FROM alert_evidence")
         store.run("DELETE FROM alerts")
-    figures["detect_s"], _, _ = timed_cli("detect", "--db", str(db))
-    return figures
 
 
 def report(sizes: list[int], figures: dict[int, dict[str, float]]) -> tuple[str, list[str]]:
@@ -247,7 +264,8 @@ def report(sizes: list[int], figures: dict[int, dict[str, float]]) -> tuple[str,
         growth = times[-1] / times[0] if times[0] else 0.0
         alerts = " / ".join(str(int(figures[n].get(f"{name}/alerts", 0))) for n in sizes)
         mark = ""
-        if name in ANALYTICS and len(sizes) > 1 and growth > growth_bound and times[-1] > 1.0:
+        judged = name in ANALYTICS or name == "detect_s"
+        if judged and len(sizes) > 1 and growth > growth_bound and times[-1] > 1.0:
             failures.append(f"{name} grows {growth:.1f}x for {large / small:.0f}x the records")
             mark = " (worse than linear)"
         rows.append(
@@ -269,9 +287,14 @@ def report(sizes: list[int], figures: dict[int, dict[str, float]]) -> tuple[str,
         "",
         *rows,
         "",
-        "detect / ingest: " + ", ".join(
+        "detect / ingest, wall: " + ", ".join(
             f"{figures[n]['detect_s'] / figures[n]['ingest_s']:.3f} at {n:,}" for n in sizes
-        ) + (". " + "; ".join(failures) if failures else ". Both targets hold."),
+        ) + "; CPU seconds: " + ", ".join(
+            f"{figures[n]['detect_cpu']:.1f} / {figures[n]['ingest_cpu']:.1f} = "
+            f"{figures[n]['detect_cpu'] / figures[n]['ingest_cpu']:.3f} at {n:,}" for n in sizes
+        ) + " (ingest and detect run alternately, the fastest of each kept; `mailhunt detect` "
+        "includes its start-up and building incidents)"
+        + (". " + "; ".join(failures) if failures else ". Both targets hold."),
     ]  # fmt: skip
     return "\n".join(lines) + "\n", failures
 
@@ -289,11 +312,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 4_000_000])
     parser.add_argument("--quick", action="store_true", help="20,000 and 80,000 records")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="ingest and detect runs per size (fastest kept)"
+    )
     options = parser.parse_args()
     sizes = [20_000, 80_000] if options.quick else sorted(options.sizes)
     work = Path(tempfile.mkdtemp(prefix="mailhunt-bench-detect-"))
     try:
-        figures = {n: measure(n, work) for n in sizes}
+        figures = {n: measure(n, work, max(1, options.repeat)) for n in sizes}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     text, failures = report(sizes, figures)

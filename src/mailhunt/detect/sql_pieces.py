@@ -74,15 +74,21 @@ MESSAGES_READ = "CASE WHEN access_type = 'Sync' THEN 1 ELSE coalesce(item_count,
 # and UAL names the application, not a user principal, as the actor.
 APP_ONLY = "(aad_session_id IS NULL AND NOT contains(coalesce(actor_upn, ''), '@'))"
 
+
 # Tokens presented to a mailbox (events.token_id) that no successful stored sign-in issued, one
 # row per (tenant_id, token_id). The token-level form of token-without-signin's rule: judged
 # only where sign-in logs cover the tenant (first to last sign-in carrying token ids, of the
 # token's kind: user or service principal; user tokens only where non-interactive sign-ins are
 # stored), with $clock_skew_minutes at both ends; any successful sign-in of that
 # uniqueTokenIdentifier counts as the issuer, whenever it was. Join ON (tenant_id, token_id).
-UNISSUED_TOKENS_CTE = f"""presented_tokens AS (
+def unissued_tokens_ctes(among: str) -> str:
+    """The CTEs above (ending in ``unissued_tokens``) for the tokens of the CTE ``among``
+    (tenant_id, token_id) only, which the query defines first: a throttled window's few
+    sessions need not group every token of the store."""
+    return f"""presented_tokens AS (
     SELECT tenant_id, token_id, min(time) AS first_used, bool_and({APP_ONLY}) AS app_only
-    FROM events WHERE token_id IS NOT NULL AND mailbox_upn IS NOT NULL
+    FROM events SEMI JOIN {among} t USING (tenant_id, token_id)
+    WHERE token_id IS NOT NULL AND mailbox_upn IS NOT NULL
     GROUP BY tenant_id, token_id
 ),
 token_coverage AS (
@@ -94,6 +100,7 @@ token_coverage AS (
 issued_tokens AS (
     SELECT DISTINCT unique_token_id AS issued_token FROM signins
     WHERE unique_token_id IS NOT NULL AND coalesce(error_code, 0) = 0
+      AND unique_token_id IN (SELECT token_id FROM {among})
 ),
 unissued_tokens AS (
     SELECT p.tenant_id, p.token_id
@@ -105,20 +112,25 @@ unissued_tokens AS (
                            AND c.covered_to - to_minutes($clock_skew_minutes)
 )"""
 
+
 # When each application (APP_KEY) first read each mailbox, and when each mailbox's stored
 # activity starts: an access is by an application new to the mailbox when the application's
 # first read came at least $min_history_days after the mailbox's start and at most
 # $baseline_days before the access (see APP_NEW_TO_MAILBOX). Join ON (tenant_id, mailbox_upn,
 # app_key) and (tenant_id, mailbox_upn).
-MAILBOX_APP_FIRST_READ_CTE = f"""mailbox_app_first_read AS (
+def mailbox_app_first_read_ctes(among: str) -> str:
+    """The CTEs above for the mailboxes of the CTE ``among`` (tenant_id, mailbox_upn) only: the
+    query defines it first."""
+    return f"""mailbox_app_first_read AS (
     SELECT tenant_id, mailbox_upn, {APP_KEY} AS app_key, min(time) AS first_read
-    FROM events
+    FROM events SEMI JOIN {among} m USING (tenant_id, mailbox_upn)
     WHERE operation = 'MailItemsAccessed' AND mailbox_upn IS NOT NULL AND {APP_KEY} IS NOT NULL
     GROUP BY ALL
 ),
 mailbox_start AS (
     SELECT tenant_id, mailbox_upn, min(time) AS mailbox_since
-    FROM events WHERE mailbox_upn IS NOT NULL GROUP BY ALL
+    FROM events SEMI JOIN {among} m USING (tenant_id, mailbox_upn)
+    WHERE mailbox_upn IS NOT NULL GROUP BY ALL
 )"""
 
 

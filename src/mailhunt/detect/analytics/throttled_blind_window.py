@@ -43,10 +43,10 @@ from mailhunt.detect.base import Analytic, Parameter
 from mailhunt.detect.sql_pieces import (
     APP_KEY,
     APP_NAMES_CTE,
-    MAILBOX_APP_FIRST_READ_CTE,
-    UNISSUED_TOKENS_CTE,
     app_new_to_mailbox,
     distinct_list,
+    mailbox_app_first_read_ctes,
+    unissued_tokens_ctes,
 )
 
 # The keys an access shares with others of its session (each NULL when the record lacks it).
@@ -83,8 +83,6 @@ WITH throttles AS (
 throttle_keys AS (
     {_keys_of("throttles", "tenant_id, throttled_id, window_start, window_end")}
 ),
-{UNISSUED_TOKENS_CTE},
-{MAILBOX_APP_FIRST_READ_CTE},
 related AS (  -- accesses sharing a key with a throttled record (semi-joins on each key)
     SELECT * FROM (
         SELECT record_id, time, tenant_id, mailbox_upn, actor_upn, client_ip, app_id, token_id,
@@ -92,6 +90,10 @@ related AS (  -- accesses sharing a key with a throttled record (semi-joins on e
         FROM events WHERE mailbox_upn IS NOT NULL
     ) WHERE {_RELATED}
 ),
+related_tokens AS (SELECT DISTINCT tenant_id, token_id FROM related WHERE token_id IS NOT NULL),
+related_mailboxes AS (SELECT DISTINCT tenant_id, mailbox_upn FROM related),
+{unissued_tokens_ctes("related_tokens")},
+{mailbox_app_first_read_ctes("related_mailboxes")},
 flagged AS (
     SELECT r.*, u.token_id IS NOT NULL AS token_not_issued,
            {app_new_to_mailbox("f.first_read", "s.mailbox_since", "r.time")} AS app_new
