@@ -110,10 +110,9 @@ def _presence() -> str:
 
 
 SQL = f"""
-WITH access AS (
-    SELECT record_id, time, tenant_id, mailbox_upn, actor_upn, client_ip, app_id, token_id,
-           aad_session_id, session_id, {APP_KEY} AS app_key, {APP_ONLY} AS app_only,
-           hash(mailbox_upn) AS mailbox_hash,
+WITH access AS (  -- what the windows need (read by several CTEs: kept narrow)
+    SELECT tenant_id, mailbox_upn, token_id, aad_session_id, session_id,
+           {APP_KEY} AS app_key, hash(mailbox_upn) AS mailbox_hash,
            time_bucket({_HALF_WINDOW}, time, {_origin(0)}) AS slot
     FROM events
     WHERE operation = 'MailItemsAccessed' AND mailbox_upn IS NOT NULL AND {APP_KEY} IS NOT NULL
@@ -173,11 +172,18 @@ units AS (  -- each flagged unit once a day, with its largest window
            max(window_start) + 2 * {_HALF_WINDOW} AS to_time
     FROM new_fanout GROUP BY ALL
 ),
+access_rows AS (  -- the flagged units' records, read once for the evidence
+    SELECT record_id, time, tenant_id, mailbox_upn, actor_upn, client_ip, app_id, token_id,
+           aad_session_id, session_id, {APP_KEY} AS app_key, {APP_ONLY} AS app_only
+    FROM events
+    WHERE operation = 'MailItemsAccessed' AND mailbox_upn IS NOT NULL AND {APP_KEY} IS NOT NULL
+      AND (tenant_id, {APP_KEY}) IN (SELECT (tenant_id, app_key) FROM units)
+),
 evidence AS (
     SELECT u.tenant_id, u.app_key, u.bucket, u.kind, u.unit, u.mailboxes AS fanout,
            u.baseline_max, a.record_id, a.time, a.mailbox_upn, a.actor_upn, a.client_ip,
            a.app_id, a.app_only
-    FROM units u JOIN access a
+    FROM units u JOIN access_rows a
       ON a.tenant_id = u.tenant_id AND a.app_key = u.app_key
      AND (CASE u.kind WHEN 'application' THEN a.app_key WHEN 'token' THEN a.token_id
                       WHEN 'entra-session' THEN a.aad_session_id ELSE a.session_id END) = u.unit
