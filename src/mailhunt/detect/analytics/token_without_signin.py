@@ -72,9 +72,8 @@ _SKEW = "to_minutes($clock_skew_minutes)"
 _LIFETIME = "to_hours($token_lifetime_hours)"
 
 SQL = f"""
-WITH access AS (
-    SELECT record_id, time, tenant_id, mailbox_upn, actor_upn, client_ip, app_id, token_id,
-           aad_session_id, coalesce({APP_KEY}, '-') AS app_key,
+WITH access AS (  -- what judging needs (judged is read several times: kept narrow)
+    SELECT record_id, time, tenant_id, token_id, aad_session_id,
            aad_session_id IS NULL AND NOT contains(coalesce(actor_upn, ''), '@') AS app_only,
            CASE WHEN token_issued_at BETWEEN time - {_LIFETIME} - {_SKEW} AND time + {_SKEW}
                 THEN token_issued_at ELSE time END AS issue_time
@@ -136,13 +135,18 @@ unissued AS (  -- judged access no successful sign-in issued (one anti-join per 
                       AND s.time BETWEEN j.time - {_LIFETIME} - {_SKEW} AND j.time + {_SKEW})
 ),
 known_sessions AS (SELECT DISTINCT session_id FROM issuers WHERE session_id IS NOT NULL),
+unissued_access AS (  -- the rest of each unissued access's columns, for the few there are
+    SELECT u.*, e.mailbox_upn, e.actor_upn, e.client_ip, e.app_id,
+           coalesce({APP_KEY}, '-') AS app_key
+    FROM unissued u JOIN events e ON e.record_id = u.record_id
+),
 evidence AS (
     SELECT j.*, date_trunc('day', j.time) AS bucket,
            j.aad_session_id IS NULL
              OR j.aad_session_id NOT IN (SELECT session_id FROM known_sessions) AS session_unknown,
            NOT j.app_only AND contains(coalesce(j.actor_upn, ''), '@')
              AND j.actor_upn <> j.mailbox_upn AS not_own
-    FROM unissued j
+    FROM unissued_access j
 ),
 {APP_NAMES_CTE}
 SELECT
