@@ -75,7 +75,7 @@ def _alpha(store: Store, hostile: str | None) -> None:
             read("rec-alpha-2", day(0, 11), ann, actor=ann, throttled=True, **evil,
                  messages=(("\\Sent Items", "<alpha-msg-3@alpha.example>"),)),
             read("rec-alpha-3", day(0, 12), BOB, actor=ann, access="Sync", **evil,
-                 messages=(("\\Inbox", ""),)),
+                 messages=(("\\Inbox", None),)),  # type: ignore[arg-type]
         ],
     )
     store.run("UPDATE events SET user_agent = ? WHERE record_id LIKE 'rec-alpha-%'",

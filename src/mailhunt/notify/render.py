@@ -120,5 +120,5 @@ def notice_html(facts: TenantFacts) -> str:
     return (
         _environment(False)
         .get_template("notice.html.j2")
-        .render(**_context(facts), css=Markup(css), csp_style=style_hash(css))  # noqa: S704
+        .render(**_context(facts), css=Markup(css), csp_style=Markup(style_hash(css)))  # noqa: S704
     )
