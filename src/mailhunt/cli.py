@@ -72,8 +72,8 @@ from mailhunt.investigate.incidents import (
     set_incident,
 )
 from mailhunt.investigate.quarantine import quarantine_listing
-from mailhunt.notify import write_notices
 from mailhunt.model.schema import markdown
+from mailhunt.notify import write_notices
 from mailhunt.report import renderers
 from mailhunt.report.renderers import Kind, Output, render, renderers_for
 from mailhunt.report.safe import TerminalLogFormatter, terminal, terminal_lines, terminal_text
@@ -1160,13 +1160,16 @@ def notify_command(
     with _open(db, memory_limit, threads, create=False) as store:
         _incidents_current(store)
         written = write_notices(store, out, incident_id=incident, force=force)
-    for result in written:
-        _print(
-            _t(
+    _show(  # one unwrapped line per tenant (ids and paths escaped)
+        "".join(
+            terminal_text(
                 f"{result.tenant_id}: {result.folder} ({result.incidents} incident(s), "
                 f"{result.mailboxes} mailbox(es), {result.messages} message(s) read)"
             )
+            + "\n"
+            for result in written
         )
+    )
     if not written:
         _print("no affected tenant: no notice written")
 

@@ -186,7 +186,10 @@ def _incident(store: Store, mailbox: str, h: str | None) -> None:
     )
     store.insert_rows(
         "incident_alerts",
-        [{"alert_id": a, "incident_id": INCIDENT} for a in (ALERT_HIGH, ALERT_SUPPRESSED)],
+        [
+            {"tenant_id": TENANT, "alert_id": a, "incident_id": INCIDENT}
+            for a in (ALERT_HIGH, ALERT_SUPPRESSED)
+        ],
     )
     store.insert_rows(
         "incident_records",

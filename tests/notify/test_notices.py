@@ -19,7 +19,9 @@ from mailhunt.store.db import Store
 from tests.helpers import GOLDEN, UPDATE_GOLDEN
 from tests.notify.world import ALPHA, BRAVO, BRAVO_ONLY_IP, CHARLIE, CHARLIE_IP, DELTA, build
 
-HOSTILE = "=HYPERLINK(\"https://evil.example/x\")'; Start-Process calc; '`$(whoami)` <b>www.evil.example"
+HOSTILE = (
+    "=HYPERLINK(\"https://evil.example/x\")'; Start-Process calc; '`$(whoami)` <b>www.evil.example"
+)
 
 
 def tenant_values(store: Store, tenant: str) -> set[str]:
@@ -67,7 +69,8 @@ def test_no_folder_names_another_tenants_data(tmp_path: Path, hostile: str | Non
         build(store, hostile)
         write_notices(store, tmp_path)
         values = {t: tenant_values(store, t) for t in (ALPHA, BRAVO, CHARLIE, DELTA)}
-    assert BRAVO_ONLY_IP in values[BRAVO] and CHARLIE_IP in values[CHARLIE]
+    assert BRAVO_ONLY_IP in values[BRAVO]
+    assert CHARLIE_IP in values[CHARLIE]
     for own in (ALPHA, BRAVO):
         texts = folder_texts(tmp_path / folder_name(own))
         for other, theirs in values.items():
@@ -125,7 +128,8 @@ def test_html_policy(notices: Path) -> None:
     digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
     assert policy.group(1).startswith("default-src 'none'; ")
     assert f"style-src 'sha256-{digest}'" in policy.group(1)
-    assert "unsafe" not in policy.group(1) and "script-src" not in policy.group(1)
+    assert "unsafe" not in policy.group(1)
+    assert "script-src" not in policy.group(1)
     assert "<script" not in html.lower()
     assert not re.search(r"(?i)<[^>]+\son\w+\s*=", html)  # no event handler attribute
     assert "Remove-InboxRule -Mailbox &#39;ann@alpha.example&#39;" in html
@@ -136,7 +140,8 @@ def test_hostile_values_are_data_in_html(tmp_path: Path) -> None:
         build(store, "<script>alert(1)</script><img src=x onerror=alert(2)>")
         write_notices(store, tmp_path)
     html = (tmp_path / folder_name(ALPHA) / "notice.html").read_text("utf-8")
-    assert "<script" not in html and "<img" not in html
+    assert "<script" not in html
+    assert "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
@@ -167,7 +172,7 @@ def test_evidence_csv_cells_are_guarded(tmp_path: Path) -> None:
 
 
 def test_one_incident(world: Store, tmp_path: Path) -> None:
-    [bravo] = [i for i in world.query("SELECT id FROM incidents WHERE tenant_ids = [$1]", [BRAVO])]
+    [bravo] = list(world.query("SELECT id FROM incidents WHERE tenant_ids = [$1]", [BRAVO]))
     written = write_notices(world, tmp_path, incident_id=bravo[0])
     assert [r.tenant_id for r in written] == [BRAVO]
     assert [p.name for p in tmp_path.iterdir()] == [folder_name(BRAVO)]

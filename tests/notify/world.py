@@ -69,37 +69,92 @@ def _alpha(store: Store, hostile: str | None) -> None:
     add_events(
         store,
         [
-            read("rec-alpha-1", day(0, 10), ann, actor=ann, **evil,
-                 messages=((inbox, "<alpha-msg-1@alpha.example>"),
-                           ("\\Inbox", "<alpha-msg-2@alpha.example>"))),
-            read("rec-alpha-2", day(0, 11), ann, actor=ann, throttled=True, **evil,
-                 messages=(("\\Sent Items", "<alpha-msg-3@alpha.example>"),)),
-            read("rec-alpha-3", day(0, 12), BOB, actor=ann, access="Sync", **evil,
-                 messages=(("\\Inbox", None),)),  # type: ignore[arg-type]
+            read(
+                "rec-alpha-1",
+                day(0, 10),
+                ann,
+                actor=ann,
+                **evil,
+                messages=(
+                    (inbox, "<alpha-msg-1@alpha.example>"),
+                    ("\\Inbox", "<alpha-msg-2@alpha.example>"),
+                ),
+            ),
+            read(
+                "rec-alpha-2",
+                day(0, 11),
+                ann,
+                actor=ann,
+                throttled=True,
+                **evil,
+                messages=(("\\Sent Items", "<alpha-msg-3@alpha.example>"),),
+            ),
+            read(
+                "rec-alpha-3",
+                day(0, 12),
+                BOB,
+                actor=ann,
+                access="Sync",
+                **evil,
+                messages=(("\\Inbox", None),),
+            ),  # type: ignore[arg-type]
         ],
     )
-    store.run("UPDATE events SET user_agent = ? WHERE record_id LIKE 'rec-alpha-%'",
-              [h or "python-requests/2.31"])
+    store.run(
+        "UPDATE events SET user_agent = ? WHERE record_id LIKE 'rec-alpha-%'",
+        [h or "python-requests/2.31"],
+    )
     rule = h or RULE
     forward = h or "drop@evil.example"
     add_events(
         store,
         [
-            admin("rec-alpha-4", day(0, 13), "New-InboxRule", ann, tenant=ALPHA,
-                  parameters=(("Name", rule), ("MoveToFolder", "RSS Feeds")),
-                  object_id=f"{ann}\\{rule}"),
-            admin("rec-alpha-5", day(0, 13), "Set-Mailbox", ann, tenant=ALPHA,
-                  parameters=(("Identity", ann), ("ForwardingSmtpAddress", f"smtp:{forward}"),
-                              ("DeliverToMailboxAndForward", "True"))),
-            admin("rec-alpha-6", day(0, 14), "Add-MailboxPermission", ann, tenant=ALPHA,
-                  parameters=(("Identity", BOB), ("User", ann), ("AccessRights", "FullAccess"))),
-            admin("rec-alpha-7", day(0, 9), "Consent to application.", ann, tenant=ALPHA,
-                  parameters=(("ConsentContext.IsAdminConsent", "False"),
-                              ("TargetId.ServicePrincipalNames", EVIL_APP))),
+            admin(
+                "rec-alpha-4",
+                day(0, 13),
+                "New-InboxRule",
+                ann,
+                tenant=ALPHA,
+                parameters=(("Name", rule), ("MoveToFolder", "RSS Feeds")),
+                object_id=f"{ann}\\{rule}",
+            ),
+            admin(
+                "rec-alpha-5",
+                day(0, 13),
+                "Set-Mailbox",
+                ann,
+                tenant=ALPHA,
+                parameters=(
+                    ("Identity", ann),
+                    ("ForwardingSmtpAddress", f"smtp:{forward}"),
+                    ("DeliverToMailboxAndForward", "True"),
+                ),
+            ),
+            admin(
+                "rec-alpha-6",
+                day(0, 14),
+                "Add-MailboxPermission",
+                ann,
+                tenant=ALPHA,
+                parameters=(("Identity", BOB), ("User", ann), ("AccessRights", "FullAccess")),
+            ),
+            admin(
+                "rec-alpha-7",
+                day(0, 9),
+                "Consent to application.",
+                ann,
+                tenant=ALPHA,
+                parameters=(
+                    ("ConsentContext.IsAdminConsent", "False"),
+                    ("TargetId.ServicePrincipalNames", EVIL_APP),
+                ),
+            ),
         ],
     )
-    store.run("UPDATE events SET aad_session_id = 'alpha-session-1' "
-              "WHERE record_id IN ('rec-alpha-4', 'rec-alpha-5', 'rec-alpha-6', 'rec-alpha-7')")
+    store.run(
+        "UPDATE events SET aad_session_id = 'alpha-session-1' "
+        "WHERE record_id IN ('rec-alpha-4', 'rec-alpha-5', 'rec-alpha-6', 'rec-alpha-7')"
+    )
     store.insert_rows(
         "signins",
         [
@@ -108,10 +163,21 @@ def _alpha(store: Store, hostile: str | None) -> None:
         ]
         + [_signin("sig-alpha-ok", 8, ANN, EVIL_IP, 0)],
     )
-    add_alert(store, "alert-alpha-read", ["rec-alpha-1", "rec-alpha-2", "rec-alpha-3"],
-              tenants=(ALPHA,), when=day(0, 10))
-    add_alert(store, "alert-alpha-rule", ["rec-alpha-4"], rule="inbox-rule-abuse",
-              tenants=(ALPHA,), when=day(0, 13))
+    add_alert(
+        store,
+        "alert-alpha-read",
+        ["rec-alpha-1", "rec-alpha-2", "rec-alpha-3"],
+        tenants=(ALPHA,),
+        when=day(0, 10),
+    )
+    add_alert(
+        store,
+        "alert-alpha-rule",
+        ["rec-alpha-4"],
+        rule="inbox-rule-abuse",
+        tenants=(ALPHA,),
+        when=day(0, 13),
+    )
 
 
 def _bravo(store: Store) -> None:
@@ -119,26 +185,54 @@ def _bravo(store: Store) -> None:
     add_events(
         store,
         [
-            read("rec-bravo-1", day(1, 10), BEN, tenant=BRAVO, app=EVIL_APP, ip=EVIL_IP,
-                 aad="bravo-session-9",
-                 messages=(("\\Inbox", "<bravo-msg-1@bravo.example>"),)),
-            read("rec-bravo-2", day(1, 11), BEN, tenant=BRAVO, app=EVIL_APP, ip=BRAVO_ONLY_IP,
-                 aad="bravo-session-9",
-                 messages=(("\\Inbox", "<bravo-msg-2@bravo.example>"),)),
+            read(
+                "rec-bravo-1",
+                day(1, 10),
+                BEN,
+                tenant=BRAVO,
+                app=EVIL_APP,
+                ip=EVIL_IP,
+                aad="bravo-session-9",
+                messages=(("\\Inbox", "<bravo-msg-1@bravo.example>"),),
+            ),
+            read(
+                "rec-bravo-2",
+                day(1, 11),
+                BEN,
+                tenant=BRAVO,
+                app=EVIL_APP,
+                ip=BRAVO_ONLY_IP,
+                aad="bravo-session-9",
+                messages=(("\\Inbox", "<bravo-msg-2@bravo.example>"),),
+            ),
         ],
     )
-    add_alert(store, "alert-bravo-read", ["rec-bravo-1", "rec-bravo-2"], tenants=(BRAVO,),
-              when=day(1, 10))
+    add_alert(
+        store, "alert-bravo-read", ["rec-bravo-1", "rec-bravo-2"], tenants=(BRAVO,), when=day(1, 10)
+    )
 
 
 def _charlie_and_delta(store: Store) -> None:
     add_events(
         store,
         [
-            read("rec-charlie-1", day(2), CAROL, tenant=CHARLIE, app=EVIL_APP, ip=CHARLIE_IP,
-                 aad="charlie-session", messages=(("\\Inbox", "<charlie-msg@charlie.example>"),)),
-            read("rec-delta-1", day(2), DORA, tenant=DELTA,
-                 messages=(("\\Inbox", "<delta-msg@delta.example>"),)),
+            read(
+                "rec-charlie-1",
+                day(2),
+                CAROL,
+                tenant=CHARLIE,
+                app=EVIL_APP,
+                ip=CHARLIE_IP,
+                aad="charlie-session",
+                messages=(("\\Inbox", "<charlie-msg@charlie.example>"),),
+            ),
+            read(
+                "rec-delta-1",
+                day(2),
+                DORA,
+                tenant=DELTA,
+                messages=(("\\Inbox", "<delta-msg@delta.example>"),),
+            ),
         ],
     )
     add_alert(store, "alert-charlie", ["rec-charlie-1"], tenants=(CHARLIE,), when=day(2))
@@ -161,5 +255,4 @@ def build(store: Store, hostile: str | None = None) -> None:
     build_incidents(store)
     for incident in list_incidents(store):
         if incident.tenant_ids == [CHARLIE]:
-            set_incident(store, incident.id, status="false-positive", author="analyst",
-                         now=day(3))
+            set_incident(store, incident.id, status="false-positive", author="analyst", now=day(3))

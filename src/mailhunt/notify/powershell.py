@@ -9,10 +9,10 @@ inside a literal by doubling it, so each of the five is doubled (about_Quoting_R
 
 A value that cannot be shown safely in a command someone copies into a console is refused:
 empty, holding something a viewer would turn into a link (``://``, ``www.``, ``mailto:``: a
-notice has no links), or holding a line break or any control, format (bidi, zero-width) or other unsafe
-character (``report.safe.unsafe``): a pasted newline would run what follows it, and a bidi
-override makes the command read differently from what runs. Such a value is shown as data in
-the notice and its command omitted (:class:`Command` with ``text`` None).
+notice has no links), or holding a line break or any control, format (bidi, zero-width) or
+other unsafe character (``report.safe.unsafe``): a pasted newline would run what follows it,
+and a bidi override makes the command read differently from what runs. Such a value is shown
+as data in the notice and its command omitted (:class:`Command` with ``text`` None).
 
 A value that must be of a known shape (an application id, an address, a permission name) is
 checked against that shape instead (:func:`guid`, :func:`address`).

@@ -77,9 +77,11 @@ def _md_finalize(value: Any) -> Any:
 
 
 def _environment(markdown: bool) -> Environment:
+    # HTML templates (*.html.j2) autoescaped; Markdown is not HTML: its values are made code
+    # spans by ``finalize`` instead.
     env = Environment(
         loader=PackageLoader(_TEMPLATES, "templates"),
-        autoescape=False if markdown else select_autoescape(default=True),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

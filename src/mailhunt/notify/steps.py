@@ -35,8 +35,14 @@ from mailhunt.notify.powershell import Command, address, command, guid, quotable
 
 # Mailbox permission rights Remove-MailboxPermission takes (its -AccessRights values).
 MAILBOX_RIGHTS = frozenset(
-    {"ChangeOwner", "ChangePermission", "DeleteItem", "ExternalAccount", "FullAccess",
-     "ReadPermission"}
+    {
+        "ChangeOwner",
+        "ChangePermission",
+        "DeleteItem",
+        "ExternalAccount",
+        "FullAccess",
+        "ReadPermission",
+    }
 )
 AUDIT_AGE = "365.00:00:00"
 
@@ -167,8 +173,9 @@ def _forwarding(facts: IncidentFacts) -> Iterator[Step]:
             continue
         if action.operation in ("New-TransportRule", "Set-TransportRule"):
             name = _param(action, "Name", "Identity")
-            commands.append(command("Remove-TransportRule -Identity {name} -Confirm:$false",
-                                    name=name))
+            commands.append(
+                command("Remove-TransportRule -Identity {name} -Confirm:$false", name=name)
+            )
             continue
         mailbox = _param(action, "Identity") or action.mailbox_upn
         commands.append(
@@ -231,7 +238,8 @@ def _addresses(facts: IncidentFacts) -> Iterator[Step]:
     if not ips:
         return
     ranges = "; ".join(
-        "@{ '@odata.type' = '#microsoft.graph.iPv" + ("6" if ":" in ip else "4")
+        "@{ '@odata.type' = '#microsoft.graph.iPv"
+        + ("6" if ":" in ip else "4")
         + f"CidrRange'; CidrAddress = '{ip}/{128 if ':' in ip else 32}' }}"
         for ip in ips
     )
