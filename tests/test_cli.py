@@ -183,6 +183,7 @@ def test_every_command_is_listed() -> None:
         "formats",
         "incidents",
         "ingest",
+        "notify",
         "quarantine",
         "report",
         "scan",

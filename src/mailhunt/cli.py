@@ -78,6 +78,7 @@ from mailhunt.investigate.timeline import (
     timeline,
 )
 from mailhunt.model.schema import markdown
+from mailhunt.notify import write_notices
 from mailhunt.report import renderers
 from mailhunt.report.html import write_report
 from mailhunt.report.renderers import Kind, Output, render, renderers_for
@@ -1219,6 +1220,58 @@ def export_command(
         result = run_export(store, output, what, out)
     paths = ", ".join(str(p) for p in result.paths)
     _print(_t(f"exported {result.items} {result.subject} as {result.format}: {paths}"))
+
+
+@app.command("notify")
+def notify_command(
+    *,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Directory to write one folder per affected tenant into (created if missing; "
+            "one holding anything needs --force).",
+            show_default=False,
+        ),
+    ],
+    incident: Annotated[
+        str | None,
+        typer.Option(
+            "--incident", metavar="ID", help="Only this incident's tenant(s).", show_default=False
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Write into a directory that is not empty (only the notice files are "
+            "replaced; nothing else is touched).",
+        ),
+    ] = False,
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Write a notice for each affected organisation: one folder per tenant with an incident
+    not marked false-positive, holding notice.md and notice.html (what was accessed, and the
+    exact commands to contain it; no links), evidence.csv, messages.csv and
+    indicators.stix.json. A tenant's folder never names another tenant's mailboxes or data."""
+    with _open(db, memory_limit, threads, create=False) as store:
+        _incidents_current(store)
+        written = write_notices(store, out, incident_id=incident, force=force)
+    _show(  # one unwrapped line per tenant (ids and paths escaped)
+        "".join(
+            terminal_text(
+                f"{result.tenant_id}: {result.folder} ({result.incidents} incident(s), "
+                f"{result.mailboxes} mailbox(es), {result.messages} message(s) read)"
+            )
+            + "\n"
+            for result in written
+        )
+    )
+    if not written:
+        _print("no affected tenant: no notice written")
 
 
 def _print_ingest_brief(summary: IngestSummary) -> None:

@@ -39,17 +39,20 @@ class AlertFinding:
     access: list[AccessContext]
 
 
-# Evidence of the given alerts (events and sign-ins), grouped per alert and context.
+# Evidence of the given alerts (events and sign-ins), grouped per alert and context; only the
+# records of one tenant when $2 is not NULL (a tenant's notice).
 _CONTEXTS = """
-WITH chosen AS (SELECT unnest(?::VARCHAR[]) AS alert_id),
+WITH chosen AS (SELECT unnest($1::VARCHAR[]) AS alert_id),
 evidence AS (
     SELECT x.alert_id, e.client_ip, coalesce(e.client_app_id, e.app_id) AS app_id,
            e.user_agent, e.aad_session_id AS session_id, e.token_id, e.time
     FROM alert_evidence x JOIN chosen USING (alert_id) JOIN events e ON e.record_id = x.record_id
+    WHERE $2::VARCHAR IS NULL OR e.tenant_id = $2
     UNION ALL
     SELECT x.alert_id, s.client_ip, s.app_id, s.user_agent, s.session_id, s.unique_token_id,
            s.time
     FROM alert_evidence x JOIN chosen USING (alert_id) JOIN signins s ON s.record_id = x.record_id
+    WHERE $2::VARCHAR IS NULL OR s.tenant_id = $2
 )
 SELECT alert_id, client_ip, app_id, user_agent, count(*), min(time), max(time),
        list_sort(coalesce(list(DISTINCT session_id) FILTER (session_id IS NOT NULL), [])),
@@ -60,10 +63,13 @@ ORDER BY alert_id, min(time), client_ip NULLS FIRST, app_id NULLS FIRST, user_ag
 """
 
 
-def access_contexts(store: Store, alert_ids: list[str]) -> dict[str, list[AccessContext]]:
-    """The access contexts of each alert's evidence, oldest first."""
+def access_contexts(
+    store: Store, alert_ids: list[str], tenant_id: str | None = None
+) -> dict[str, list[AccessContext]]:
+    """The access contexts of each alert's evidence, oldest first (only the records of
+    ``tenant_id`` when given)."""
     found: dict[str, list[AccessContext]] = defaultdict(list)
-    for alert_id, *values in store.query(_CONTEXTS, [alert_ids]):
+    for alert_id, *values in store.query(_CONTEXTS, [alert_ids, tenant_id]):
         found[alert_id].append(_context(values))
     return found
 
