@@ -73,14 +73,16 @@ class SqlCheckError(ValueError):
 
 
 def check_sql(sql: str) -> None:
-    """Exactly one SELECT, reading only the store's events or signins (SqlCheckError)."""
+    """Exactly one SELECT, reading only the store's events or signins (its own CTEs aside);
+    SqlCheckError otherwise."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except sqlglot.errors.SqlglotError as error:
         raise SqlCheckError(f"sqlglot cannot parse it: {str(error).splitlines()[0]}") from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Select):
         raise SqlCheckError(f"not one SELECT ({len(statements)} statement(s))")
-    tables = {table.name.lower() for table in statements[0].find_all(exp.Table)}
+    ctes = {cte.alias_or_name.lower() for cte in statements[0].find_all(exp.CTE)}
+    tables = {table.name.lower() for table in statements[0].find_all(exp.Table)} - ctes
     if not tables <= READABLE_TABLES:
         raise SqlCheckError(f"reads {sorted(tables - READABLE_TABLES)}")
     if any(statements[0].find_all(exp.Command)):
