@@ -109,7 +109,7 @@ def compile_rules(loaded: Iterable[Loaded]) -> list[Compiled]:
 def compile_rule(item: Loaded, store: Store) -> Compiled:
     """One rule: converted and checked on the empty locked ``store``, or why not."""
     if item.rule is None:
-        return _status(item, ERROR, item.error or "not loaded")
+        return _status(item, UNSUPPORTED if item.unsupported else ERROR, item.error or "not loaded")
     if isinstance(item.rule, SigmaCorrelationRule):
         return _status(item, UNSUPPORTED, "correlation rules are not supported yet")
     try:

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
-from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.exceptions import SigmaError, SigmaRegularExpressionError, SigmaRuleLocation
 from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 
@@ -39,6 +39,9 @@ class Loaded:
     title: str
     rule: SigmaRule | SigmaCorrelationRule | None = None
     error: str | None = None
+    # the error is what the backend cannot take rather than a broken rule (a regular
+    # expression RE2, DuckDB's engine, refuses: lookarounds, backreferences)
+    unsupported: bool = False
 
 
 def rule_files(path: Path) -> list[Path]:
@@ -112,6 +115,7 @@ def _rules(path: str, documents: list[Any], lines: list[int]) -> Iterator[Loaded
             rule.title or "",
             rule=None if errors else rule,
             error=_message(errors[0]) if errors else None,
+            unsupported=bool(errors) and isinstance(errors[0], SigmaRegularExpressionError),
         )
     attached = {id(e) for r in rules for e in r.errors}
     for error in collection.errors:
