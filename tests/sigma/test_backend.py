@@ -98,8 +98,12 @@ CASES: list[tuple[str, dict[str, Any], set[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("detection", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_modifier(world: Store, tmp_path: Path, detection: dict[str, Any], expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("detection", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_modifier(
+    world: Store, tmp_path: Path, detection: dict[str, Any], expected: set[str]
+) -> None:
     assert matches(world, tmp_path, detection) == expected
 
 
@@ -118,21 +122,35 @@ NOT_CASES: list[tuple[str, dict[str, Any], set[str]]] = [
     ),
     (
         "not-or",
-        {"a": {"ResultStatus": "Failed"}, "b": {"UserId": "bob@contoso.com"}, "condition": "not (a or b)"},
+        {
+            "a": {"ResultStatus": "Failed"},
+            "b": {"UserId": "bob@contoso.com"},
+            "condition": "not (a or b)",
+        },
         {"e1", "e4"},
     ),
     ("not-not", {"sel": {"ResultStatus": "Succeeded"}, "condition": "not not sel"}, {"e1", "e4"}),
     (
         "and-not",
-        {"a": {"Workload": "exchange"}, "f": {"Parameters.ForwardTo|contains": "@"}, "condition": "a and not f"},
+        {
+            "a": {"Workload": "exchange"},
+            "f": {"Parameters.ForwardTo|contains": "@"},
+            "condition": "a and not f",
+        },
         {"e2", "e3", "e4"},
     ),
-    ("not-exists", {"sel": {"Parameters.ForwardTo|exists": True}, "condition": "not sel"}, {"e2", "e3", "e4"}),
+    (
+        "not-exists",
+        {"sel": {"Parameters.ForwardTo|exists": True}, "condition": "not sel"},
+        {"e2", "e3", "e4"},
+    ),
     ("not-re", {"sel": {"UserAgent|re": "^python"}, "condition": "not sel"}, {"e1", "e3", "e4"}),
 ]
 
 
-@pytest.mark.parametrize(("detection", "expected"), [c[1:] for c in NOT_CASES], ids=[c[0] for c in NOT_CASES])
+@pytest.mark.parametrize(
+    ("detection", "expected"), [c[1:] for c in NOT_CASES], ids=[c[0] for c in NOT_CASES]
+)
 def test_not_keeps_rows_missing_the_field(
     world: Store, tmp_path: Path, detection: dict[str, Any], expected: set[str]
 ) -> None:
@@ -158,8 +176,12 @@ SIGNIN_CASES: list[tuple[str, dict[str, Any], set[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("detection", "expected"), [c[1:] for c in SIGNIN_CASES], ids=[c[0] for c in SIGNIN_CASES])
-def test_signinlogs(world: Store, tmp_path: Path, detection: dict[str, Any], expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("detection", "expected"), [c[1:] for c in SIGNIN_CASES], ids=[c[0] for c in SIGNIN_CASES]
+)
+def test_signinlogs(
+    world: Store, tmp_path: Path, detection: dict[str, Any], expected: set[str]
+) -> None:
     assert matches(world, tmp_path, detection, product="azure", service="signinlogs") == expected
 
 
@@ -180,7 +202,9 @@ UNSUPPORTED_CASES: list[tuple[str, dict[str, Any], dict[str, str], str]] = [
 
 
 @pytest.mark.parametrize(
-    ("detection", "rule", "reason"), [c[1:] for c in UNSUPPORTED_CASES], ids=[c[0] for c in UNSUPPORTED_CASES]
+    ("detection", "rule", "reason"),
+    [c[1:] for c in UNSUPPORTED_CASES],
+    ids=[c[0] for c in UNSUPPORTED_CASES],
 )
 def test_unsupported_says_why(
     tmp_path: Path, detection: dict[str, Any], rule: dict[str, str], reason: str

@@ -37,8 +37,13 @@ def _rules(folder: Path) -> Path:
         ),
         "utf-8",
     )
-    second = rule_text({"sel": {"Operation": "Set-Mailbox"}}, rule_id="2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e")
-    broken = "title: Broken\nid: 3c4d5e6f-7a8b-4c9d-8e0f-2a3b4c5d6e7f\nlogsource: {product: m365}\ndetection: {}\n"
+    second = rule_text(
+        {"sel": {"Operation": "Set-Mailbox"}}, rule_id="2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"
+    )
+    broken = (
+        "title: Broken\nid: 3c4d5e6f-7a8b-4c9d-8e0f-2a3b4c5d6e7f\n"
+        "logsource: {product: m365}\ndetection: {}\n"
+    )
     (folder / "d_collection.yml").write_text(second + "---\n" + broken, "utf-8")
     (folder / "e_bad.yaml").write_text("title: [unclosed\n", "utf-8")
     return folder
@@ -93,7 +98,9 @@ def _alerts(db: Path) -> list[tuple[object, ...]]:
         )
 
 
-def test_detect_with_rules_raises_alerts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_detect_with_rules_raises_alerts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "store.duckdb"
     with Store.open(db) as store:
         fill(store)
@@ -109,7 +116,9 @@ def test_detect_with_rules_raises_alerts(tmp_path: Path, capsys: pytest.CaptureF
             "high",
             "T1098.002",
             ["T1098.002"],
-            json.dumps([TENANT, "sigma:2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"], separators=(",", ":")),
+            json.dumps(
+                [TENANT, "sigma:2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e"], separators=(",", ":")
+            ),
             1,
             ["e3"],
         ),

@@ -14,9 +14,13 @@ from mailhunt.sigma.compiler import CONVERTED, ERROR, UNSUPPORTED, compile_rules
 from mailhunt.sigma.loader import load_rules
 
 REPO = Path(__file__).resolve().parents[2]
-RULES = Path(
-    os.environ.get("MAILHUNT_SIGMA_RULES") or REPO.parent / "shared" / "data" / "sigma" / "rules"
-) / "cloud"
+RULES = (
+    Path(
+        os.environ.get("MAILHUNT_SIGMA_RULES")
+        or REPO.parent / "shared" / "data" / "sigma" / "rules"
+    )
+    / "cloud"
+)
 
 pytestmark = pytest.mark.skipif(
     not RULES.is_dir(), reason=f"SigmaHQ rules not found at {RULES} (set MAILHUNT_SIGMA_RULES)"

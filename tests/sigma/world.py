@@ -86,8 +86,13 @@ EVENTS = [
         object_id=WIDE_B64 + " " + OFFSET_B64,
     ),
     # an Entra directory audit: the same store table, another log source
-    _event("d1", source="azure-monitor-audit-logs", workload="AzureActiveDirectory",
-           operation="Add member to role", result="success"),
+    _event(
+        "d1",
+        source="azure-monitor-audit-logs",
+        workload="AzureActiveDirectory",
+        operation="Add member to role",
+        result="success",
+    ),
 ]
 
 SIGNIN_ROWS = [

@@ -112,30 +112,34 @@ def compile_rule(item: Loaded, store: Store) -> Compiled:
         return _status(item, UNSUPPORTED if item.unsupported else ERROR, item.error or "not loaded")
     if isinstance(item.rule, SigmaCorrelationRule):
         return _status(item, UNSUPPORTED, "correlation rules are not supported yet")
+    converted = _converted(item, item.rule)
+    return _checked(converted, store) if converted.status == CONVERTED else converted
+
+
+def _converted(item: Loaded, rule: SigmaRule) -> Compiled:
+    """The rule converted (not yet checked), or why it cannot be."""
     try:
-        source = log_source_for(item.rule.logsource)
+        source = log_source_for(rule.logsource)
+        predicate = _convert(rule, source)
     except LogSourceNotCollected as error:
         return _status(item, UNSUPPORTED, str(error))
-    try:
-        predicate = _convert(item.rule, source)
     except (SigmaFeatureNotSupportedByBackendError, SigmaTransformationError) as error:
         return _status(item, UNSUPPORTED, _first(error))
     except NotImplementedError as error:
         return _status(item, UNSUPPORTED, _first(error).split(" (while ", 1)[0])
     except SigmaError as error:
         return _status(item, ERROR, _first(error))
-    compiled = Compiled(
+    return Compiled(
         item.path,
         item.line,
         item.rule_id,
         item.title,
         CONVERTED,
         "",
-        item.rule,
+        rule,
         source.table,
         f"{source.scope} AND ({predicate})",
     )
-    return _checked(compiled, store)
 
 
 def _convert(rule: SigmaRule, source: LogSource) -> str:

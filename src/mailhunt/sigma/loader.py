@@ -71,7 +71,9 @@ def load_file(path: Path) -> list[Loaded]:
         return [Loaded(shown, None, "", "", error=f"not UTF-8 (byte {error.start})")]
     try:
         documents = list(yaml.safe_load_all(text))
-        lines = [node.start_mark.line + 1 for node in yaml.compose_all(text, Loader=yaml.SafeLoader)]
+        lines = [
+            node.start_mark.line + 1 for node in yaml.compose_all(text, Loader=yaml.SafeLoader)
+        ]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -118,9 +120,9 @@ def _rules(path: str, documents: list[Any], lines: list[int]) -> Iterator[Loaded
             unsupported=bool(errors) and isinstance(errors[0], SigmaRegularExpressionError),
         )
     attached = {id(e) for r in rules for e in r.errors}
-    for error in collection.errors:
-        if id(error) not in attached:
-            yield Loaded(path, None, "", "", error=_message(error))
+    for problem in collection.errors:
+        if id(problem) not in attached:
+            yield Loaded(path, None, "", "", error=_message(problem))
 
 
 def _message(error: SigmaError) -> str:

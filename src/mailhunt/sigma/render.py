@@ -43,7 +43,10 @@ def check_table(results: list[Compiled]) -> Group:
     for c in results:
         where = c.path + (f":{c.line}" if c.line else "")
         table.add_row(
-            terminal(c.status), terminal(c.rule_id), terminal(c.title), terminal(c.reason),
+            terminal(c.status),
+            terminal(c.rule_id),
+            terminal(c.title),
+            terminal(c.reason),
             terminal(where),
         )
     counts = Counter(c.status for c in results)

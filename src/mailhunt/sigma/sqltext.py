@@ -55,6 +55,12 @@ def joined(parts: Iterable[str | SpecialChars]) -> str:
     return "".join(part for part in parts if isinstance(part, str))
 
 
+def _like_escaped(text: str) -> str:
+    for char in _LIKE_SPECIAL:  # the escape character first
+        text = text.replace(char, LIKE_ESCAPE + char)
+    return text
+
+
 def like_pattern(parts: Iterable[str | SpecialChars]) -> str:
     """A LIKE pattern literal with its ESCAPE clause: ``%``, ``_`` and ``\\`` of the text
     escaped, Sigma's ``*`` and ``?`` as ``%`` and ``_``."""
@@ -65,7 +71,5 @@ def like_pattern(parts: Iterable[str | SpecialChars]) -> str:
         elif part is SpecialChars.WILDCARD_SINGLE:
             out.append("_")
         elif isinstance(part, str):
-            for char in _LIKE_SPECIAL:
-                part = part.replace(char, LIKE_ESCAPE + char)
-            out.append(part)
+            out.append(_like_escaped(part))
     return f"{sql_string(''.join(out))} ESCAPE {sql_string(LIKE_ESCAPE)}"
