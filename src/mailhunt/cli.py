@@ -83,6 +83,10 @@ from mailhunt.report import renderers
 from mailhunt.report.html import write_report
 from mailhunt.report.renderers import Kind, Output, render, renderers_for
 from mailhunt.report.safe import TerminalLogFormatter, terminal, terminal_lines, terminal_text
+from mailhunt.sigma.analytic import run_sigma
+from mailhunt.sigma.compiler import ERROR, Compiled, compile_rules
+from mailhunt.sigma.loader import load_rules
+from mailhunt.sigma.render import check_jsonl, check_table, summary_line
 from mailhunt.store.db import Store
 
 EXIT_PARTIAL = 1  # done in part: records or files not stored, an analytic failed
@@ -447,6 +451,37 @@ def _detect_failed(summary: DetectSummary) -> None:
         raise typer.Exit(EXIT_PARTIAL)
 
 
+SigmaRulesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--rules",
+        metavar="PATH",
+        help="Sigma rules (a .yml file or a folder of them, read recursively): those that "
+        "convert run after the analytics (`mailhunt rules check PATH` says why the others "
+        "do not).",
+        show_default=False,
+    ),
+]
+
+
+def _sigma_rules(path: Path) -> list[Compiled]:
+    """The rules under ``path`` converted; a line on stderr counting those that were not."""
+    if not path.exists():
+        raise InputError(f"no Sigma rules at {path}")
+    compiled = compile_rules(load_rules(path))
+    err.print(_t(f"mailhunt: Sigma rules under {path}: {summary_line(compiled)}"))
+    return compiled
+
+
+def _merge(summary: DetectSummary, more: DetectSummary) -> None:
+    """The Sigma rules' results added to the analytics' summary."""
+    summary.detections.update(more.detections)
+    summary.new_alerts.update(more.new_alerts)
+    summary.suppressed.update(more.suppressed)
+    summary.failed.update(more.failed)
+    summary.not_run.extend(more.not_run)
+
+
 def _require_recognised(summary: IngestSummary) -> None:
     if all(f.status == "skipped" for f in summary.files):
         raise InputError("nothing recognisable to ingest in the given paths")
@@ -566,15 +601,17 @@ def detect_command(
             show_default=False,
         ),
     ] = None,
+    rules: SigmaRulesOption = None,
 ) -> None:
     """Run every analytic over the store and raise alerts (parameters: defaults, then
     mailhunt.toml, then --param). Detections a suppression matches are stored and counted,
-    not raised as new alerts."""
+    not raised as new alerts. --rules adds Sigma rules, run last on the store locked down."""
     aliases = {"baseline_days": baseline_days, "min_history_days": min_history_days}
     overrides = _overrides(ctx, param or [], aliases)
     settings = _config(config)
     configured = settings.analytics
     databases = list(geoip or settings.geoip)  # --geoip replaces the file's [detect] geoip
+    sigma = _sigma_rules(rules) if rules is not None else []
     with _stoppable() as stop, _open(db, memory_limit, threads, create=False) as store:
         if databases:
             enriched = enrich_ips(store, databases)
@@ -585,6 +622,8 @@ def detect_command(
         summary = run_detections(
             store, overrides=overrides, configured=configured, should_stop=stop
         )
+        if sigma and not stop():
+            _merge(summary, run_sigma(store, sigma, should_stop=stop))
         _print_detect(summary)
         stop.exit_if_stopped(_detect_stopped(summary))
         built = _build_incidents(store)
@@ -920,7 +959,7 @@ def analytics_command(output: AnalyticsFormat = TABLE, config: ConfigOption = No
 
 rules_app = typer.Typer(
     name="rules",
-    help="The detection rules (analytics) `detect` runs.",
+    help="The detection rules `detect` runs: analytics, and Sigma rules (check, list --rules).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -928,10 +967,44 @@ app.add_typer(rules_app)
 
 
 @rules_app.command("list")
-def rules_list_command(output: AnalyticsFormat = TABLE, config: ConfigOption = None) -> None:
+def rules_list_command(
+    output: AnalyticsFormat = TABLE, config: ConfigOption = None, rules: SigmaRulesOption = None
+) -> None:
     """List the analytics: severity and how it is chosen, ATT&CK techniques, parameters with
-    their defaults and the values in effect from mailhunt.toml (same as `mailhunt analytics`)."""
+    their defaults and the values in effect from mailhunt.toml (same as `mailhunt analytics`);
+    with --rules, then the Sigma rules there and their status (as `rules check`)."""
+    compiled = _sigma_rules(rules) if rules is not None else None
     _list_analytics(output, config)
+    if compiled is not None:
+        _show(check_jsonl(compiled) if output == "jsonl" else check_table(compiled))
+
+
+CheckFormat = Annotated[
+    str,
+    _choice_option(
+        "--format",
+        [TABLE, "jsonl"],
+        "table: for people; jsonl: one object per rule (path, rule_id, title, status, reason).",
+    ),
+]
+
+
+@rules_app.command("check")
+def rules_check_command(
+    path: Annotated[
+        Path, typer.Argument(help="A Sigma rule file or a folder of them.", show_default=False)
+    ],
+    output: CheckFormat = TABLE,
+) -> None:
+    """Convert each Sigma rule and say whether it runs here: converted, unsupported (and
+    why: a log source or field the store does not keep, a modifier) or error. Exit 1 when a
+    rule has an error."""
+    if not path.exists():
+        raise InputError(f"no Sigma rules at {path}")
+    compiled = compile_rules(load_rules(path))
+    _show(check_jsonl(compiled) if output == "jsonl" else check_table(compiled))
+    if any(c.status == ERROR for c in compiled):
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 # -- suppress -------------------------------------------------------------------------------------
