@@ -62,6 +62,8 @@ def _why_sql(store: Store, detections: str) -> str:
 
 def write_alerts(store: Store, analytic: Analytic, detections: str) -> Written:
     """Upsert the alerts for the detections table (a quoted name)."""
+    if not store.scalar(f"SELECT count(*) FROM (FROM {detections} LIMIT 1)"):
+        return Written(0, 0, 0)  # most analytics find nothing: skip the upsert's statements
     why = _why_sql(store, detections)
     with store.temp_table(
         "_alert_rows", f"SELECT {_ID_SQL} AS id, * FROM {detections}", [analytic.id]
