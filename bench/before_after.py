@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import write_ual_jsonl
+from results import replace_section
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -237,18 +238,8 @@ def section(args: argparse.Namespace, cases: list[Case], full_rev: str, size: in
 
 
 def write_section(text: str) -> None:
-    """Put `text` in RESULTS.md in place of its section, or at the end; the rest is kept."""
-    path = HERE / "RESULTS.md"
-    lines = path.read_text().splitlines() if path.exists() else []
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next(
-            (n for n in range(start + 1, len(lines)) if lines[n].startswith("## ")), len(lines)
-        )
-        lines[start:end] = text.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
-    else:
-        lines += ["", *text.rstrip("\n").splitlines()] if lines else text.splitlines()
-    path.write_text("\n".join(lines).rstrip("\n") + "\n")
+    """Replace this benchmark's section of RESULTS.md (bench/results.py)."""
+    replace_section(SECTION, text)
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(SRC))
 
 from generate import write_ual_jsonl  # noqa: E402
+from results import replace_section  # noqa: E402
 
 from mailhunt.simulate import simulate_tenant  # noqa: E402
 from mailhunt.store.db import Store  # noqa: E402
@@ -579,15 +580,8 @@ def section(suite: Suite, command_line: str, size: CorpusSize) -> str:
 
 
 def write_section(text: str, path: Path = RESULTS) -> None:
-    """Replace this suite's section of RESULTS.md (or add it), keeping the others."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    start = old.find(SECTION)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + (old[end + 1 :] if end >= 0 else "")
-    path.write_text(new, encoding="utf-8")
+    """Replace this benchmark's section of RESULTS.md (bench/results.py)."""
+    replace_section(SECTION, text, path)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import orjson
 from ingest import timed_cli
+from results import replace_section
 
 from mailhunt.detect.analytics import ANALYTICS
 from mailhunt.detect.runner import run_detections
@@ -300,12 +301,8 @@ def report(sizes: list[int], figures: dict[int, dict[str, float]]) -> tuple[str,
 
 
 def write_section(text: str) -> None:
-    current = RESULTS.read_text("utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if SECTION in current:
-        start = current.index(SECTION)
-        end = current.find("\n## ", start + len(SECTION))
-        current = current[:start] + current[end + 1 if end != -1 else len(current) :]
-    RESULTS.write_text(current.rstrip("\n") + "\n\n" + text, "utf-8")
+    """Replace this benchmark's section of RESULTS.md (bench/results.py)."""
+    replace_section(SECTION, text)
 
 
 def main() -> None:

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from results import replace_section
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -345,18 +347,8 @@ def section(args: argparse.Namespace, rows: list[Stats], engines: list[str]) -> 
 
 
 def write_section(text: str) -> None:
-    """Put `text` in RESULTS.md in place of its section, or at the end; the rest is kept."""
-    path = HERE / "RESULTS.md"
-    lines = path.read_text().splitlines() if path.exists() else []
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next(
-            (n for n in range(start + 1, len(lines)) if lines[n].startswith("## ")), len(lines)
-        )
-        lines[start:end] = text.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
-    else:
-        lines += ["", *text.rstrip("\n").splitlines()] if lines else text.splitlines()
-    path.write_text("\n".join(lines).rstrip("\n") + "\n")
+    """Replace this benchmark's section of RESULTS.md (bench/results.py)."""
+    replace_section(SECTION, text)
 
 
 # --- main --------------------------------------------------------------------------------------

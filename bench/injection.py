@@ -33,6 +33,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 import pytest  # noqa: E402 - after the repository is importable
+from results import replace_section  # noqa: E402
 from tests import injection_world as w  # noqa: E402
 
 from mailhunt.errors import MailhuntError  # noqa: E402
@@ -220,18 +221,8 @@ def _before(rev: str, quick: bool) -> dict[str, int]:
 
 
 def write_section(text: str) -> None:
-    """Put `text` in RESULTS.md in place of its section, or at the end; the rest is kept."""
-    path = HERE / "RESULTS.md"
-    lines = path.read_text().splitlines() if path.exists() else []
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next(
-            (n for n in range(start + 1, len(lines)) if lines[n].startswith("## ")), len(lines)
-        )
-        lines[start:end] = text.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
-    else:
-        lines += ["", *text.rstrip("\n").splitlines()]
-    path.write_text("\n".join(lines).rstrip("\n") + "\n")
+    """Replace this benchmark's section of RESULTS.md (bench/results.py)."""
+    replace_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import _mail_items_accessed
+from results import replace_section
 
 from mailhunt.sources.framing import MAX_RECORD_BYTES
 
@@ -852,15 +853,8 @@ def _machine() -> str:
 
 
 def write_section(text: str, path: Path = HERE / "RESULTS.md") -> None:
-    """Replace this benchmark's section of RESULTS.md (or add it), keeping the others."""
-    old = path.read_text() if path.exists() else ""
-    start = old.find(SECTION)
-    if start < 0:
-        path.write_text(old.rstrip("\n") + "\n\n" + text)
-        return
-    end = old.find("\n## ", start + len(SECTION))
-    rest = "" if end < 0 else old[end:]
-    path.write_text(old[:start] + text + rest)
+    """Replace this benchmark's section of RESULTS.md (bench/results.py)."""
+    replace_section(SECTION, text, path)
 
 
 def _argument_parser() -> argparse.ArgumentParser:
