@@ -149,13 +149,14 @@ SELECT
       ' synced whole (' || count(DISTINCT record_id) || ' Sync record(s)), presumed stolen; ' ||
       concat_ws('; ',
         CASE WHEN bool_or(new_net)
-             THEN 'from network ' || any_value(label) FILTER (WHERE new_net) ||
+             THEN 'from network ' || min(label) FILTER (WHERE new_net) ||  -- the same on reruns
                   ', new to the mailbox, before any sign-in from it' END,
         CASE WHEN bool_or(new_app)
              THEN 'by application ' ||
                   {
     app_label(
-        "any_value(app_key) FILTER (WHERE new_app)", "any_value(n.app_name) FILTER (WHERE new_app)"
+        "min(app_key) FILTER (WHERE new_app)",
+        "arg_min(n.app_name, app_key) FILTER (WHERE new_app)",
     )
 } ||
                   ', new to the mailbox' ||
