@@ -426,6 +426,15 @@ OUTPUTS_PER_WORLD = {
     "quarantine csv": "csv",
     "analytics table": "terminal",
     "analytics jsonl": "jsonl",
+    "incidents table": "terminal",
+    "incidents jsonl": "jsonl",
+    "incidents csv": "csv",
+    "blast-radius table": "terminal",
+    "blast-radius jsonl": "jsonl",
+    "blast-radius csv": "csv",
+    "timeline table": "terminal",
+    "timeline jsonl": "jsonl",
+    "timeline csv": "csv",
     "scan": "terminal",
 }
 CHECKS: dict[str, Callable[[str], list[str]]] = {
@@ -433,6 +442,22 @@ CHECKS: dict[str, Callable[[str], list[str]]] = {
     "jsonl": jsonl_effects,
     "csv": csv_effects,
 }
+
+
+PLAIN_MAILBOX = (
+    "SELECT min(mailbox_upn) FROM events "
+    "WHERE regexp_full_match(mailbox_upn, '[a-z0-9._-]+@[a-z0-9.-]+')"
+)
+
+
+def _first(db: Path, sql: str) -> str | None:
+    """The first value a query over the store returns (None when none or no store)."""
+    try:
+        with duckdb.connect(str(db), read_only=True) as connection:
+            row = connection.execute(sql).fetchone()
+    except duckdb.Error:
+        return None
+    return None if row is None or row[0] is None else str(row[0])
 
 
 def run_world(world: World, paths: list[str] | None = None) -> World:
@@ -459,6 +484,24 @@ def run_world(world: World, paths: list[str] | None = None) -> World:
     )
     for fmt in ("table", "jsonl"):
         world.command(f"analytics {fmt}", ["analytics", "--format", fmt])
+    # the investigation's listings: an incident (detect built them) and a mailbox of the world
+    incident = _first(world.db, "SELECT id FROM incidents ORDER BY created_at, id") or "INC-0"
+    mailbox = (  # a plain one: a hostile selector is refused (exit 2), which is not the point
+        _first(world.db, PLAIN_MAILBOX) or "nobody@example.com"
+    )
+    for fmt in ("table", "jsonl", "csv"):
+        # these two bring incidents up to date first: the store is theirs to write
+        world.command(
+            f"incidents {fmt}", ["incidents", "--db", db, "--format", fmt], writes=world.db
+        )
+        world.command(
+            f"blast-radius {fmt}",
+            ["blast-radius", incident, "--db", db, "--format", fmt],
+            writes=world.db,
+        )
+        world.command(
+            f"timeline {fmt}", ["timeline", "--mailbox", mailbox, "--db", db, "--format", fmt]
+        )
     scan_db = world.root / "scan.duckdb"
     world.command("scan", ["scan", "--db", str(scan_db), *given], writes=scan_db)
     for key, kind in OUTPUTS_PER_WORLD.items():
