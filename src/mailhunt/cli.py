@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import duckdb
 import typer
@@ -83,11 +83,10 @@ from mailhunt.report import renderers
 from mailhunt.report.html import write_report
 from mailhunt.report.renderers import Kind, Output, render, renderers_for
 from mailhunt.report.safe import TerminalLogFormatter, terminal, terminal_lines, terminal_text
-from mailhunt.sigma.analytic import run_sigma
-from mailhunt.sigma.compiler import ERROR, Compiled, compile_rules
-from mailhunt.sigma.loader import load_rules
-from mailhunt.sigma.render import check_jsonl, check_table, summary_line
 from mailhunt.store.db import Store
+
+if TYPE_CHECKING:  # pySigma loads only for the commands that take rules
+    from mailhunt.sigma.compiler import Compiled
 
 EXIT_PARTIAL = 1  # done in part: records or files not stored, an analytic failed
 EXIT_ERROR = 2
@@ -468,6 +467,10 @@ def _sigma_rules(path: Path) -> list[Compiled]:
     """The rules under ``path`` converted; a line on stderr counting those that were not."""
     if not path.exists():
         raise InputError(f"no Sigma rules at {path}")
+    from mailhunt.sigma.compiler import compile_rules  # (pySigma: 0.4 s, only for rules)
+    from mailhunt.sigma.loader import load_rules
+    from mailhunt.sigma.render import summary_line
+
     compiled = compile_rules(load_rules(path))
     err.print(_t(f"mailhunt: Sigma rules under {path}: {summary_line(compiled)}"))
     return compiled
@@ -623,6 +626,8 @@ def detect_command(
             store, overrides=overrides, configured=configured, should_stop=stop
         )
         if sigma and not stop():
+            from mailhunt.sigma.analytic import run_sigma  # (see _sigma_rules)
+
             _merge(summary, run_sigma(store, sigma, should_stop=stop))
         _print_detect(summary)
         stop.exit_if_stopped(_detect_stopped(summary))
@@ -976,6 +981,8 @@ def rules_list_command(
     compiled = _sigma_rules(rules) if rules is not None else None
     _list_analytics(output, config)
     if compiled is not None:
+        from mailhunt.sigma.render import check_jsonl, check_table  # (see _sigma_rules)
+
         _show(check_jsonl(compiled) if output == "jsonl" else check_table(compiled))
 
 
@@ -1001,6 +1008,10 @@ def rules_check_command(
     rule has an error."""
     if not path.exists():
         raise InputError(f"no Sigma rules at {path}")
+    from mailhunt.sigma.compiler import ERROR, compile_rules  # (see _sigma_rules)
+    from mailhunt.sigma.loader import load_rules
+    from mailhunt.sigma.render import check_jsonl, check_table
+
     compiled = compile_rules(load_rules(path))
     _show(check_jsonl(compiled) if output == "jsonl" else check_table(compiled))
     if any(c.status == ERROR for c in compiled):
