@@ -84,6 +84,10 @@ def build_incidents(
     transaction. With ``force`` False nothing is done when the alerts did not change."""
     if window_days < 1:
         raise ValueError("window_days must be at least 1")
+    if not store.scalar(
+        "SELECT (SELECT count(*) FROM alerts) + (SELECT count(*) FROM incidents)"
+    ):  # nothing to group and nothing built before (a quiet store): no build to record
+        return BuildSummary(0, 0, 0, 0, 0, False)
     if not force and not alerts_changed(store, window_days=window_days):
         live = store.scalar(
             "SELECT count(*) FROM incidents WHERE merged_into IS NULL AND len(alert_ids) > 0"

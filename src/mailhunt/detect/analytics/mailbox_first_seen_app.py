@@ -44,24 +44,25 @@ https://learn.microsoft.com/purview/audit-log-investigate-accounts
 from __future__ import annotations
 
 from mailhunt.detect.base import Analytic, Parameter
-from mailhunt.detect.sql_pieces import APP_NAMES_CTE, COMMON_CLIENTS_SQL, app_label
+from mailhunt.detect.sql_pieces import APP_KEY, APP_NAMES_CTE, COMMON_CLIENTS_SQL, app_label
+
+# Mail reads an analytic judges: a mailbox and an application named.
+_READS = f"operation = 'MailItemsAccessed' AND mailbox_upn IS NOT NULL AND {APP_KEY} IS NOT NULL"
+# The owner on a common Microsoft mail client with a token a sign-in issued: a new device or
+# client of the owner's, not another party (see "Not judged"); part of the baseline, never
+# evidence.
+_OWNER_DEVICE = f"""coalesce(actor_upn = mailbox_upn
+    AND list_contains({COMMON_CLIENTS_SQL}, {APP_KEY})
+    AND token_id IN (SELECT unique_token_id FROM signins
+                     WHERE unique_token_id IS NOT NULL AND coalesce(error_code, 0) = 0),
+    false)"""
 
 SQL = f"""
-WITH access AS (
-    SELECT record_id, time, tenant_id, mailbox_upn, actor_upn, client_ip, token_id, app_id,
-           coalesce(client_app_id, app_id) AS app_key,
-           -- the owner on a common Microsoft mail client with a token a sign-in issued: a new
-           -- device or client of the owner's, not another party (see "Not judged"); part of
-           -- the baseline, never evidence
-           coalesce(actor_upn = mailbox_upn
-               AND list_contains({COMMON_CLIENTS_SQL}, coalesce(client_app_id, app_id))
-               AND token_id IN (SELECT unique_token_id FROM signins
-                                WHERE unique_token_id IS NOT NULL
-                                  AND coalesce(error_code, 0) = 0), false) AS owner_device
+WITH access AS (  -- what the per-day baseline needs (read twice: kept narrow)
+    SELECT record_id, time, tenant_id, mailbox_upn, {APP_KEY} AS app_key,
+           {_OWNER_DEVICE} AS owner_device
     FROM events
-    WHERE operation = 'MailItemsAccessed'
-      AND mailbox_upn IS NOT NULL
-      AND coalesce(client_app_id, app_id) IS NOT NULL
+    WHERE {_READS}
 ),
 mailbox_since AS (
     SELECT tenant_id, mailbox_upn, min(time) AS since
@@ -115,13 +116,19 @@ known_before AS (  -- applications that read the judged mailboxes before the new
      AND k.app_key <> f.app_key AND k.since < f.first_time
     GROUP BY f.tenant_id, f.app_key, f.bucket
 ),
+access_rows AS (  -- the judged mailboxes' reads, with what the evidence shows
+    SELECT record_id, time, tenant_id, mailbox_upn, actor_upn, client_ip, token_id, app_id,
+           {APP_KEY} AS app_key, {_OWNER_DEVICE} AS owner_device
+    FROM events
+    WHERE {_READS} AND (tenant_id, mailbox_upn) IN (SELECT (tenant_id, mailbox_upn) FROM firsts)
+),
 evidence AS (
     SELECT f.*, a.record_id, a.time, a.actor_upn, a.client_ip, a.app_id,
            a.token_id IS NOT NULL
              AND a.tenant_id IN (SELECT tenant_id FROM tenant_signins)
              AND NOT EXISTS (SELECT 1 FROM signins s WHERE s.unique_token_id = a.token_id)
              AS token_not_issued
-    FROM firsts f JOIN access a
+    FROM firsts f JOIN access_rows a
       ON a.tenant_id = f.tenant_id AND a.mailbox_upn = f.mailbox_upn AND a.app_key = f.app_key
      AND a.time >= f.first_time AND date_trunc('day', a.time) = f.bucket
     WHERE NOT a.owner_device
