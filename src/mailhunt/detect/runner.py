@@ -183,6 +183,8 @@ def _run_one(
     store: Store, analytic: Analytic, params: dict[str, ParameterValue], shared: SharedTables
 ) -> Written:
     """One analytic in one transaction: what writing its detections did."""
+    if analytic.after_alerts and not store.scalar("SELECT count(*) FROM (FROM alerts LIMIT 1)"):
+        return Written(0, 0, 0)  # it reads the alerts, and there are none (nor its own)
     if analytic.setup is not None:
         analytic.setup(store)
     shared.prepare(analytic, params)
