@@ -233,3 +233,16 @@ def test_shared_steps_read_the_steps_before_them() -> None:
     [(_, first, ()), (_, second, ())] = shared.statements()
     assert first == "SELECT 1 AS x"
     assert second.startswith("WITH a AS (FROM temp.main._shared_a),\nc AS (FROM a)")
+
+
+def test_analytic_whose_root_records_are_absent_is_not_run(store: Store, tmp_path: Path) -> None:
+    """``requires`` names the records every detection starts from: with none stored the query
+    is not even planned (a broken one would fail otherwise), with some it runs."""
+    write_jsonl(tmp_path / "ual.jsonl", [mail_access("r1", at(1), MAILBOX, OUTLOOK)])
+    assert ingest(store, [tmp_path]).records_new == 1
+    absent = replace(BROKEN, id="absent", requires="operation = 'Set-CASMailbox'")
+    present = replace(BROKEN, id="present", requires="operation = 'MailItemsAccessed'")
+    summary = run_detections(store, analytics=[absent, present])
+    assert summary.detections["absent"] == 0
+    assert "absent" not in summary.failed
+    assert "present" in summary.failed  # its query ran (and failed: no such table)

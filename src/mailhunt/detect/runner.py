@@ -185,6 +185,10 @@ def _run_one(
     """One analytic in one transaction: what writing its detections did."""
     if analytic.after_alerts and not store.scalar("SELECT count(*) FROM (FROM alerts LIMIT 1)"):
         return Written(0, 0, 0)  # it reads the alerts, and there are none (nor its own)
+    if analytic.requires and not store.scalar(
+        f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {analytic.requires} LIMIT 1)"
+    ):
+        return Written(0, 0, 0)  # none of the records its detections start from
     if analytic.setup is not None:
         analytic.setup(store)
     shared.prepare(analytic, params)

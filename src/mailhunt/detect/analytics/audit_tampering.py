@@ -71,6 +71,13 @@ _FINDINGS = f"""list_filter([
          THEN 'audit log age limit lowered to ' || {_AGE_DAYS} || ' days' END
 ], lambda v: v IS NOT NULL)"""
 
+# The records every detection starts from: with none stored the analytic has nothing to find
+# (the runner then does not run it: see Analytic.requires).
+_ROOT = (
+    "operation IN ('Set-Mailbox', 'Set-MailboxAuditBypassAssociation', "
+    f"'Set-AdminAuditLogConfig', 'Set-OrganizationConfig') AND {succeeded()}"
+)
+
 SQL = f"""
 WITH changes AS (
     SELECT record_id, time, tenant_id, actor_upn, client_ip, app_id, operation,
@@ -79,9 +86,7 @@ WITH changes AS (
                 ELSE lower(coalesce({param("Identity")}, object_id, '?')) END AS target,
            {_FINDINGS} AS findings
     FROM events
-    WHERE operation IN ('Set-Mailbox', 'Set-MailboxAuditBypassAssociation',
-                        'Set-AdminAuditLogConfig', 'Set-OrganizationConfig')
-      AND {succeeded()}
+    WHERE {_ROOT}
 ),
 found AS (
     SELECT *,
@@ -119,6 +124,7 @@ GROUP BY tenant_id, target, date_trunc('day', time)
 """
 
 ANALYTIC = Analytic(
+    requires=_ROOT,
     id="audit-tampering",
     title="Mailbox or unified auditing turned off, bypassed or shortened",
     severity="high",

@@ -100,6 +100,10 @@ _WHY = why_json(
     followup_access="list_sort(list_distinct(flatten(list(access_ids))))",
 )
 
+# The records every detection starts from: with none stored the analytic has nothing to find
+# (the runner then does not run it: see Analytic.requires).
+_ROOT = f"operation IN ({_OPERATIONS}) AND {succeeded()}"
+
 SQL = f"""
 WITH raw_consents AS (
     SELECT record_id, time, tenant_id, actor_upn, client_ip, operation, object_id,
@@ -107,7 +111,7 @@ WITH raw_consents AS (
            list_distinct(regexp_extract_all({_TEXT}, '{MAIL_SCOPES}')) AS scopes,
            {_ADMIN} AS admin
     FROM events
-    WHERE operation IN ({_OPERATIONS}) AND {succeeded()}
+    WHERE {_ROOT}
 ),
 sp_apps AS (  -- service principal object id -> application id, as the tenant's records say
     SELECT tenant_id, sp, min(named_app) AS app FROM (
@@ -195,6 +199,7 @@ GROUP BY tenant_id, app, date_trunc('day', time)
 """
 
 ANALYTIC = Analytic(
+    requires=_ROOT,
     id="consent-then-mail-access",
     title="Application consented mail scopes, then reads mail",
     severity="high",

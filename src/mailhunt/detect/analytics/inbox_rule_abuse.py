@@ -118,6 +118,10 @@ _WHY = why_json(
     risky_ips="flatten(list(risky_ips))",
 )
 
+# The records every detection starts from: with none stored the analytic has nothing to find
+# (the runner then does not run it: see Analytic.requires).
+_ROOT = f"operation IN ('New-InboxRule', 'Set-InboxRule', 'UpdateInboxRules') AND {succeeded()}"
+
 SQL = f"""
 WITH {TENANT_UPNS_CTE},
 {TENANT_DOMAINS_CTE},
@@ -138,8 +142,7 @@ raw_rules AS (
                          false) AS marks_read,
            regexp_extract_all({_CONDITION_TEXT}, '{FINANCE_WORDS}') AS finance_words
     FROM events
-    WHERE operation IN ('New-InboxRule', 'Set-InboxRule', 'UpdateInboxRules')
-      AND {succeeded()}
+    WHERE {_ROOT}
 ),
 rules AS (
     SELECT r.*,
@@ -209,6 +212,7 @@ GROUP BY tenant_id, mailbox, rule_name, date_trunc('day', time)
 """
 
 ANALYTIC = Analytic(
+    requires=_ROOT,
     id="inbox-rule-abuse",
     title="Inbox rule forwards mail out or hides it",
     severity="medium",

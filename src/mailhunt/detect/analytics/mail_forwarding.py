@@ -83,6 +83,13 @@ _WHY = why_json(
     risky_ips="flatten(list(risky_ips))",
 )
 
+# The records every detection starts from: with none stored the analytic has nothing to find
+# (the runner then does not run it: see Analytic.requires).
+_ROOT = (
+    "(operation IN ('Set-Mailbox', 'New-Mailbox', 'Set-MailUser') "
+    f"OR {_TRANSPORT}) AND {succeeded()}"
+)
+
 SQL = f"""
 WITH {TENANT_UPNS_CTE},
 {TENANT_DOMAINS_CTE},
@@ -95,8 +102,7 @@ changes AS (
            coalesce({param("Identity")}, {param("Name")}, object_id) AS identity,
            {falsy(param("DeliverToMailboxAndForward"))} AS keeps_no_copy
     FROM events
-    WHERE (operation IN ('Set-Mailbox', 'New-Mailbox', 'Set-MailUser') OR {_TRANSPORT})
-      AND {succeeded()}
+    WHERE {_ROOT}
 ),
 resolved AS (
     SELECT c.*, tdl.domains,
@@ -153,6 +159,7 @@ GROUP BY tenant_id, target, date_trunc('day', time)
 """
 
 ANALYTIC = Analytic(
+    requires=_ROOT,
     id="mail-forwarding",
     title="Mail forwarded outside the tenant",
     severity="medium",

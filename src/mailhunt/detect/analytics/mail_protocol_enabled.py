@@ -63,6 +63,10 @@ _THROUGH = "CASE {} END".format(
 )
 _WINDOW = "to_days($followup_days)"
 
+# The records every detection starts from: with none stored the analytic has nothing to find
+# (the runner then does not run it: see Analytic.requires).
+_ROOT = f"operation = 'Set-CASMailbox' AND {succeeded()}"
+
 SQL = f"""
 WITH {TENANT_UPNS_CTE},
 {MAILBOX_DIRECTORY_CTE},
@@ -70,7 +74,7 @@ raw_changes AS (
     SELECT record_id, time, tenant_id, actor_upn, client_ip, app_id, object_id,
            coalesce({param("Identity")}, object_id) AS identity, {_ENABLED} AS protocols
     FROM events
-    WHERE operation = 'Set-CASMailbox' AND {succeeded()}
+    WHERE {_ROOT}
 ),
 changes AS (
     SELECT c.*, coalesce({resolved_upn("c.identity")}, lower(c.identity)) AS mailbox
@@ -151,6 +155,7 @@ GROUP BY tenant_id, mailbox, date_trunc('day', time)
 """
 
 ANALYTIC = Analytic(
+    requires=_ROOT,
     id="mail-protocol-enabled",
     title="Legacy mail protocol turned on for a mailbox",
     severity="low",
