@@ -20,6 +20,7 @@ from tests.investigate.incident_world import (
     TENANT_B,
     add_alert,
     add_events,
+    admin,
     day,
     owner_history,
     read,
@@ -307,3 +308,41 @@ def test_a_campaign_citing_two_intruders_of_a_tenant_does_not_merge_them(store: 
     ]
     assert all("camp" in i.alert_ids for i in incidents)
     assert {i.campaign_id for i in incidents} == {"camp"}
+
+
+def test_one_actor_in_two_sessions_from_a_known_address_stays_one_incident(store: Store) -> None:
+    """An administrator grants herself alice's mailbox from the office address the tenant has
+    used for a month and reads it in two sessions on two days: the alert citing all three is
+    one actor's (the address, known or not, holds an alert's records together)."""
+    office = "198.51.100.50"
+    owner_history(store, "alice@a.example")
+    add_events(
+        store,
+        [
+            read(f"fat-{n}", day(n - 30), "fatima@a.example", ip=office, aad=f"fat-{n}")
+            for n in range(30)
+        ],
+    )
+    add_events(
+        store,
+        [
+            admin(
+                "grant",
+                day(0),
+                "Add-MailboxPermission",
+                "fatima@a.example",
+                ip=office,
+                object_id="alice@a.example",
+            ),
+            read(
+                "r1", day(0, 10), "alice@a.example", actor="fatima@a.example", ip=office, aad="s-a"
+            ),
+            read(
+                "r2", day(1, 10), "alice@a.example", actor="fatima@a.example", ip=office, aad="s-b"
+            ),
+        ],
+    )
+    add_alert(store, "grant-read", ["grant", "r1", "r2"], rule="permission-grant-then-access")
+    assert build_incidents(store).incidents == 1
+    [incident] = list_incidents(store)
+    assert incident.event_ids == ["grant", "r1", "r2"]

@@ -263,7 +263,7 @@ def _group(
             found.union(carried[0], other)
     by_key: Uses = {}
     for node, (first, last) in spans.items():
-        if node[:2] not in aggregate:
+        if node[:2] not in aggregate and node[2] not in radius.LOCAL_KINDS:
             by_key.setdefault((node[0], node[2], node[3]), []).append((first, last, node))
     for uses in by_key.values():
         _chain(found, uses, window)
@@ -297,28 +297,25 @@ def _place_campaigns(
     groups: dict[Node, list[Node]],
 ) -> None:
     """A campaign alert's keys (``nodes``, cut by the records carrying them together) join
-    every group holding one of them, linking none (a group of their own when none does); a
-    campaign alert with no key in a tenant joins the groups of the alerts it shares records
-    with there."""
+    every group holding one of them, linking none; keys no other alert uses (and a campaign
+    alert with no key in a tenant) join the groups of the alerts citing the same records; a
+    group of their own when there is none."""
     by_alert: dict[tuple[str, str], set[Node]] = {}
     for root, members in groups.items():
         for node in members:
             by_alert.setdefault(node[:2], set()).add(root)
-    others: dict[tuple[str, str], set[str]] = {}
-    for tenant, alert, other in shares:
-        others.setdefault((str(tenant), str(alert)), set()).add(str(other))
+    others: dict[Node, set[str]] = {}
+    for tenant, alert, kind, value, other in shares:
+        others.setdefault((str(tenant), str(alert), str(kind), str(value)), set()).add(str(other))
     parts: dict[Node, list[Node]] = {}
     for node in nodes:
         parts.setdefault(found.find(node), []).append(node)
     for root, part in parts.items():
-        if root[2]:
-            roots = {
-                found.find(use) for n in part for _, _, use in by_key.get((n[0], n[2], n[3]), [])
-            }
-        else:
-            roots = {
-                r for other in others.get(root[:2], ()) for r in by_alert.get((root[0], other), ())
-            }
+        roots = {
+            found.find(use) for n in part for _, _, use in by_key.get((n[0], n[2], n[3]), [])
+        } or {
+            r for n in part for other in others.get(n, ()) for r in by_alert.get((n[0], other), ())
+        }
         for target in roots or {root}:
             groups.setdefault(target, []).extend(part)
 

@@ -109,13 +109,18 @@ _NEW_IPS = """new_ips AS (
     WHERE s.since >= e.first_cited - to_days($window_days)
 )"""
 
-# Every key of every evidence record that is not habitual, per alert: what links it. A
-# campaign's records (``aggregate``) are keyed too, but they only place the campaign alert in
-# the incidents of the intruders whose records it cites; they link nothing (see grouping).
+# Every key of every evidence record that is not habitual, per alert: what links it. An
+# address the tenant knew (``address``: a shared egress, an office) is one actor's within one
+# alert only: it holds together an alert's keyed records from one address (two sessions of
+# one actor), and links no two alerts (``LOCAL_KINDS``); a record with no other key stays
+# keyless (placed by time, see MEMBERS: a victim's consent, from her own address, belongs
+# with the application's reads the alert cites beside it). A campaign's records
+# (``aggregate``) are keyed too, but they only place the campaign alert in the incidents of
+# the intruders whose records it cites; they link nothing (see grouping).
 RECORD_KEYS = f"""
 WITH {_NEW_IPS},
-seeds AS (SELECT * FROM _inc_evidence WHERE NOT habitual AND tenant_id IS NOT NULL)
-SELECT tenant_id, alert_id, record_id, aggregate, kind, value, time FROM (
+seeds AS (SELECT * FROM _inc_evidence WHERE NOT habitual AND tenant_id IS NOT NULL),
+keyed AS (
     SELECT *, 'session' AS kind, aad AS value FROM seeds WHERE aad IS NOT NULL
     UNION ALL BY NAME SELECT *, 'exchange-session' AS kind, sess AS value FROM seeds
     WHERE sess IS NOT NULL
@@ -125,6 +130,12 @@ SELECT tenant_id, alert_id, record_id, aggregate, kind, value, time FROM (
     UNION ALL BY NAME SELECT s.*, 'ip' AS kind, s.ip AS value FROM seeds s
     SEMI JOIN new_ips n ON n.tenant_id = s.tenant_id AND n.ip = s.ip
 )
+SELECT tenant_id, alert_id, record_id, aggregate, kind, value, time FROM keyed
+UNION ALL
+SELECT s.tenant_id, s.alert_id, s.record_id, s.aggregate, 'address', s.ip, s.time FROM seeds s
+SEMI JOIN keyed k ON k.alert_id = s.alert_id AND k.record_id = s.record_id
+ANTI JOIN new_ips n ON n.tenant_id = s.tenant_id AND n.ip = s.ip
+WHERE s.ip IS NOT NULL
 """
 
 # The keys an alert's evidence carries (a key of one alert is one node of the grouping), with
@@ -149,11 +160,17 @@ NODES = """
 SELECT DISTINCT coalesce(tenant_id, '') AS tenant_id, alert_id, aggregate FROM _inc_evidence
 """
 
-# A campaign alert with no key in a tenant is placed by the records it shares with other
-# alerts there: (tenant, campaign alert, other alert).
+# Kinds of key that link the records of one alert only.
+LOCAL_KINDS = frozenset({"address"})
+
+# A campaign alert's key no other alert uses (or a campaign alert with no key in a tenant: kind
+# and value '') is placed by the records it shares with other alerts: (tenant, campaign alert,
+# kind, value, other alert).
 SHARES = """
-SELECT DISTINCT coalesce(g.tenant_id, '') AS tenant_id, g.alert_id, o.alert_id AS other
+SELECT DISTINCT coalesce(g.tenant_id, '') AS tenant_id, g.alert_id, coalesce(k.kind, '') AS kind,
+       coalesce(k.value, '') AS value, o.alert_id AS other
 FROM _inc_evidence g JOIN _inc_evidence o ON o.record_id = g.record_id AND NOT o.aggregate
+LEFT JOIN _inc_record_keys k ON k.alert_id = g.alert_id AND k.record_id = g.record_id
 WHERE g.aggregate
 """
 
