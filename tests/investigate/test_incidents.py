@@ -20,6 +20,7 @@ from tests.investigate.incident_world import (
     TENANT_B,
     add_alert,
     add_events,
+    admin,
     day,
     owner_history,
     read,
@@ -231,3 +232,117 @@ def test_a_rebuild_is_skipped_when_the_alerts_did_not_change(store: Store) -> No
     assert not build_incidents(store, force=False).rebuilt
     add_alert(store, "late", ["x3"], when=day(1))
     assert build_incidents(store, force=False).rebuilt
+
+
+def _two_intruders_one_mailbox(store: Store) -> None:
+    """Two intruders read alice's mailbox the same day from their own new addresses and
+    sessions, both with Outlook (Microsoft's: no key); one per-mailbox-and-day alert cites both
+    reads. The first goes on to bob's mailbox, the second to carol's."""
+    owner_history(store, "alice@a.example")
+    add_events(
+        store,
+        [
+            read("one-a", day(0), "alice@a.example", ip="203.0.113.10", aad="s-one"),
+            read("two-a", day(0, 14), "alice@a.example", ip="203.0.113.20", aad="s-two"),
+            read("one-b", day(1), "bob@a.example", ip="203.0.113.10", aad="s-one-2"),
+            read("two-c", day(1, 14), "carol@a.example", ip="203.0.113.20", aad="s-two-2"),
+        ],
+    )
+    add_alert(store, "day-alice", ["one-a", "two-a"], rule="sync-from-new-context", when=day(0))
+    add_alert(store, "one-bob", ["one-b"], rule="new-network-for-mailbox", when=day(1))
+    add_alert(store, "two-carol", ["two-c"], rule="new-network-for-mailbox", when=day(1, 14))
+
+
+def test_one_alert_citing_two_intruders_is_in_two_incidents_that_it_does_not_link(
+    store: Store,
+) -> None:
+    _two_intruders_one_mailbox(store)
+    summary = build_incidents(store)
+    assert (summary.incidents, summary.new, summary.merged) == (2, 2, 0)
+    first, second = sorted(list_incidents(store), key=lambda i: i.event_ids)
+    assert first.alert_ids == ["day-alice", "one-bob"]
+    assert first.event_ids == ["one-a", "one-b"]
+    assert first.mailboxes == ["alice@a.example", "bob@a.example"]
+    assert second.alert_ids == ["day-alice", "two-carol"]
+    assert second.event_ids == ["two-a", "two-c"]
+    assert second.mailboxes == ["alice@a.example", "carol@a.example"]
+    assert first.id != second.id
+    rows = store.query(
+        "SELECT incident_id FROM incident_alerts WHERE alert_id = 'day-alice' ORDER BY 1"
+    )
+    assert [r[0] for r in rows] == sorted([first.id, second.id])
+    # a rebuild keeps both ids and merges nothing
+    again = build_incidents(store)
+    assert (again.incidents, again.new, again.merged) == (2, 0, 0)
+    assert sorted(i.id for i in list_incidents(store)) == sorted([first.id, second.id])
+
+
+def test_a_campaign_citing_two_intruders_of_a_tenant_does_not_merge_them(store: Store) -> None:
+    """The campaign's indicator matched two intruders of tenant A (and one of tenant B): each
+    keeps its incident, the campaign alert in each, and campaign_id links them."""
+    add_events(
+        store,
+        [
+            read("ca", day(0), "ann@a.example", app=EVIL_APP, ip=EVIL_IP, aad="ca"),
+            read("cb", day(0), "ben@b.example", tenant=TENANT_B, app=EVIL_APP, ip=EVIL_IP),
+            read("oa", day(0, 12), "otto@a.example", app=None, ip="192.0.2.77", aad="oa"),
+        ],
+    )
+    add_alert(store, "m-a", ["ca"])
+    add_alert(store, "m-b", ["cb"], tenants=(TENANT_B,))
+    add_alert(store, "o-a", ["oa"], rule="new-network-for-mailbox", when=day(0, 12))
+    add_alert(
+        store,
+        "camp",
+        ["ca", "cb", "oa"],
+        rule="cross-tenant-campaign",
+        severity="critical",
+        tenants=(TENANT_A, TENANT_B),
+    )
+    build_incidents(store)
+    incidents = list_incidents(store)
+    assert sorted((i.tenant_ids[0], i.event_ids) for i in incidents) == [
+        (TENANT_A, ["ca"]),
+        (TENANT_A, ["oa"]),
+        (TENANT_B, ["cb"]),
+    ]
+    assert all("camp" in i.alert_ids for i in incidents)
+    assert {i.campaign_id for i in incidents} == {"camp"}
+
+
+def test_one_actor_in_two_sessions_from_a_known_address_stays_one_incident(store: Store) -> None:
+    """An administrator grants herself alice's mailbox from the office address the tenant has
+    used for a month and reads it in two sessions on two days: the alert citing all three is
+    one actor's (the address, known or not, holds an alert's records together)."""
+    office = "198.51.100.50"
+    owner_history(store, "alice@a.example")
+    add_events(
+        store,
+        [
+            read(f"fat-{n}", day(n - 30), "fatima@a.example", ip=office, aad=f"fat-{n}")
+            for n in range(30)
+        ],
+    )
+    add_events(
+        store,
+        [
+            admin(
+                "grant",
+                day(0),
+                "Add-MailboxPermission",
+                "fatima@a.example",
+                ip=office,
+                object_id="alice@a.example",
+            ),
+            read(
+                "r1", day(0, 10), "alice@a.example", actor="fatima@a.example", ip=office, aad="s-a"
+            ),
+            read(
+                "r2", day(1, 10), "alice@a.example", actor="fatima@a.example", ip=office, aad="s-b"
+            ),
+        ],
+    )
+    add_alert(store, "grant-read", ["grant", "r1", "r2"], rule="permission-grant-then-access")
+    assert build_incidents(store).incidents == 1
+    [incident] = list_incidents(store)
+    assert incident.event_ids == ["grant", "r1", "r2"]

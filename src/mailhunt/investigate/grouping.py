@@ -1,22 +1,30 @@
 """Building incidents: alerts grouped by what links their evidence, each with its blast radius.
 
-A node is an (unsuppressed) alert in one tenant of its evidence: incidents are per tenant, and
-a cross-tenant intrusion is one incident per tenant, the incidents linked by the campaign id
-(its cross-tenant-campaign alert, in each of them). Per tenant because each organisation
-contains, resolves and is notified of its own incident, and the blast radius of one tenant must
-never name another's mailboxes; the campaign id is the link a responder follows across them.
+Incidents are per tenant, and a cross-tenant intrusion is one incident per tenant, the
+incidents linked by the campaign id (its cross-tenant-campaign alert, in each of them). Per
+tenant because each organisation contains, resolves and is notified of its own incident, and
+the blast radius of one tenant must never name another's mailboxes; the campaign id is the
+link a responder follows across them.
 
-Two nodes of a tenant are linked when their evidence (the records that are not the principal's
-habitual access, see ``radius.EVIDENCE``) shares an Entra session, an Exchange session, a
-token, an application that is not Microsoft's own, an address new to the tenant, or a campaign,
-within ``window_days`` of each other. Linking is union-find in Python over the nodes (alerts
-are few); everything over records is SQL (``radius``).
+A node is one key of one alert: an Entra session, an Exchange session, a token, an application
+that is not Microsoft's own or an address new to the tenant that its evidence (the records
+that are not the principal's habitual access, see ``radius.EVIDENCE``) carries; an alert with
+no key is one node. Two keys of an alert are one actor's when one record carries both; two
+alerts' uses of one key within ``window_days`` of each other are one actor's. An incident is
+what these link (union-find in Python over the keys: alerts and their keys are few;
+everything over records is SQL, ``radius``). So an alert whose evidence holds the records of
+two intruders that share nothing (a per-mailbox-and-day alert on a mailbox two intruders read
+the same day) is in two incidents, each with its own records, and never links them; and a
+campaign alert (``radius.CAMPAIGN_RULE``) links nothing: in each tenant it joins the
+incidents of the intruders whose records it cites.
 
 Stable ids: an incident's id is derived from its earliest alert the first time it is built and
 kept. A rebuild (after more detection or more data) gives each group the id of the incident its
 alerts belonged to before; a group holding alerts of several incidents keeps the oldest id and
-the others are recorded as merged into it (``merged_into``, and a journal note). Status,
-assignee and notes are never touched by a rebuild.
+the others are recorded as merged into it (``merged_into``, and a journal note). An alert in
+several incidents gives each part the incident its records were the evidence of; one incident
+cut in two (built before alerts were cut by actor) is kept by the part with the earliest
+alert, the other getting a new id. Status, assignee and notes are never touched by a rebuild.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from typing import Any
 
 from mailhunt.detect.base import SEVERITIES
 from mailhunt.investigate import radius
+from mailhunt.model.schema import TABLES_BY_NAME, ddl
 from mailhunt.store.db import Store, utc_now
 
 log = logging.getLogger(__name__)
@@ -40,7 +49,7 @@ WINDOW_DAYS = 7
 # Users an address must fail sign-ins of within an hour to be a password spray's.
 SPRAY_MIN_USERS = 3
 
-Node = tuple[str, str]  # (tenant id, alert id)
+Node = tuple[str, str, str, str]  # (tenant id, alert id, key kind, key value); '' '': no key
 
 _DIGEST = """
 SELECT count(*) || ':' || coalesce(CAST(bit_xor(hash(a.id, a.suppressed_by, a.event_count,
@@ -98,20 +107,17 @@ def build_incidents(
     with store.transaction():
         store.run(radius.RECORDS_VIEW)
         store.run(f"CREATE OR REPLACE TEMP TABLE _inc_evidence AS {radius.EVIDENCE}", params)
-        nodes: list[Node] = [(str(t), str(a)) for t, a in store.query(radius.NODES)]
-        store.run(f"CREATE OR REPLACE TEMP TABLE _inc_keys AS {radius.KEYS}", params)
-        keys = store.query("SELECT * FROM _inc_keys")
-        groups = _group(nodes, keys, timedelta(days=window_days))
-        summary = _assign(store, groups, at)
-        store.run("DELETE FROM incident_alerts")
-        store.insert_columns(
-            "incident_alerts",
-            {
-                "tenant_id": [t for t, _, _ in summary.members],
-                "alert_id": [a for _, a, _ in summary.members],
-                "incident_id": [i for _, _, i in summary.members],
-            },
+        store.run(f"CREATE OR REPLACE TEMP TABLE _inc_record_keys AS {radius.RECORD_KEYS}", params)
+        alerts = [(str(t), str(a), bool(g)) for t, a, g in store.query(radius.NODES)]
+        groups = _group(
+            alerts,
+            store.query(radius.KEYS),
+            store.query(radius.LINKS),
+            store.query(radius.SHARES),
+            timedelta(days=window_days),
         )
+        summary = _assign(store, groups, {(t, a) for t, a, g in alerts if g}, at)
+        _store_parts(store, summary)
         _radius(store, {**params, "spray_min_users": SPRAY_MIN_USERS})
         store.run(
             radius.INCIDENTS_UPSERT,
@@ -126,28 +132,70 @@ def build_incidents(
                     "alerts_digest": _digest(store),
                     "window_days": window_days,
                     "incidents": len(summary.live),
-                    "alerts": len({a for _, a in nodes}),
+                    "alerts": len({a for _, a, _ in alerts}),
                 }
             ],
         )
-        store.run("DROP TABLE IF EXISTS _inc_evidence")
-        store.run("DROP TABLE IF EXISTS _inc_keys")
+        for table in ("_inc_evidence", "_inc_record_keys", "_inc_parts", "_inc_members"):
+            store.run(f"DROP TABLE IF EXISTS {table}")  # fixed names of this module
         store.run("DROP VIEW IF EXISTS _inc_records")
     log.info(
         "incidents: %d live (%d new, %d merged) over %d alerts",
         len(summary.live),
         summary.new,
         summary.merged,
-        len(nodes),
+        len(alerts),
     )
     return BuildSummary(
         len(summary.live),
         summary.new,
         len(summary.live) - summary.new,
         summary.merged,
-        len({a for _, a in nodes}),
+        len({a for _, a, _ in alerts}),
         True,
     )
+
+
+def _store_parts(store: Store, assigned: _Assigned) -> None:
+    """The grouping's answer in the store: incident_alerts (an alert in each incident holding
+    some of its keys), the incident of every key (``_inc_parts``) and of every evidence record
+    (``_inc_members``)."""
+    _widen_key(store)
+    store.run("DELETE FROM incident_alerts")
+    rows = sorted({(t, a, i) for (t, a, _, _), i in assigned.parts})
+    store.insert_columns(
+        "incident_alerts",
+        {
+            "tenant_id": [t for t, _, _ in rows],
+            "alert_id": [a for _, a, _ in rows],
+            "incident_id": [i for _, _, i in rows],
+        },
+    )
+    store.run(
+        radius.PARTS_TABLE,
+        {
+            "tenants": [t for (t, _, _, _), _ in assigned.parts],
+            "alerts": [a for (_, a, _, _), _ in assigned.parts],
+            "kinds": [k for (_, _, k, _), _ in assigned.parts],
+            "values": [v for (_, _, _, v), _ in assigned.parts],
+            "incidents": [i for _, i in assigned.parts],
+        },
+    )
+    store.run(f"CREATE OR REPLACE TEMP TABLE _inc_members AS {radius.MEMBERS}")
+
+
+def _widen_key(store: Store) -> None:
+    """A store built before an alert could be in two incidents of a tenant keys incident_alerts
+    by (tenant, alert): the table, rewritten by every build, is recreated with today's key."""
+    table = TABLES_BY_NAME["incident_alerts"]
+    rows = store.query(
+        "SELECT constraint_column_names FROM duckdb_constraints() "
+        "WHERE table_name = 'incident_alerts' AND constraint_type = 'PRIMARY KEY' "
+        "AND schema_name = 'main'"
+    )
+    if rows and tuple(rows[0][0]) != table.primary_key:
+        store.run("DROP TABLE incident_alerts")
+        store.run(ddl(table))
 
 
 def _radius(store: Store, params: dict[str, Any]) -> None:
@@ -192,59 +240,147 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _group(nodes: list[Node], keys: list[tuple[Any, ...]], window: timedelta) -> list[list[Node]]:
-    """Nodes linked by a shared key whose uses are within ``window`` of each other (a chain of
-    uses each within the window links them all), as groups sorted by their nodes."""
+Uses = dict[tuple[str, str, str], list[tuple[datetime, datetime, Node]]]
+
+
+def _group(
+    alerts: list[tuple[str, str, bool]],
+    keys: list[tuple[Any, ...]],
+    links: list[tuple[Any, ...]],
+    shares: list[tuple[Any, ...]],
+    window: timedelta,
+) -> list[list[Node]]:
+    """The keys of the alerts grouped, as sorted groups: keys of one alert carried by one
+    record, and uses of one key by several alerts within ``window`` of each other (a chain of
+    uses each within the window links them all). A campaign's keys (``aggregate``) link
+    nothing: see ``_place_campaigns``."""
+    aggregate = {(t, a) for t, a, g in alerts if g}
+    spans: dict[Node, tuple[datetime, datetime]] = {
+        (str(t), str(a), str(k), str(v)): (first, last) for t, a, k, v, first, last, _ in keys
+    }
+    keyed = {(t, a) for t, a, _, _ in spans}
+    nodes = list(spans) + [(t, a, "", "") for t, a, _ in alerts if (t, a) not in keyed]
     found = _UnionFind(nodes)
-    by_key: dict[tuple[str, str, str], list[tuple[datetime, datetime, Node]]] = {}
-    for tenant, alert, kind, value, first, last in keys:
-        node = (str(tenant), str(alert))
-        if node in found.parent:
-            by_key.setdefault((str(tenant), str(kind), str(value)), []).append((first, last, node))
+    for tenant, alert, pairs in links:  # keys one record carries
+        carried = [(str(tenant), str(alert), str(k), str(v)) for k, v in pairs]
+        for other in carried[1:]:
+            found.union(carried[0], other)
+    by_key: Uses = {}
+    for node, (first, last) in spans.items():
+        if node[:2] not in aggregate and node[2] not in radius.LOCAL_KINDS:
+            by_key.setdefault((node[0], node[2], node[3]), []).append((first, last, node))
     for uses in by_key.values():
-        uses.sort()
-        reach: datetime | None = None
-        previous: Node | None = None
-        for first, last, node in uses:
-            if previous is not None and reach is not None and first - reach <= window:
-                found.union(previous, node)
-            reach = last if reach is None or last > reach else reach
-            previous = node
+        _chain(found, uses, window)
     groups: dict[Node, list[Node]] = {}
     for node in nodes:
-        groups.setdefault(found.find(node), []).append(node)
+        if node[:2] not in aggregate:
+            groups.setdefault(found.find(node), []).append(node)
+    _place_campaigns(found, [n for n in nodes if n[:2] in aggregate], by_key, shares, groups)
     return sorted(sorted(group) for group in groups.values())
+
+
+def _chain(
+    found: _UnionFind, uses: list[tuple[datetime, datetime, Node]], window: timedelta
+) -> None:
+    """Union the uses of one key each within ``window`` of the uses before it."""
+    uses.sort()
+    reach: datetime | None = None
+    previous: Node | None = None
+    for first, last, node in uses:
+        if previous is not None and reach is not None and first - reach <= window:
+            found.union(previous, node)
+        reach = last if reach is None or last > reach else reach
+        previous = node
+
+
+def _place_campaigns(
+    found: _UnionFind,
+    nodes: list[Node],
+    by_key: Uses,
+    shares: list[tuple[Any, ...]],
+    groups: dict[Node, list[Node]],
+) -> None:
+    """A campaign alert's keys (``nodes``, cut by the records carrying them together) join
+    every group holding one of them, linking none; keys no other alert uses (and a campaign
+    alert with no key in a tenant) join the groups of the alerts citing the same records; a
+    group of their own when there is none."""
+    by_alert: dict[tuple[str, str], set[Node]] = {}
+    for root, members in groups.items():
+        for node in members:
+            by_alert.setdefault(node[:2], set()).add(root)
+    others: dict[Node, set[str]] = {}
+    for tenant, alert, kind, value, other in shares:
+        others.setdefault((str(tenant), str(alert), str(kind), str(value)), set()).add(str(other))
+    parts: dict[Node, list[Node]] = {}
+    for node in nodes:
+        parts.setdefault(found.find(node), []).append(node)
+    for root, part in parts.items():
+        roots = {
+            found.find(use) for n in part for _, _, use in by_key.get((n[0], n[2], n[3]), [])
+        } or {
+            r for n in part for other in others.get(n, ()) for r in by_alert.get((n[0], other), ())
+        }
+        for target in roots or {root}:
+            groups.setdefault(target, []).extend(part)
 
 
 @dataclass
 class _Assigned:
-    members: list[tuple[str, str, str]]  # (tenant, alert, incident id)
+    parts: list[tuple[Node, str]]  # (node, incident id)
     live: set[str]
     new: int
     merged: int
     merges: list[tuple[str, str]]  # (merged id, into id)
 
 
-def _assign(store: Store, groups: list[list[Node]], at: datetime) -> _Assigned:
+def _previous(store: Store) -> tuple[dict[tuple[str, str], set[str]], dict[Node, set[str]]]:
+    """The incidents of the last build, live ids: per alert, and per key of an alert."""
+    by_alert: dict[tuple[str, str], set[str]] = {}
+    for t, a, i in store.query(
+        "SELECT n.tenant_id, n.alert_id, coalesce(i.merged_into, n.incident_id) "
+        "FROM incident_alerts n LEFT JOIN incidents i ON i.id = n.incident_id"
+    ):
+        by_alert.setdefault((str(t), str(a)), set()).add(str(i))
+    by_key: dict[Node, set[str]] = {}
+    for t, a, k, v, i in store.query(radius.PREVIOUS_KEYS):
+        by_key.setdefault((str(t), str(a), str(k), str(v)), set()).add(str(i))
+    return by_alert, by_key
+
+
+def _before(
+    group: list[Node],
+    aggregate: set[tuple[str, str]],
+    by_alert: dict[tuple[str, str], set[str]],
+    by_key: dict[Node, set[str]],
+) -> set[str]:
+    """The incidents a group's alerts were in: an alert that was in one, that one; an alert
+    that was in several (cut by actor), those its keys here were in. A campaign alert's only
+    for a group of nothing else (it is in every incident it cites: no link between them)."""
+    own = [n for n in group if n[:2] not in aggregate] or group
+    found: set[str] = set()
+    for node in own:
+        was = by_alert.get(node[:2], set())
+        found |= was if len(was) <= 1 else was & by_key.get(node, set())
+    return found
+
+
+def _assign(
+    store: Store, groups: list[list[Node]], aggregate: set[tuple[str, str]], at: datetime
+) -> _Assigned:
     """Each group's incident id: the one its alerts had (the oldest when several, the others
     merged into it), else one derived from its earliest alert."""
-    previous = {
-        (str(t), str(a)): str(i)
-        for t, a, i in store.query(
-            "SELECT n.tenant_id, n.alert_id, coalesce(i.merged_into, n.incident_id) "
-            "FROM incident_alerts n LEFT JOIN incidents i ON i.id = n.incident_id"
-        )
-    }
+    by_alert, by_key = _previous(store)
     known = {
         str(i): (created, merged)
         for i, created, merged in store.query("SELECT id, created_at, merged_into FROM incidents")
     }
     first_seen = {str(a): f for a, f in store.query("SELECT id, first_seen FROM alerts")}
+    split = _split_alerts(groups)
     result = _Assigned([], set(), 0, 0, [])
-    ordered = sorted(groups, key=lambda g: min((first_seen.get(a), a, t) for t, a in g))
+    ordered = sorted(groups, key=lambda g: min((first_seen.get(n[1]), n) for n in g))
     for group in ordered:
         before = sorted(
-            {previous[n] for n in group if n in previous} - result.live,
+            _before(group, aggregate, by_alert, by_key) - result.live,
             key=lambda i: (known[i][0] if i in known else at, i),
         )
         if before:
@@ -252,24 +388,37 @@ def _assign(store: Store, groups: list[list[Node]], at: datetime) -> _Assigned:
             for other in before[1:]:
                 result.merges.append((other, incident_id))
         else:
-            incident_id = _new_id(group, first_seen, known, result.live)
+            incident_id = _new_id(group, split, first_seen, known, result.live)
             result.new += incident_id not in known
         result.live.add(incident_id)
-        result.members += [(t, a, incident_id) for t, a in group]
+        result.parts += [(node, incident_id) for node in group]
     result.merged = len(result.merges)
     return result
 
 
+def _split_alerts(groups: list[list[Node]]) -> set[tuple[str, str]]:
+    """The alerts in more than one group."""
+    seen: dict[tuple[str, str], int] = {}
+    for group in groups:
+        for alert in {n[:2] for n in group}:
+            seen[alert] = seen.get(alert, 0) + 1
+    return {alert for alert, count in seen.items() if count > 1}
+
+
 def _new_id(
     group: list[Node],
+    split: set[tuple[str, str]],
     first_seen: dict[str, Any],
     known: dict[str, Any],
     taken: set[str],
 ) -> str:
-    """'INC-' and 12 hex digits of the SHA-256 of the earliest alert's tenant and id (another
-    suffix only if that id is taken by another live group of this build)."""
-    _, alert, tenant = min((first_seen.get(a), a, t) for t, a in group)
+    """'INC-' and 12 hex digits of the SHA-256 of the earliest alert's tenant and id, and of
+    its first key in this group when the alert is in several groups (another suffix only if
+    that id is taken by another live group of this build)."""
+    _, (tenant, alert, kind, value) = min((first_seen.get(n[1]), n) for n in group)
     seed = f"{tenant}\x00{alert}"
+    if (tenant, alert) in split:
+        seed += f"\x00{kind}\x00{value}"
     for attempt in range(1000):
         text = seed if attempt == 0 else f"{seed}\x00{attempt}"
         candidate = "INC-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12].upper()

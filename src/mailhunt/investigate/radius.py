@@ -8,10 +8,14 @@ tables are built by :mod:`mailhunt.investigate.grouping` in this order:
                   looks like its principal's own usual access (an address the principal used
                   more than the window before, an application already used on that mailbox, a
                   token a sign-in issued), so it is context the analytic cited, not the intruder.
-``_inc_keys``     (tenant, alert, kind, value, first, last): what links alerts: Entra session,
-                  Exchange session, token, application (not Microsoft's own), client IP (new to
-                  the tenant around the evidence: a shared VPN egress with history is no link).
-``_inc_nodes``    (tenant, alert, incident) from the grouping in Python.
+``_inc_record_keys`` (tenant, alert, record, aggregate, kind, value, time): what links: Entra
+                  session, Exchange session, token, application (not Microsoft's own), client
+                  IP (new to the tenant around the evidence: a shared VPN egress with history
+                  is no link), per record that is not habitual.
+``_inc_parts``    (tenant, alert, kind, value, incident) from the grouping in Python: the
+                  incident of every key of every alert (an alert whose records are of two
+                  actors with nothing in common is in two incidents).
+``_inc_members``  (tenant, alert, record, incident): the incident of each evidence record.
 ``_inc_attr``     the blast radius: (incident, record, link).
 """
 
@@ -20,7 +24,9 @@ from __future__ import annotations
 from mailhunt.detect.sql_pieces import microsoft_app
 
 # The rule whose alerts aggregate other alerts' evidence (a campaign): its evidence links
-# nothing by itself; its members link through the campaign id (campaign_members).
+# nothing (it cites every intruder its indicator matched); the campaign alert joins, in each
+# tenant, the incidents of the intruders it cites, and the incidents of several tenants are
+# linked by their campaign_id (campaign_members), never merged.
 CAMPAIGN_RULE = "cross-tenant-campaign"
 
 # An administrative operation names the mailbox it acts on in its object (``user@x\\Rule``,
@@ -103,28 +109,122 @@ _NEW_IPS = """new_ips AS (
     WHERE s.since >= e.first_cited - to_days($window_days)
 )"""
 
-KEYS = f"""
+# Every key of every evidence record that is not habitual, per alert: what links it. An
+# address the tenant knew (``address``: a shared egress, an office) is one actor's within one
+# alert only: it holds together an alert's keyed records from one address (two sessions of
+# one actor), and links no two alerts (``LOCAL_KINDS``); a record with no other key stays
+# keyless (placed by time, see MEMBERS: a victim's consent, from her own address, belongs
+# with the application's reads the alert cites beside it). A campaign's records
+# (``aggregate``) are keyed too, but they only place the campaign alert in the incidents of
+# the intruders whose records it cites; they link nothing (see grouping).
+RECORD_KEYS = f"""
 WITH {_NEW_IPS},
-seeds AS (SELECT * FROM _inc_evidence WHERE NOT habitual AND NOT aggregate),
+seeds AS (SELECT * FROM _inc_evidence WHERE NOT habitual AND tenant_id IS NOT NULL),
 keyed AS (
-    SELECT tenant_id, alert_id, 'session' AS kind, aad AS value, time FROM seeds
-    WHERE aad IS NOT NULL
-    UNION ALL SELECT tenant_id, alert_id, 'exchange-session', sess, time FROM seeds
+    SELECT *, 'session' AS kind, aad AS value FROM seeds WHERE aad IS NOT NULL
+    UNION ALL BY NAME SELECT *, 'exchange-session' AS kind, sess AS value FROM seeds
     WHERE sess IS NOT NULL
-    UNION ALL SELECT tenant_id, alert_id, 'token', tok, time FROM seeds WHERE tok IS NOT NULL
-    UNION ALL SELECT tenant_id, alert_id, 'app', app, time FROM seeds
+    UNION ALL BY NAME SELECT *, 'token' AS kind, tok AS value FROM seeds WHERE tok IS NOT NULL
+    UNION ALL BY NAME SELECT *, 'app' AS kind, app AS value FROM seeds
     WHERE app IS NOT NULL AND NOT {microsoft_app("app")}
-    UNION ALL SELECT s.tenant_id, s.alert_id, 'ip', s.ip, s.time FROM seeds s
+    UNION ALL BY NAME SELECT s.*, 'ip' AS kind, s.ip AS value FROM seeds s
     SEMI JOIN new_ips n ON n.tenant_id = s.tenant_id AND n.ip = s.ip
-    UNION ALL SELECT e.tenant_id, e.alert_id, 'campaign', m.campaign_id, e.time
-    FROM _inc_evidence e JOIN campaign_members m ON m.alert_id = e.alert_id
 )
-SELECT tenant_id, alert_id, kind, value, min(time) AS first, max(time) AS last
-FROM keyed WHERE tenant_id IS NOT NULL GROUP BY ALL
+SELECT tenant_id, alert_id, record_id, aggregate, kind, value, time FROM keyed
+UNION ALL
+SELECT s.tenant_id, s.alert_id, s.record_id, s.aggregate, 'address', s.ip, s.time FROM seeds s
+SEMI JOIN keyed k ON k.alert_id = s.alert_id AND k.record_id = s.record_id
+ANTI JOIN new_ips n ON n.tenant_id = s.tenant_id AND n.ip = s.ip
+WHERE s.ip IS NOT NULL
 """
 
+# The keys an alert's evidence carries (a key of one alert is one node of the grouping), with
+# when the alert's records used it.
+KEYS = """
+SELECT tenant_id, alert_id, kind, value, min(time) AS first, max(time) AS last,
+       bool_or(aggregate) AS aggregate
+FROM _inc_record_keys GROUP BY ALL
+"""
+
+# Keys of an alert that one record carries together (so they are one actor's): each distinct
+# combination of two keys or more, as [kind, value] pairs.
+LINKS = """
+SELECT DISTINCT tenant_id, alert_id, keys FROM (
+    SELECT tenant_id, alert_id, list_sort(list([kind, value])) AS keys
+    FROM _inc_record_keys GROUP BY tenant_id, alert_id, record_id HAVING count(*) > 1
+)
+"""
+
+# Every alert of the evidence, per tenant (one with no key is one node by itself).
 NODES = """
-SELECT DISTINCT coalesce(tenant_id, '') AS tenant_id, alert_id FROM _inc_evidence
+SELECT DISTINCT coalesce(tenant_id, '') AS tenant_id, alert_id, aggregate FROM _inc_evidence
+"""
+
+# Kinds of key that link the records of one alert only.
+LOCAL_KINDS = frozenset({"address"})
+
+# A campaign alert's key no other alert uses (or a campaign alert with no key in a tenant: kind
+# and value '') is placed by the records it shares with other alerts: (tenant, campaign alert,
+# kind, value, other alert).
+SHARES = """
+SELECT DISTINCT coalesce(g.tenant_id, '') AS tenant_id, g.alert_id, coalesce(k.kind, '') AS kind,
+       coalesce(k.value, '') AS value, o.alert_id AS other
+FROM _inc_evidence g JOIN _inc_evidence o ON o.record_id = g.record_id AND NOT o.aggregate
+LEFT JOIN _inc_record_keys k ON k.alert_id = g.alert_id AND k.record_id = g.record_id
+WHERE g.aggregate
+"""
+
+# The grouping's answer, as a table: (tenant, alert, kind, value, incident) for every key of
+# an alert (kind and value '' for an alert with no key), bound as five lists.
+PARTS_TABLE = """CREATE OR REPLACE TEMP TABLE _inc_parts AS
+SELECT unnest($tenants::VARCHAR[]) AS tenant_id, unnest($alerts::VARCHAR[]) AS alert_id,
+       unnest($kinds::VARCHAR[]) AS kind, unnest($values::VARCHAR[]) AS value,
+       unnest($incidents::VARCHAR[]) AS incident_id"""
+
+# Which incident each evidence record of an alert is in: the one of its keys; a record with no
+# key (habitual context, or nothing new about it) the alert's part nearest in time (an alert
+# in one incident: that one). A campaign's record may be in several.
+MEMBERS = """
+WITH via_keys AS (
+    SELECT DISTINCT k.tenant_id, k.alert_id, k.record_id, k.time, p.incident_id
+    FROM _inc_record_keys k
+    JOIN _inc_parts p ON p.tenant_id = k.tenant_id AND p.alert_id = k.alert_id
+                     AND p.kind = k.kind AND p.value = k.value
+),
+parts AS (
+    SELECT p.tenant_id, p.alert_id, p.incident_id, min(v.time) AS since, max(v.time) AS until
+    FROM (SELECT DISTINCT tenant_id, alert_id, incident_id FROM _inc_parts) p
+    LEFT JOIN via_keys v ON v.tenant_id = p.tenant_id AND v.alert_id = p.alert_id
+                        AND v.incident_id = p.incident_id
+    GROUP BY ALL
+),
+rest AS (
+    SELECT coalesce(e.tenant_id, '') AS tenant_id, e.alert_id, e.record_id, e.time
+    FROM _inc_evidence e
+    ANTI JOIN via_keys v ON v.tenant_id = coalesce(e.tenant_id, '')
+                        AND v.alert_id = e.alert_id AND v.record_id = e.record_id
+)
+SELECT tenant_id, alert_id, record_id, incident_id FROM via_keys
+UNION ALL
+SELECT r.tenant_id, r.alert_id, r.record_id,
+       arg_min(p.incident_id, struct_pack(
+           d := coalesce(greatest(epoch(p.since) - epoch(r.time),
+                                  epoch(r.time) - epoch(p.until), 0), 0),
+           i := p.incident_id)) AS incident_id
+FROM rest r JOIN parts p ON p.tenant_id = r.tenant_id AND p.alert_id = r.alert_id
+GROUP BY r.tenant_id, r.alert_id, r.record_id
+"""
+
+# The incidents each key of an alert's records was in at the last build (its records were the
+# incident's evidence): which of its former incidents a part of an alert cut in two keeps.
+PREVIOUS_KEYS = """
+SELECT DISTINCT k.tenant_id, k.alert_id, k.kind, k.value,
+       coalesce(i.merged_into, r.incident_id) AS incident_id
+FROM _inc_record_keys k
+JOIN incident_records r ON r.record_id = k.record_id AND r.link = 'evidence'
+JOIN incident_alerts n ON n.incident_id = r.incident_id AND n.tenant_id = k.tenant_id
+                      AND n.alert_id = k.alert_id
+LEFT JOIN incidents i ON i.id = r.incident_id
 """
 
 # The blast radius of every incident: its seeds (evidence not habitual; all its evidence when
@@ -138,7 +238,8 @@ ATTRIBUTE = f"""
 WITH {_NEW_IPS},
 inc_evidence AS (
     SELECT n.incident_id, e.* FROM _inc_evidence e
-    JOIN incident_alerts n ON n.tenant_id = coalesce(e.tenant_id, '') AND n.alert_id = e.alert_id
+    JOIN _inc_members n ON n.tenant_id = coalesce(e.tenant_id, '') AND n.alert_id = e.alert_id
+                       AND n.record_id = e.record_id
 ),
 all_habitual AS (SELECT incident_id FROM inc_evidence GROUP BY ALL
                  HAVING bool_and(habitual OR aggregate)),

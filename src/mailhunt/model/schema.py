@@ -422,8 +422,8 @@ CAMPAIGNS = Table(
 INCIDENTS = Table(
     name="incidents",
     meaning=(
-        "One row per incident: alerts linked by what they share (Entra session, Exchange "
-        "session, token, uncommon application, client IP, campaign) within a time window, in "
+        "One row per incident: alerts linked by what their records share (Entra session, "
+        "Exchange session, token, uncommon application, new client IP) within a time window, in "
         "one tenant (a cross-tenant intrusion is one incident per tenant, linked by campaign_id). "
         "Rebuilt from the alerts by mailhunt detect and mailhunt incidents; the id, status, "
         "assignee and created_at survive every rebuild. An incident merged into an older one "
@@ -460,14 +460,16 @@ INCIDENTS = Table(
 INCIDENT_ALERTS = Table(
     name="incident_alerts",
     meaning=(
-        "Which incident each (unsuppressed) alert belongs to in each tenant its evidence is in, "
-        "as of the last build (a cross-tenant campaign alert is in one incident per tenant)."
+        "Which incidents each (unsuppressed) alert belongs to in each tenant its evidence is "
+        "in, as of the last build: one, unless its evidence holds the records of several "
+        "intruders that share nothing (then one per intruder, each with its records); a "
+        "cross-tenant campaign alert is in the incident of every intruder it cites, per tenant."
     ),
-    primary_key=("tenant_id", "alert_id"),
+    primary_key=("tenant_id", "alert_id", "incident_id"),
     columns=_cols(
         ("tenant_id", "VARCHAR", "A tenant of the alert's evidence."),
         ("alert_id", "VARCHAR", "An alert."),
-        ("incident_id", "VARCHAR", "Its incident in that tenant."),
+        ("incident_id", "VARCHAR", "An incident holding some of its evidence in that tenant."),
     ),
 )
 
