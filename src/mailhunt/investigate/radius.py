@@ -31,7 +31,7 @@ CAMPAIGN_RULE = "cross-tenant-campaign"
 
 # An administrative operation names the mailbox it acts on in its object (``user@x\\Rule``,
 # the mailbox of Set-Mailbox or Add-MailboxPermission) when the record has no mailbox owner.
-RECORDS_VIEW = """CREATE OR REPLACE TEMP VIEW _inc_records AS
+RECORDS_VIEW = """CREATE OR REPLACE TEMP TABLE _inc_records AS
 SELECT record_id, 'events' AS table_name, tenant_id, time, operation, actor_upn AS actor,
        coalesce(mailbox_upn, CASE WHEN operation <> 'MailItemsAccessed' THEN
            nullif(lower(regexp_extract(object_id, '^([^\\\\/ ]+@[^\\\\/ ]+)', 1)), '') END)
@@ -150,7 +150,7 @@ FROM _inc_record_keys GROUP BY ALL
 # combination of two keys or more, as [kind, value] pairs.
 LINKS = """
 SELECT DISTINCT tenant_id, alert_id, keys FROM (
-    SELECT tenant_id, alert_id, list_sort(list([kind, value])) AS keys
+    SELECT tenant_id, alert_id, list([kind, value] ORDER BY kind, value) AS keys
     FROM _inc_record_keys GROUP BY tenant_id, alert_id, record_id HAVING count(*) > 1
 )
 """
@@ -173,13 +173,6 @@ FROM _inc_evidence g JOIN _inc_evidence o ON o.record_id = g.record_id AND NOT o
 LEFT JOIN _inc_record_keys k ON k.alert_id = g.alert_id AND k.record_id = g.record_id
 WHERE g.aggregate
 """
-
-# The grouping's answer, as a table: (tenant, alert, kind, value, incident) for every key of
-# an alert (kind and value '' for an alert with no key), bound as five lists.
-PARTS_TABLE = """CREATE OR REPLACE TEMP TABLE _inc_parts AS
-SELECT unnest($tenants::VARCHAR[]) AS tenant_id, unnest($alerts::VARCHAR[]) AS alert_id,
-       unnest($kinds::VARCHAR[]) AS kind, unnest($values::VARCHAR[]) AS value,
-       unnest($incidents::VARCHAR[]) AS incident_id"""
 
 # Which incident each evidence record of an alert is in: the one of its keys; a record with no
 # key (habitual context, or nothing new about it) the alert's part nearest in time (an alert
@@ -335,25 +328,37 @@ SELECT a.incident_id, a.record_id, r.table_name, r.tenant_id, r.time, r.mailbox,
 FROM _inc_attr a JOIN _inc_records r ON r.record_id = a.record_id
 """
 
+# Each message read, per incident, mailbox and folder. A record naming a message twice counts
+# once: the reads are made distinct per record first (DISTINCT aggregates per group cost
+# twice as much over a million messages).
 MESSAGES_INSERT = """
 INSERT INTO incident_messages
-SELECT i.incident_id, m.tenant_id, m.mailbox_upn, m.folder_path, m.internet_message_id,
-       max(m.size_bytes), NULL, min(m.time), max(m.time), count(DISTINCT m.record_id),
-       list_sort(list(DISTINCT m.record_id))
-FROM incident_records i JOIN mail_items m ON m.record_id = i.record_id
-WHERE i.table_name = 'events' AND m.internet_message_id IS NOT NULL
-GROUP BY i.incident_id, m.tenant_id, m.mailbox_upn, m.folder_path, m.internet_message_id
+WITH reads AS (
+    SELECT i.incident_id, m.tenant_id, m.mailbox_upn, m.folder_path, m.internet_message_id,
+           m.record_id, max(m.size_bytes) AS size_bytes, min(m.time) AS first_read,
+           max(m.time) AS last_read
+    FROM incident_records i JOIN mail_items m ON m.record_id = i.record_id
+    WHERE i.table_name = 'events' AND m.internet_message_id IS NOT NULL
+    GROUP BY ALL
+)
+SELECT incident_id, tenant_id, mailbox_upn, folder_path, internet_message_id, max(size_bytes),
+       NULL, min(first_read), max(last_read), count(*), list(record_id ORDER BY record_id)
+FROM reads
+GROUP BY incident_id, tenant_id, mailbox_upn, folder_path, internet_message_id
 """
 
 SYNCS_INSERT = """
 INSERT INTO incident_syncs
-WITH synced AS (
-    SELECT i.incident_id, m.tenant_id, m.mailbox_upn, m.folder_path, min(m.time) AS first_sync,
-           max(m.time) AS last_sync, count(DISTINCT m.record_id) AS syncs,
-           list_sort(list(DISTINCT m.record_id)) AS record_ids
+WITH sync_records AS (
+    SELECT DISTINCT i.incident_id, m.tenant_id, m.mailbox_upn, m.folder_path, m.record_id, m.time
     FROM incident_records i JOIN mail_items m ON m.record_id = i.record_id
     WHERE i.table_name = 'events' AND m.access_type = 'Sync'
-    GROUP BY ALL
+),
+synced AS (
+    SELECT incident_id, tenant_id, mailbox_upn, folder_path, min(time) AS first_sync,
+           max(time) AS last_sync, count(DISTINCT record_id) AS syncs,
+           list(DISTINCT record_id ORDER BY record_id) AS record_ids
+    FROM sync_records GROUP BY ALL
 ),
 known AS (
     SELECT m.tenant_id, m.mailbox_upn, m.folder_path,
@@ -413,13 +418,24 @@ WHERE i.table_name = 'events'
   AND e.operation NOT IN ('MailItemsAccessed', 'UserLoggedIn', 'MailboxLogin')
 """
 
+# Per incident and mailbox. incident_records holds a record once per incident: records are
+# counted, not counted distinct; Bind or Sync from the read's own row of events.
 MAILBOXES_INSERT = """
 INSERT INTO incident_mailboxes
 WITH per_record AS (
-    SELECT i.incident_id, i.tenant_id, i.mailbox_upn, i.record_id, i.time, i.operation,
-           e.access_type
-    FROM incident_records i LEFT JOIN events e ON e.record_id = i.record_id
+    SELECT i.incident_id, i.tenant_id, i.mailbox_upn, i.time,
+           CASE WHEN i.operation = 'MailItemsAccessed' THEN e.access_type END AS access_type
+    FROM incident_records i
+    LEFT JOIN (SELECT record_id, access_type FROM events WHERE operation = 'MailItemsAccessed') e
+           ON e.record_id = i.record_id
     WHERE i.mailbox_upn IS NOT NULL
+),
+mailboxes AS (
+    SELECT incident_id, tenant_id, mailbox_upn, min(time) AS first_access,
+           max(time) AS last_access, count(*) AS records,
+           count(*) FILTER (WHERE access_type = 'Bind') AS bind_records,
+           count(*) FILTER (WHERE access_type = 'Sync') AS sync_records
+    FROM per_record GROUP BY ALL
 ),
 messages AS (
     SELECT incident_id, tenant_id, mailbox_upn, count(DISTINCT internet_message_id) AS n
@@ -438,20 +454,22 @@ blind AS (
     SELECT incident_id, tenant_id, mailbox_upn, count(*) AS n
     FROM incident_blind_windows GROUP BY ALL
 )
-SELECT p.incident_id, p.tenant_id, p.mailbox_upn, min(p.time), max(p.time),
-       count(DISTINCT p.record_id), coalesce(any_value(m.n), 0),
-       count(DISTINCT p.record_id) FILTER (WHERE p.operation = 'MailItemsAccessed'
-                                           AND p.access_type = 'Bind'),
-       count(DISTINCT p.record_id) FILTER (WHERE p.operation = 'MailItemsAccessed'
-                                           AND p.access_type = 'Sync'),
-       coalesce(any_value(f.n), 0), coalesce(any_value(c.sent), 0),
-       coalesce(any_value(c.changed), 0), coalesce(any_value(b.n), 0)
-FROM per_record p
+SELECT p.incident_id, p.tenant_id, p.mailbox_upn, p.first_access, p.last_access, p.records,
+       coalesce(m.n, 0), p.bind_records, p.sync_records, coalesce(f.n, 0), coalesce(c.sent, 0),
+       coalesce(c.changed, 0), coalesce(b.n, 0)
+FROM mailboxes p
 LEFT JOIN messages m USING (incident_id, tenant_id, mailbox_upn)
 LEFT JOIN folders f USING (incident_id, tenant_id, mailbox_upn)
 LEFT JOIN changes c USING (incident_id, tenant_id, mailbox_upn)
 LEFT JOIN blind b USING (incident_id, tenant_id, mailbox_upn)
-GROUP BY p.incident_id, p.tenant_id, p.mailbox_upn
+"""
+
+# The users, applications and client IPs of each incident's alerts (sorted, distinct), for
+# _inc_people, made in Python: list functions per row cost DuckDB ~0.2 ms each, and lists read
+# through a join convert to Python slowly (each row copies the join's whole list buffer).
+PEOPLE = """
+SELECT a.id, a.users, a.app_ids, a.client_ips FROM alerts a
+SEMI JOIN incident_alerts n ON n.alert_id = a.id
 """
 
 # The incidents' rows, from their alerts and records; status, assignee, created_at and
@@ -467,9 +485,6 @@ by_alerts AS (
                                       f := -epoch(first_seen))) AS top_title,
            count(DISTINCT id) AS alert_count,
            list_extract($severities, max(list_position($severities, severity))) AS severity,
-           list_sort(list_distinct(flatten(list(users)))) AS users,
-           list_sort(list_distinct(flatten(list(app_ids)))) AS app_ids,
-           list_sort(list_distinct(flatten(list(client_ips)))) AS client_ips,
            list(id ORDER BY first_seen, id) AS alert_ids,
            min(first_seen) AS alerts_first, max(last_seen) AS alerts_last
     FROM members GROUP BY incident_id
@@ -481,26 +496,28 @@ campaigns AS (
     FROM incident_alerts n JOIN campaign_members m ON m.alert_id = n.alert_id GROUP BY ALL
 ),
 records AS (
-    SELECT incident_id, count(*) AS event_count, min(time) AS first_seen, max(time) AS last_seen,
-           list_sort(list(DISTINCT mailbox_upn) FILTER (WHERE mailbox_upn IS NOT NULL))
-             AS mailboxes
+    SELECT incident_id, count(*) AS event_count, min(time) AS first_seen, max(time) AS last_seen
     FROM incident_records GROUP BY ALL
 ),
+mailboxes AS (SELECT incident_id, list(DISTINCT mailbox_upn ORDER BY mailbox_upn) AS mailboxes
+              FROM incident_mailboxes GROUP BY ALL),
 messages AS (SELECT incident_id, count(DISTINCT internet_message_id) AS message_count
              FROM incident_messages GROUP BY ALL)
 SELECT b.incident_id AS id,
        b.top_title || CASE WHEN b.alert_count > 1
                            THEN ' (+' || (b.alert_count - 1) || ' more alerts)' ELSE '' END
-       || ': ' || len(coalesce(r.mailboxes, [])) || ' mailbox(es)' AS title,
+       || ': ' || len(coalesce(x.mailboxes, [])) || ' mailbox(es)' AS title,
        b.severity, 'new' AS status, NULL AS assignee, t.tenant_ids,
-       coalesce(r.mailboxes, []) AS mailboxes, b.users, b.app_ids, b.client_ips, b.alert_ids,
+       coalesce(x.mailboxes, []) AS mailboxes, p.users, p.app_ids, p.client_ips, b.alert_ids,
        c.campaign_id, coalesce(r.first_seen, b.alerts_first) AS first_seen,
        coalesce(r.last_seen, b.alerts_last) AS last_seen, coalesce(r.event_count, 0) AS event_count,
        coalesce(m.message_count, 0) AS message_count, $now AS created_at, $now AS updated_at,
        NULL AS merged_into
 FROM by_alerts b JOIN tenants t USING (incident_id)
+JOIN _inc_people p USING (incident_id)
 LEFT JOIN campaigns c USING (incident_id)
 LEFT JOIN records r USING (incident_id)
+LEFT JOIN mailboxes x USING (incident_id)
 LEFT JOIN messages m USING (incident_id)
 ON CONFLICT (id) DO UPDATE SET
     title = excluded.title, severity = excluded.severity, tenant_ids = excluded.tenant_ids,

@@ -509,9 +509,9 @@ INCIDENT_RECORDS = Table(
         "The blast radius, record by record: every stored record (events or signins) "
         "attributed to the incident's intruder: its alerts' evidence, and the records of the "
         "same Entra or Exchange sessions, tokens, uncommon applications and intruder-only "
-        "client IPs in its tenants and window. The owner's and delegates' own access is not."
+        "client IPs in its tenants and window. The owner's and delegates' own access is not. "
+        "One row per incident and record (no index: rewritten whole by every build)."
     ),
-    primary_key=("incident_id", "record_id"),
     columns=_cols(
         ("incident_id", "VARCHAR", "The incident."),
         ("record_id", "VARCHAR", "The record (events.record_id or signins.record_id)."),
@@ -532,8 +532,10 @@ INCIDENT_RECORDS = Table(
 
 INCIDENT_MAILBOXES = Table(
     name="incident_mailboxes",
-    meaning="Per incident and mailbox: what the intruder did there (from incident_records).",
-    primary_key=("incident_id", "tenant_id", "mailbox_upn"),
+    meaning=(
+        "Per incident and mailbox: what the intruder did there (from incident_records). "
+        "One row per incident and mailbox (no index: rewritten whole by every build)."
+    ),
     columns=_cols(
         ("incident_id", "VARCHAR", "The incident."),
         ("tenant_id", "VARCHAR", "Tenant of the mailbox."),

@@ -6,7 +6,7 @@ are added, never renamed. Times are ISO 8601 UTC with a Z.
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import fields, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -68,19 +68,25 @@ INCIDENT_CSV_FIELDS = (
 
 
 def _plain(value: Any) -> Any:
+    """JSON-ready: times as ISO text, dataclasses as dicts. Shallow where it can be: an
+    incident's lists of ids hold up to millions of strings (``dataclasses.asdict`` deep-copied
+    each one, most of the cost of listing incidents)."""
     if isinstance(value, datetime):
         return iso_utc(value)
+    if isinstance(value, list | tuple):
+        if value and isinstance(value[0], str | int | float) and not isinstance(value[0], bool):
+            return list(value)  # a list of ids or counts: nothing inside to convert
+        return [_plain(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
     return value
 
 
 def incident_record(incident: Incident) -> dict[str, Any]:
     """The incident as a plain dict in contract order."""
-    values = asdict(incident)
-    return {name: _plain(values[name]) for name in INCIDENT_FIELDS}
+    return {name: _plain(getattr(incident, name)) for name in INCIDENT_FIELDS}
 
 
 def incident_csv_record(incident: Incident) -> dict[str, Any]:
@@ -116,7 +122,7 @@ def radius_rows(radius: BlastRadius) -> list[dict[str, Any]]:
     rows = []
     for section, items in parts:
         for item in items:
-            values = {k: _plain(v) for k, v in asdict(item).items()}
+            values = {f.name: _plain(getattr(item, f.name)) for f in fields(item)}
             if section == "action":
                 values["parameters"] = [{"name": n, "value": v} for n, v in item.parameters]
             rows.append({"incident_id": radius.incident.id, "section": section, **values})

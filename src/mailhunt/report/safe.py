@@ -55,6 +55,8 @@ def unsafe(char: str) -> bool:
 
 def _escape_runs(text: str, escape: Callable[[int], str]) -> str:
     """``text`` with each unsafe character replaced by ``escape(code point)`` (fast when clean)."""
+    if text.isascii() and text.isprintable():  # the common case, in C: nothing to replace
+        return text
 
     def run(match: re.Match[str]) -> str:
         chars = match.group()

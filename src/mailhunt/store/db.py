@@ -313,6 +313,26 @@ class Store:
         finally:
             self._connection.unregister(view)
 
+    def columns_table(
+        self, name: str, columns: Mapping[str, Sequence[Any]], types: Mapping[str, str]
+    ) -> None:
+        """A temp table ``name`` (created or replaced) holding these columns of these types
+        (``VARCHAR`` or ``VARCHAR[]``), passed as Arrow: binding long or nested lists as
+        parameters converts value by value, far slower."""
+        arrow_types = {"VARCHAR": pa.string(), "VARCHAR[]": pa.list_(pa.string())}
+        arrow = pa.table(
+            {c: pa.array(list(values), type=arrow_types[types[c]]) for c, values in columns.items()}
+        )
+        view = f"_columns_{uuid.uuid4().hex[:12]}"
+        self._connection.register(view, arrow)
+        try:
+            self.run(
+                f"CREATE OR REPLACE TEMP TABLE {quote_identifier(name)} AS "
+                f"SELECT * FROM {quote_identifier(view)}"
+            )
+        finally:
+            self._connection.unregister(view)
+
     # -- reading -------------------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
