@@ -165,6 +165,26 @@ def test_an_address_shared_by_alerts_of_two_tenants_is_one_campaign(
     ]
 
 
+def test_the_campaign_cites_only_the_records_carrying_what_is_shared(
+    store: Store, tmp_path: Path
+) -> None:
+    """An alert citing the actor's reads and another person's (one application's fan-out, two
+    actors in one mailbox): the campaign claims the actor's only, so the other intruder's
+    incident is not told the actor was seen elsewhere; an alert of the other reads alone is in
+    no campaign."""
+    other = reads(0, "y", ip="203.0.113.50", app=OUTLOOK, info=DESKTOP)
+    evidence = {
+        "a0": reads(0, "x") + other,
+        "a1": reads(1, "x", app=OTHER_APP),
+        "b0": other,
+    }
+    [campaign], others = detect(store, tmp_path, evidence)
+    assert campaign.id == campaign_id("ip", ACTOR_IP)
+    assert campaign.event_ids == sorted(r["Id"] for r in evidence["a1"] + reads(0, "x"))
+    members = {a.id: a.campaign_id for a in others}
+    assert members == {"a0": campaign.id, "a1": campaign.id, "b0": None}
+
+
 def test_application_network_and_fingerprint_link_three_tenants_critical(
     store: Store, tmp_path: Path
 ) -> None:

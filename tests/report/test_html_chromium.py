@@ -88,3 +88,34 @@ def test_the_harness_sees_what_it_must(tmp_path: Path) -> None:
     assert "http://198.51.100.7/p.gif" in seen.requests
     violations = [e["text"] for e in seen.log if "Content Security Policy" in e["text"]]
     assert len(violations) == 3  # the script, the image, the style attribute
+
+
+@pytest.fixture(scope="module")
+def notices(xss_db: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Every tenant's notice.html of the XSS store (``mailhunt notify``)."""
+    from mailhunt.notify import write_notices
+    from mailhunt.store.db import Store
+
+    out = tmp_path_factory.mktemp("notices") / "out"
+    with Store.open(xss_db, create=False, read_only=True) as store:
+        results = write_notices(store, out)
+    return sorted(result.folder / "notice.html" for result in results)
+
+
+def test_notices_in_the_browser(
+    notices: list[Path], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Each tenant's HTML notice, loaded from disk like the report: no payload runs, nothing is
+    requested but the file, the console is silent, and the notice is drawn."""
+    assert notices  # the XSS store has affected tenants
+    assert EXECUTABLE is not None
+    for notice in notices:
+        seen = load(EXECUTABLE, notice, tmp_path_factory.mktemp("profile"), settle=0.5)
+        assert seen.marker is None, notice
+        assert seen.exceptions == [], notice
+        assert seen.requests == [notice.resolve().as_uri()], notice
+        assert [entry["text"] for entry in seen.log] == [], notice
+        assert seen.console == [], notice
+        assert seen.title == "Notice of unauthorised mailbox access", notice
+        width, height = _png_size(seen.screenshot)
+        assert width == 1280 and height > 400, notice

@@ -4,7 +4,9 @@ Per injected intrusion (one per tenant: a cross-tenant intrusion is one per tena
 so per-tenant incidents linked by a campaign id are what is expected): how many incidents hold
 any of its records (exactly one is the line), the share of its records the incident attributes
 (``event_ids``) and of the messages it read (``messages``). Precision, over the incidents that
-hold an intrusion: the share of their attributed records some intrusion wrote.
+hold an intrusion: the share of their attributed records some intrusion wrote. Campaign ids: the
+incidents of a cross-tenant intrusion share one; an intrusion of one tenant's incident has none
+(its notice would tell the tenant the actor was seen elsewhere).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mailhunt.investigate.model import Incident
+from mailhunt.simulate.attacks import ATTACKS
 from mailhunt.simulate.model import Intrusion
 
 MIN_RECALL = 0.99
@@ -31,6 +34,7 @@ class IntrusionScore:
     records_attributed: int
     messages: int
     messages_attributed: int
+    cross_tenant: bool = False  # an attack kind reaching several tenants (one campaign)
 
     @property
     def record_recall(self) -> float:
@@ -76,6 +80,15 @@ class IncidentScore:
                 failed.append(f"{name}: record recall {i.record_recall:.1%}")
             if i.message_recall < MIN_RECALL:
                 failed.append(f"{name}: message recall {i.message_recall:.1%}")
+            if not i.cross_tenant and i.campaign_ids:
+                failed.append(f"{name}: campaign id {', '.join(i.campaign_ids)} (one tenant's)")
+        campaigns: dict[str, set[tuple[str, ...]]] = {}
+        for i in self.intrusions:
+            if i.cross_tenant:
+                campaigns.setdefault(i.kind, set()).add(i.campaign_ids)
+        for kind, ids in sorted(campaigns.items()):
+            if len(ids) != 1 or len(next(iter(ids))) != 1:
+                failed.append(f"{kind}: its tenants' incidents do not share one campaign id")
         if self.precision < MIN_PRECISION:
             failed.append(f"incident record precision {self.precision:.1%}")
         return failed
@@ -107,6 +120,8 @@ def score_incidents(
                 records_attributed=len(records & got_records),
                 messages=len(messages),
                 messages_attributed=len(messages & got_messages),
+                cross_tenant=intrusion.kind in ATTACKS
+                and not ATTACKS[intrusion.kind].single_tenant,
             )
         )
     attributed = set().union(*(e for x, e, _ in held if x.id in holding)) if holding else set()

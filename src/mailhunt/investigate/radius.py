@@ -474,7 +474,7 @@ SEMI JOIN incident_alerts n ON n.alert_id = a.id
 
 # The incidents' rows, from their alerts and records; status, assignee, created_at and
 # merged_into are the stored ones (a rebuild never loses them). $now, $severities bound.
-INCIDENTS_UPSERT = """
+INCIDENTS_UPSERT = f"""
 INSERT INTO incidents BY NAME
 WITH members AS (
     SELECT n.incident_id, a.* FROM incident_alerts n JOIN alerts a ON a.id = n.alert_id
@@ -491,9 +491,11 @@ by_alerts AS (
 ),
 tenants AS (SELECT incident_id, list_sort(list(DISTINCT tenant_id)) AS tenant_ids
             FROM incident_alerts GROUP BY ALL),
-campaigns AS (
+campaigns AS (  -- the campaign whose alert was placed here (not any member alert's: an
+                -- alert citing two intruders is in both their incidents)
     SELECT n.incident_id, min(m.campaign_id) AS campaign_id
-    FROM incident_alerts n JOIN campaign_members m ON m.alert_id = n.alert_id GROUP BY ALL
+    FROM incident_alerts n JOIN alerts a ON a.id = n.alert_id AND a.rule_id = '{CAMPAIGN_RULE}'
+    JOIN campaign_members m ON m.alert_id = n.alert_id GROUP BY ALL
 ),
 records AS (
     SELECT incident_id, count(*) AS event_count, min(time) AS first_seen, max(time) AS last_seen

@@ -363,10 +363,11 @@ CAMPAIGN_MEMBERS = Table(
     name="campaign_members",
     meaning=(
         "Which campaign each alert belongs to: a campaign is an alert of cross-tenant-campaign, "
-        "whose evidence is the evidence of every alert it links, so an alert belongs to the "
-        "campaign whose evidence holds all of its own (the one with the most evidence when "
-        "several do: a campaign that grew supersedes its earlier alert). A campaign alert "
-        "belongs to itself. A view over alerts and alert_evidence (no row is stored)."
+        "whose evidence is the records of the alerts it links that carry its shared things, so "
+        "an alert belongs to the campaign whose evidence shares the most of its records (of "
+        "those sharing as many, the one with the most evidence: a campaign that grew "
+        "supersedes its earlier alert). A campaign alert belongs to itself. A view over alerts "
+        "and alert_evidence (no row is stored)."
     ),
     view=(
         "WITH campaign_evidence AS (SELECT x.alert_id AS campaign_id, x.record_id "
@@ -376,12 +377,10 @@ CAMPAIGN_MEMBERS = Table(
         "GROUP BY campaign_id), "
         "covered AS (SELECT x.alert_id, e.campaign_id, count(*) AS shared "
         "FROM alert_evidence x JOIN campaign_evidence e ON e.record_id = x.record_id "
-        "GROUP BY x.alert_id, e.campaign_id), "
-        "sizes AS (SELECT alert_id, count(*) AS records FROM alert_evidence "
-        "WHERE alert_id IN (SELECT alert_id FROM covered) GROUP BY alert_id) "
-        "SELECT c.alert_id, arg_max(c.campaign_id, struct_pack(n := z.records, id := "
-        "c.campaign_id)) AS campaign_id FROM covered c JOIN sizes s USING (alert_id) "
-        "JOIN campaign_sizes z USING (campaign_id) WHERE c.shared = s.records GROUP BY c.alert_id"
+        "GROUP BY x.alert_id, e.campaign_id) "
+        "SELECT c.alert_id, arg_max(c.campaign_id, struct_pack(s := c.shared, n := z.records, "
+        "id := c.campaign_id)) AS campaign_id FROM covered c "
+        "JOIN campaign_sizes z USING (campaign_id) GROUP BY c.alert_id"
     ),
     columns=_cols(
         ("alert_id", "VARCHAR", "An alert."),

@@ -6,8 +6,11 @@ address's network (its /24, or /48 for IPv6) when several of its addresses are u
 application (ClientAppId, else AppId) or the client fingerprint (the user agent or
 ClientInfoString together with that application). Shared things that link alerts are joined
 transitively (alerts sharing an address with alerts sharing an application with ...) into one
-campaign, raised as an alert of its own whose evidence is every member alert's evidence. It works
-on alerts, not raw events, so it runs after every other analytic (``after_alerts``); only member
+campaign, raised as an alert of its own whose evidence is the member alerts' records that carry
+one of the shared things (not their other records: an alert may cite another intruder's records
+beside the actor's — a fan-out of one application, two actors' reads in one mailbox — and the
+campaign must not claim them, or the other intruder's incident would be told the actor was seen
+elsewhere). It works on alerts, not raw events, so it runs after every other analytic (``after_alerts``); only member
 alerts of medium severity or above link (a low alert alone says too little to tie tenants).
 
 Why: Storm-0558 read the mail of about 25 organisations with forged tokens, from the same
@@ -41,19 +44,21 @@ array ``[kind, value]`` of its first shared thing (addresses first, then network
 fingerprints; each ordered by value) and its time bucket is fixed (1970-01-01), so its id, the
 campaign id, is a hash of that indicator alone and a rerun over more data updates the same
 alert. Membership is not stored: the ``campaign_members`` view finds, for each alert, the
-campaign alert whose evidence holds all of its evidence (what this analytic writes), and
+campaign alert whose evidence shares the most of its records (what this analytic writes), and
 ``mailhunt alerts`` shows it as ``campaign_id`` (the campaign alert carries its own id). Chosen
 over a table the analytic fills because an analytic's setup step is not given its parameters
 and its query cannot write: the campaign alert is the one record, so membership never
 disagrees with it, a suppressed or deleted campaign leaves no dangling links, and no state
 survives a failed run. The costs: membership is recomputed each time alerts are listed (one
 hash join of alert_evidence with the campaigns' evidence); an alert whose evidence later grew
-belongs again only once this analytic has run after it (it always runs last); an alert whose
-records all lie in a campaign's evidence belongs to it even if it did not take part in the
-linking (a low alert about the same reads: rightly so); and when a campaign's first shared thing
+belongs again only once this analytic has run after it (it always runs last); an alert citing
+a record of the campaign's evidence belongs to it even if it did not take part in the linking (a
+low alert about the same reads: rightly so); and when a campaign's first shared thing
 changes (a new address sorts first, two campaigns merge) a new campaign alert is raised and the
-old one stays, its members moving to the new one (an alert belongs to the latest campaign whose
-evidence covers it).
+old one stays, its members moving to the new one (of the campaigns sharing as many of an alert's
+records, an alert belongs to the one with the most evidence: the latest). An incident's
+campaign id is that of the campaign alert placed in it (see ``investigate/radius.py``), not of
+every member alert it holds: an alert of two intruders' records is in both their incidents.
 
 Known false positives: two unrelated actors renting servers in the same /24 of a hosting
 provider, or using the same public tool (one open-source mail exfiltration script's client
@@ -225,17 +230,18 @@ WITH RECURSIVE members AS (
       AND suppressed_by IS NULL  -- a suppressed alert links no tenants
 ),
 evidence AS (
-    SELECT m.alert_id, e.tenant_id, lower(e.client_ip) AS ip,
+    SELECT m.alert_id, x.record_id, e.tenant_id, lower(e.client_ip) AS ip,
            lower(coalesce(e.client_app_id, e.app_id)) AS app, e.user_agent AS agent
     FROM alert_evidence x JOIN members m ON m.alert_id = x.alert_id
     JOIN events e ON e.record_id = x.record_id
     UNION ALL
-    SELECT m.alert_id, s.tenant_id, lower(s.client_ip), lower(s.app_id), s.user_agent
+    SELECT m.alert_id, x.record_id, s.tenant_id, lower(s.client_ip), lower(s.app_id),
+           s.user_agent
     FROM alert_evidence x JOIN members m ON m.alert_id = x.alert_id
     JOIN signins s ON s.record_id = x.record_id
 ),
 evidence_addresses AS ({_address_sql("SELECT DISTINCT ip FROM evidence WHERE ip IS NOT NULL")}),
-marks AS ({_marks_sql("evidence", ("alert_id", "tenant_id"))}),
+marks AS ({_marks_sql("evidence", ("alert_id", "record_id", "tenant_id"))}),
 shared AS (  -- in the alerts of enough tenants before rarity is judged: few values
     SELECT kind, value FROM marks GROUP BY kind, value
     HAVING count(DISTINCT tenant_id) >= $min_tenants
@@ -334,9 +340,11 @@ also_seen AS (
     SELECT c.campaign, max(i.quiet_tenants) AS tenants
     FROM components c JOIN indicators i USING (indicator) GROUP BY c.campaign
 ),
-member_evidence AS (
-    SELECT DISTINCT ca.campaign, x.record_id
-    FROM campaign_alerts ca JOIN alert_evidence x ON x.alert_id = ca.alert_id
+member_evidence AS (  -- the records of the member alerts carrying the campaign's things
+    SELECT DISTINCT c.campaign, m.record_id
+    FROM marks m JOIN indicators i ON i.kind = m.kind AND i.value = m.value
+    JOIN components c ON c.indicator = i.indicator
+    SEMI JOIN rare r ON r.tenant_id = m.tenant_id AND r.kind = m.kind AND r.value = m.value
 ),
 campaign_evidence AS (
     SELECT campaign, list_sort(list(record_id)) AS event_ids FROM member_evidence
