@@ -11,7 +11,8 @@ one of the shared things (not their other records: an alert may cite another int
 beside the actor's — a fan-out of one application, two actors' reads in one mailbox — and the
 campaign must not claim them, or the other intruder's incident would be told the actor was seen
 elsewhere). It works on alerts, not raw events, so it runs after every other analytic
-(``after_alerts``); only member alerts of medium severity or above link (a low alert alone says too little to tie tenants).
+(``after_alerts``); only member alerts of medium severity or above link (a low alert alone says
+too little to tie tenants).
 
 Why: Storm-0558 read the mail of about 25 organisations with forged tokens, from the same
 rented servers and the same tooling. Each tenant sees a few reads; a provider (an MSSP, a
