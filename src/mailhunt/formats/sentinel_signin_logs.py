@@ -4,7 +4,7 @@
 
 Quirks: columns are PascalCase (``Id``, ``UserPrincipalName``, ``UniqueTokenIdentifier``...);
 ``ResultType`` is a string ("0" is success, anything else the Entra error code); the dynamic
-columns (``Status``, ``LocationDetails``, ``AuthenticationDetails``, ``DeviceDetail``) are objects in
+columns (``Status``, ``LocationDetails``, ``DeviceDetail``...) are objects in
 ``SigninLogs`` but JSON *strings* in ``AADNonInteractiveUserSignInLogs`` and in most exports
 (``az monitor log-analytics query``, OTRF/Mordor datasets): both are read, as each column is read
 as text and cast to JSON. ``TenantId`` is the Log Analytics *workspace* id, not the Entra tenant:
