@@ -80,6 +80,12 @@ EVENTS = Table(
             "RoleManagement, Policy...), an Azure Activity event's (Administrative, Security...).",
         ),
         (
+            "alert_name",
+            "VARCHAR",
+            "Name of the alert a record reports (UAL SecurityComplianceAlerts: 'Suspicious inbox "
+            "forwarding', 'Impossible travel activity'...).",
+        ),
+        (
             "logged_by_service",
             "VARCHAR",
             "Entra audits: the service that logged the change (Core Directory, PIM, "
@@ -110,7 +116,8 @@ EVENTS = Table(
             "parameters",
             "STRUCT(name VARCHAR, value VARCHAR)[]",
             "What the operation was given: cmdlet Parameters (Name, Value) and, for directory "
-            "changes, ModifiedProperties (Name, NewValue).",
+            "changes, ModifiedProperties (Name, NewValue); for Azure Activity events, the "
+            "entries of properties (name, value).",
         ),
         (
             "message_items",
