@@ -29,7 +29,7 @@ FILES = (
 FIREWALL = "0b7e2c1d-4f3a-4e5b-9c6d-7e8f9a0b1c2d|"  # its Start and Success records
 ELEVATE = "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f|"
 ADFS = "5d6e7f80-91a2-4b3c-8d4e-5f6a7b8c9d0e|"
-VAULT_SECRET = "6e7f8091-a2b3-4c4d-9e5f-6a7b8c9d0e1f|"
+KV_ITEM_DELETE = "6e7f8091-a2b3-4c4d-9e5f-6a7b8c9d0e1f|"
 ROLE_WRITE = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d|"
 SECURITY = "e7f8a9b0-c1d2-4e3f-9a4b-5c6d7e8f9a0b|"
 POLICY = "4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c7d|"
@@ -123,7 +123,7 @@ ACTIVITY: list[tuple[str, dict[str, Any], set[str]]] = [
     (
         "operationName-startswith",
         {"operationName|startswith": "MICROSOFT.KEYVAULT/VAULTS/"},
-        {VAULT_SECRET, VAULT},
+        {KV_ITEM_DELETE, VAULT},
     ),
     (
         "OperationNameValue",
@@ -146,7 +146,7 @@ ACTIVITY: list[tuple[str, dict[str, Any], set[str]]] = [
         {"CategoryValue": "Administrative", "operationName|endswith": "/roleAssignments/write"},
         {ROLE_WRITE},
     ),
-    ("ActivityStatusValue", {"ActivityStatusValue": "Failure"}, {VAULT_SECRET}),
+    ("ActivityStatusValue", {"ActivityStatusValue": "Failure"}, {KV_ITEM_DELETE}),
     ("Caller", {"Caller": "0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f"}, {VAULT}),
     ("CallerIpAddress", {"CallerIpAddress|cidr": "2001:db8:7::/48"}, {ADFS, VAULT}),
     ("properties.message", {"properties.message": "Microsoft.Portal/consoles/write"}, {CONSOLE}),
