@@ -16,7 +16,9 @@ has the same tables in prose, with the reasons.
 References: https://sigmahq.io/docs/basics/log-sources.html,
 https://learn.microsoft.com/office/office-365-management-api/office-365-management-activity-api-schema,
 https://learn.microsoft.com/azure/azure-monitor/reference/tables/signinlogs,
-https://learn.microsoft.com/azure/azure-monitor/reference/tables/auditlogs
+https://learn.microsoft.com/azure/azure-monitor/reference/tables/auditlogs,
+https://learn.microsoft.com/azure/azure-monitor/reference/tables/azureactivity,
+https://learn.microsoft.com/azure/azure-monitor/essentials/activity-log-schema
 """
 
 from __future__ import annotations
