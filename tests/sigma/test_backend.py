@@ -189,9 +189,9 @@ UNSUPPORTED_CASES: list[tuple[str, dict[str, Any], dict[str, str], str]] = [
     ("field", {"sel": {"Directionality": "Inbound"}}, {}, "field Directionality not collected"),
     (
         "log source",
-        {"sel": {"operationName": "x"}},
-        {"product": "azure", "service": "activitylogs"},
-        "log source not collected (product=azure, service=activitylogs): Azure Activity log",
+        {"sel": {"riskEventType": "x"}},
+        {"product": "azure", "service": "pim"},
+        "log source not collected (product=azure, service=pim): Privileged Identity Management",
     ),
     ("keyword", {"sel": ["evil"]}, {}, "keyword search (a value without a field)"),
     # pySigma checks patterns with RE2, DuckDB's engine: no lookarounds, no backreferences

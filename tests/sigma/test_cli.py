@@ -30,9 +30,9 @@ def _rules(folder: Path) -> Path:
     )
     (folder / "c_activity.yml").write_text(
         rule_text(
-            {"sel": {"operationName": "x"}},
+            {"sel": {"riskEventType": "x"}},
             product="azure",
-            service="activitylogs",
+            service="pim",
             rule_id="1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
         ),
         "utf-8",

@@ -25,6 +25,7 @@ def test_log_source_names_real_formats_and_columns(source: LogSource) -> None:
 def test_field_names_match_whatever_their_case() -> None:
     signins = next(s for s in LOG_SOURCES if s.service == "signinlogs")
     assert signins.token("Resultdescription") == "@failure_reason"
-    assert signins.token("DeviceDetail.isCompliant") == "DeviceDetail.isCompliant"
+    assert signins.token("deviceDetail.IsCompliant") == "@device_compliant"
+    assert signins.token("NetworkLocationDetails") == "NetworkLocationDetails"  # not kept
     m365 = next(s for s in LOG_SOURCES if s.service == "audit")
     assert m365.token("parameters.ForwardTo") == "@param:ForwardTo"

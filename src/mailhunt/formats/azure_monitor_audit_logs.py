@@ -27,6 +27,7 @@ CATEGORIES = ("AuditLogs",)
 
 _PROPERTIES = (
     "STRUCT(id VARCHAR, activityDateTime VARCHAR, activityDisplayName VARCHAR, result VARCHAR, "
+    "category VARCHAR, loggedByService VARCHAR, "
     f"initiatedBy {graph.INITIATED_BY}, additionalDetails {graph.ADDITIONAL_DETAILS})"
 )
 
@@ -37,6 +38,7 @@ _RELATION = (
     "properties.id AS id, properties.activityDateTime AS activityDateTime, "
     "coalesce(nullif(properties.activityDisplayName, ''), nullif(operationName, '')) "
     "AS activityDisplayName, properties.result AS result, "
+    "properties.category AS audit_category, properties.loggedByService AS loggedByService, "
     "properties.initiatedBy AS initiatedBy, properties.additionalDetails AS additionalDetails "
     "FROM {source}"
 )

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from mailhunt.formats._azure_monitor import client_ip, envelope_format, envelope_time
 from mailhunt.formats.base import utc_time
+from mailhunt.formats.entra_signins import DEVICE_DETAIL, SIGNIN_DETAILS
 from mailhunt.formats.sentinel_signin_logs import (
     INTERACTIVE_BY_CATEGORY,
     interactive_by_category,
@@ -42,7 +43,17 @@ _PROPERTIES = (
     "ipAddress VARCHAR, userAgent VARCHAR, sessionId VARCHAR, uniqueTokenIdentifier VARCHAR, "
     "tokenIssuerType VARCHAR, isInteractive VARCHAR, resourceTenantId VARCHAR, "
     "homeTenantId VARCHAR, status STRUCT(errorCode VARCHAR, failureReason VARCHAR), "
-    "location STRUCT(city VARCHAR, countryOrRegion VARCHAR))"
+    "location STRUCT(city VARCHAR, countryOrRegion VARCHAR), resourceDisplayName VARCHAR, "
+    "authenticationRequirement VARCHAR, conditionalAccessStatus VARCHAR, riskState VARCHAR, "
+    f"deviceDetail {DEVICE_DETAIL})"
+)
+
+# The envelope as read, and the sign-in's details under their Graph names (SIGNIN_DETAILS).
+_RELATION = (
+    "SELECT *, properties.resourceDisplayName AS resourceDisplayName, "
+    "properties.authenticationRequirement AS authenticationRequirement, "
+    "properties.conditionalAccessStatus AS conditionalAccessStatus, "
+    "properties.riskState AS riskState, properties.deviceDetail AS deviceDetail FROM {source}"
 )
 
 FORMAT = envelope_format(
@@ -52,7 +63,9 @@ FORMAT = envelope_format(
     table="signins",
     categories=CATEGORIES,
     properties=_PROPERTIES,
+    relation=_RELATION,
     select={
+        **SIGNIN_DETAILS,
         "record_id": "nullif(properties.id, '')",
         "time": f"coalesce({utc_time('properties.createdDateTime')}, {envelope_time('time')})",
         "tenant_id": "lower(coalesce(nullif(properties.resourceTenantId, ''), "

@@ -5,7 +5,10 @@ consent and permission grants, app registrations and their credentials, role ass
 user and policy changes: what an intruder does before reading mail. ``initiatedBy`` holds
 either ``user`` (userPrincipalName, ipAddress) or ``app`` (appId, displayName,
 servicePrincipalId), the other being null; the actor is the user's UPN, else the app's display
-name, else its appId. ``activityDisplayName`` is kept verbatim (the credential change is
+name, else its appId. ``category`` (UserManagement, RoleManagement...) and ``loggedByService``
+(Core Directory, PIM...) have columns of their own; the Graph ``category`` is read as
+``audit_category`` (the Azure Monitor envelope has a ``category`` of its own).
+``activityDisplayName`` is kept verbatim (the credential change is
 "Update application, en dash, Certificates and secrets management" with a trailing space), as
 Graph, the unified audit log and Sentinel all spell it. ``targetResources`` (what was changed)
 has no column in the events table and stays in the raw record. Graph records carry no tenant id
@@ -39,6 +42,8 @@ SELECT = {
     "app_id": "lower(nullif(initiatedBy.app.appId, ''))",
     "client_ip": bare_ip("initiatedBy.user.ipAddress"),
     "user_agent": "list_filter(additionalDetails, lambda d: d.key = 'User-Agent')[1].value",
+    "category": "nullif(audit_category, '')",
+    "logged_by_service": "nullif(loggedByService, '')",
 }
 
 FORMAT = Format(
@@ -59,8 +64,11 @@ FORMAT = Format(
         "activityDateTime": "VARCHAR",
         "activityDisplayName": "VARCHAR",
         "result": "VARCHAR",
+        "category": "VARCHAR",
+        "loggedByService": "VARCHAR",
         "initiatedBy": INITIATED_BY,
         "additionalDetails": ADDITIONAL_DETAILS,
     },
+    relation="SELECT *, category AS audit_category FROM {source}",
     select=SELECT,
 )

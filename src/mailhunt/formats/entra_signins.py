@@ -2,13 +2,30 @@
 
 JSON Lines, a JSON array, or a ``{"value": [...]}`` page. Beta fields (uniqueTokenIdentifier,
 sessionId, tokenIssuerType, userAgent, resourceTenantId) are read when present: they are what
-ties a mailbox access back to the sign-in that issued its token. Reference:
+ties a mailbox access back to the sign-in that issued its token. So are what the sign-in
+required (authenticationRequirement), Conditional Access's outcome, its riskState, the
+resource's display name and the device (deviceDetail: deviceId, trustType, isCompliant). Reference:
 https://learn.microsoft.com/graph/api/resources/signin
 """
 
 from __future__ import annotations
 
 from mailhunt.formats.base import Format, Sample, bare_ip, json_sniffer, utc_time
+
+# deviceDetail as Graph, Azure Monitor and Log Analytics give it (isCompliant a boolean or text).
+DEVICE_DETAIL = "STRUCT(deviceId VARCHAR, trustType VARCHAR, isCompliant VARCHAR)"
+
+# The sign-in's requirements, Conditional Access outcome, risk and device (schema column ->
+# SQL over Graph's names), shared with the Azure Monitor format, whose relation names them so.
+SIGNIN_DETAILS = {
+    "resource_name": "nullif(resourceDisplayName, '')",
+    "authentication_requirement": "nullif(authenticationRequirement, '')",
+    "conditional_access_status": "nullif(conditionalAccessStatus, '')",
+    "risk_state": "nullif(riskState, '')",
+    "device_id": "lower(nullif(deviceDetail.deviceId, ''))",
+    "device_trust_type": "nullif(deviceDetail.trustType, '')",
+    "device_compliant": "TRY_CAST(deviceDetail.isCompliant AS BOOLEAN)",
+}
 
 _looks_like_signin = json_sniffer("id", "createdDateTime", any_of=("userPrincipalName", "appId"))
 
@@ -45,6 +62,11 @@ FORMAT = Format(
         "homeTenantId": "VARCHAR",
         "status": "STRUCT(errorCode BIGINT, failureReason VARCHAR)",
         "location": "STRUCT(city VARCHAR, countryOrRegion VARCHAR)",
+        "resourceDisplayName": "VARCHAR",
+        "authenticationRequirement": "VARCHAR",
+        "conditionalAccessStatus": "VARCHAR",
+        "riskState": "VARCHAR",
+        "deviceDetail": DEVICE_DETAIL,
     },
     select={
         "record_id": "id",
@@ -67,5 +89,6 @@ FORMAT = Format(
         "failure_reason": "status.failureReason",
         "country": "location.countryOrRegion",
         "city": "location.city",
+        **SIGNIN_DETAILS,
     },
 )

@@ -2,7 +2,9 @@
 
 JSON Lines or a JSON array per content blob; one record per audited operation. The fields read
 are those of the common schema plus the Exchange mailbox-access ones (MailItemsAccessed:
-Folders/FolderItems, OperationProperties, AppAccessContext). References:
+Folders/FolderItems, OperationProperties, AppAccessContext) and, for Security & Compliance alert
+records (SecurityComplianceAlerts, Workload SecurityComplianceCenter), the alert's Name and
+Category. References:
 https://learn.microsoft.com/office/office-365-management-api/office-365-management-activity-api-schema
 https://learn.microsoft.com/purview/audit-log-investigate-accounts (MailItemsAccessed)
 """
@@ -11,6 +13,9 @@ from __future__ import annotations
 
 from mailhunt.formats.base import Format, bare_ip, json_sniffer, name_value, utc_time
 
+# A Security & Compliance alert record (SecurityComplianceAlerts, RecordType 40): only these
+# carry AlertId, and their Name and Category are the alert's.
+_ALERT = "nullif(AlertId, '') IS NOT NULL"
 _LOGON_TYPES = "['Owner', 'Admin', 'Delegate', 'Transport', 'SystemService', 'BestAccess']"
 
 # The typed columns of a UAL record: read by read_json here, and by from_json where another
@@ -35,6 +40,10 @@ COLUMNS = {
     "LogonType": "VARCHAR",
     "OperationCount": "VARCHAR",
     "ObjectId": "VARCHAR",
+    # SecurityComplianceAlerts (RecordType 40): the alert's id, name and category
+    "AlertId": "VARCHAR",
+    "Name": "VARCHAR",
+    "Category": "VARCHAR",
     "Parameters": "STRUCT(Name VARCHAR, Value VARCHAR)[]",
     "ModifiedProperties": "STRUCT(Name VARCHAR, NewValue VARCHAR)[]",
     "ExtendedProperties": "STRUCT(Name VARCHAR, Value VARCHAR)[]",
@@ -86,6 +95,8 @@ SELECT = {
         "internet_message_id := NULL::VARCHAR, size_bytes := NULL::BIGINT)] END))"
     ),
     "object_id": "ObjectId",
+    "alert_name": f"CASE WHEN {_ALERT} THEN nullif(Name, '') END",
+    "category": f"CASE WHEN {_ALERT} THEN nullif(Category, '') END",
     "parameters": (
         "nullif(list_transform(coalesce(Parameters, []), lambda p: struct_pack(name := p.Name, "
         "value := p.Value)) || list_transform(coalesce(ModifiedProperties, []), lambda p: "

@@ -46,7 +46,8 @@ def audit_relation(rows: str = "{source}") -> str:
     return (
         "SELECT _ordinal, Id AS id, coalesce(ActivityDisplayName, OperationName) "
         "AS activityDisplayName, Result AS result, InitiatedBy AS initiatedBy, "
-        "AdditionalDetails AS additionalDetails, ActivityDateTime, TimeGenerated, AADTenantId, "
+        "AdditionalDetails AS additionalDetails, Category AS audit_category, LoggedByService, "
+        "ActivityDateTime, TimeGenerated, AADTenantId, "
         f"_unparsed FROM ({sentinel_relation(TEXT, DYNAMIC, rows)})"
     )
 

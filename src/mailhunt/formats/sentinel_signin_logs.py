@@ -4,7 +4,7 @@
 
 Quirks: columns are PascalCase (``Id``, ``UserPrincipalName``, ``UniqueTokenIdentifier``...);
 ``ResultType`` is a string ("0" is success, anything else the Entra error code); the dynamic
-columns (``Status``, ``LocationDetails``, ``AuthenticationDetails``) are objects in
+columns (``Status``, ``LocationDetails``, ``DeviceDetail``...) are objects in
 ``SigninLogs`` but JSON *strings* in ``AADNonInteractiveUserSignInLogs`` and in most exports
 (``az monitor log-analytics query``, OTRF/Mordor datasets): both are read, as each column is read
 as text and cast to JSON. ``TenantId`` is the Log Analytics *workspace* id, not the Entra tenant:
@@ -78,8 +78,13 @@ TEXT = (
     "ResourceTenantId",
     "HomeTenantId",
     "AADTenantId",
+    "ResourceDisplayName",
+    "AuthenticationRequirement",
+    "ConditionalAccessStatus",
+    "RiskState",
 )
 DYNAMIC = {
+    "DeviceDetail": "STRUCT(deviceId VARCHAR, trustType VARCHAR, isCompliant VARCHAR)",
     "Status": "STRUCT(errorCode VARCHAR, failureReason VARCHAR)",
     "LocationDetails": "STRUCT(city VARCHAR, countryOrRegion VARCHAR)",
     "AuthenticationDetails": "STRUCT(authenticationStepDateTime VARCHAR)[]",
@@ -208,6 +213,13 @@ SELECT = {
     "failure_reason": "coalesce(nullif(Status.failureReason, ''), ResultDescription)",
     "country": "coalesce(nullif(LocationDetails.countryOrRegion, ''), Location)",
     "city": "nullif(LocationDetails.city, '')",
+    "resource_name": "ResourceDisplayName",
+    "authentication_requirement": "AuthenticationRequirement",
+    "conditional_access_status": "ConditionalAccessStatus",
+    "risk_state": "RiskState",
+    "device_id": "lower(nullif(DeviceDetail.deviceId, ''))",
+    "device_trust_type": "nullif(DeviceDetail.trustType, '')",
+    "device_compliant": "TRY_CAST(DeviceDetail.isCompliant AS BOOLEAN)",
     "warnings": warnings_sql(
         {
             "time_from_authentication_details": f"{_ROW_TIME} IS NULL AND {_STEP_TIME} IS NOT NULL",

@@ -73,6 +73,24 @@ EVENTS = Table(
         ("record_type", "INTEGER", "UAL RecordType number (50 = ExchangeItemAggregated)."),
         ("operation", "VARCHAR", "Audited operation (MailItemsAccessed, Send, New-InboxRule...)."),
         ("result", "VARCHAR", "Result status as the source states it (Succeeded, Failed...)."),
+        (
+            "category",
+            "VARCHAR",
+            "The source's category of the record: an Entra audit's (UserManagement, "
+            "RoleManagement, Policy...), an Azure Activity event's (Administrative, Security...).",
+        ),
+        (
+            "alert_name",
+            "VARCHAR",
+            "Name of the alert a record reports (UAL SecurityComplianceAlerts: 'Suspicious inbox "
+            "forwarding', 'Impossible travel activity'...).",
+        ),
+        (
+            "logged_by_service",
+            "VARCHAR",
+            "Entra audits: the service that logged the change (Core Directory, PIM, "
+            "Authentication Methods...).",
+        ),
         ("actor_upn", "VARCHAR", "Who acted: the UserId of the record, lower-cased."),
         ("mailbox_upn", "VARCHAR", "Owner of the mailbox acted on (MailboxOwnerUPN), lower-cased."),
         ("mailbox_guid", "VARCHAR", "Exchange MailboxGuid of the mailbox acted on."),
@@ -98,7 +116,8 @@ EVENTS = Table(
             "parameters",
             "STRUCT(name VARCHAR, value VARCHAR)[]",
             "What the operation was given: cmdlet Parameters (Name, Value) and, for directory "
-            "changes, ModifiedProperties (Name, NewValue).",
+            "changes, ModifiedProperties (Name, NewValue); for Azure Activity events, the "
+            "entries of properties (name, value).",
         ),
         (
             "message_items",
@@ -175,6 +194,7 @@ SIGNINS = Table(
         ("app_id", "VARCHAR", "Application (client) id that signed in."),
         ("app_name", "VARCHAR", "Display name of that application."),
         ("resource_id", "VARCHAR", "Resource (API) the token was issued for."),
+        ("resource_name", "VARCHAR", "Display name of that resource (resourceDisplayName)."),
         ("client_ip", "VARCHAR", "Client IP address."),
         ("user_agent", "VARCHAR", "User agent of the client."),
         ("session_id", "VARCHAR", "Entra session id (sessionId)."),
@@ -185,6 +205,24 @@ SIGNINS = Table(
         ("failure_reason", "VARCHAR", "status.failureReason, when it failed."),
         ("country", "VARCHAR", "location.countryOrRegion."),
         ("city", "VARCHAR", "location.city."),
+        (
+            "authentication_requirement",
+            "VARCHAR",
+            "singleFactorAuthentication or multiFactorAuthentication: what the sign-in required.",
+        ),
+        (
+            "conditional_access_status",
+            "VARCHAR",
+            "success, failure or notApplied: the outcome of Conditional Access.",
+        ),
+        ("risk_state", "VARCHAR", "riskState of the sign-in (none, atRisk, remediated...)."),
+        ("device_id", "VARCHAR", "deviceDetail.deviceId: the Entra device id, when registered."),
+        (
+            "device_trust_type",
+            "VARCHAR",
+            "deviceDetail.trustType: how the device is joined (Azure AD joined...); NULL: none.",
+        ),
+        ("device_compliant", "BOOLEAN", "deviceDetail.isCompliant: Intune compliance."),
         _WARNINGS,
         *_PROVENANCE,
     ),

@@ -16,7 +16,9 @@ has the same tables in prose, with the reasons.
 References: https://sigmahq.io/docs/basics/log-sources.html,
 https://learn.microsoft.com/office/office-365-management-api/office-365-management-activity-api-schema,
 https://learn.microsoft.com/azure/azure-monitor/reference/tables/signinlogs,
-https://learn.microsoft.com/azure/azure-monitor/reference/tables/auditlogs
+https://learn.microsoft.com/azure/azure-monitor/reference/tables/auditlogs,
+https://learn.microsoft.com/azure/azure-monitor/reference/tables/azureactivity,
+https://learn.microsoft.com/azure/azure-monitor/essentials/activity-log-schema
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ SIGNIN_FORMATS = (
     "sentinel-signin-logs-csv",
 )
 RISK_FORMATS = ("azure-monitor-identity-protection",)
+ACTIVITY_FORMATS = ("azure-activity-logs", "sentinel-azure-activity", "sentinel-azure-activity-csv")
 
 # Derived fields: a token naming an SQL expression over the table's columns (fixed text).
 DERIVED: dict[str, tuple[str, str]] = {
@@ -65,6 +68,22 @@ DERIVED: dict[str, tuple[str, str]] = {
         "signins",
         "CASE WHEN \"error_code\" = 0 THEN 'Success' "
         "WHEN \"error_code\" IS NOT NULL THEN 'Failure' END",
+    ),
+    # An Azure Resource Manager operation's resource provider: its namespace, the part before
+    # the first '/' (MICROSOFT.KEYVAULT/VAULTS/DELETE), which AzureActivity's
+    # ResourceProviderValue holds and the diagnostic-settings records do not spell out.
+    # A UAL record's outcome in the words of SigmaHQ's m365 rules (status: success), as
+    # Elastic's o365 module words ResultStatus: Succeeded, PartiallySucceeded and True are
+    # success, Failed and False failure; any other status as it is.
+    "@m365_outcome": (
+        "events",
+        "CASE WHEN lower(\"result\") IN ('succeeded', 'partiallysucceeded', 'success', 'true') "
+        "THEN 'success' WHEN lower(\"result\") IN ('failed', 'failure', 'false') "
+        "THEN 'failure' ELSE \"result\" END",
+    ),
+    "@resource_provider": (
+        "events",
+        "CASE WHEN contains(\"operation\", '/') THEN split_part(\"operation\", '/', 1) END",
     ),
 }
 
@@ -122,10 +141,10 @@ _M365_FIELDS = _columns(
     SessionId="session_id",
     OrganizationId="tenant_id",
     Id="record_id",
-    # the CloudTrail-like names of SigmaHQ's m365 rules: the service and the outcome
+    # the CloudTrail-like names of SigmaHQ's m365 rules: the service (and, below, the outcome)
     eventSource="workload",
-    status="result",
 )
+_M365_FIELDS["status"] = "@m365_outcome"
 _M365_PREFIXES = {"Parameters.": PARAM, "ModifiedProperties.": PARAM}
 
 
@@ -161,6 +180,15 @@ _SIGNIN_FIELDS = {
         **{"LocationDetails.countryOrRegion": "country", "LocationDetails.city": "city"},
         TenantId="tenant_id",
         Id="record_id",
+        ResourceDisplayName="resource_name",
+        AuthenticationRequirement="authentication_requirement",
+        ConditionalAccessStatus="conditional_access_status",
+        RiskState="risk_state",
+        **{
+            "DeviceDetail.deviceId": "device_id",
+            "DeviceDetail.trustType": "device_trust_type",
+            "DeviceDetail.isCompliant": "device_compliant",
+        },
     ),
     "Status": "@signin_status",
 }
@@ -174,6 +202,8 @@ _AUDIT_FIELDS = _columns(
     **{"properties.result": "result"},
     **{"InitiatedBy.user.userPrincipalName": "actor_upn"},
     **{"InitiatedBy.app.appId": "app_id", "InitiatedBy.user.ipAddress": "client_ip"},
+    Category="category",
+    LoggedByService="logged_by_service",
     TenantId="tenant_id",
     Id="record_id",
 )
@@ -187,25 +217,53 @@ _RISK_FIELDS = _columns(
     Id="record_id",
 )
 
+# The Azure Activity log: SigmaHQ names the diagnostic-settings fields (operationName) and
+# AzureActivity's columns (OperationNameValue, CategoryValue, ResourceProviderValue).
+_ACTIVITY_FIELDS = {
+    **_columns(
+        operationName="operation",
+        OperationNameValue="operation",
+        ResourceId="object_id",
+        _ResourceId="object_id",
+        category="category",
+        CategoryValue="category",
+        resultType="result",
+        ActivityStatusValue="result",
+        ActivityStatus="result",
+        Caller="actor_upn",
+        callerIpAddress="client_ip",
+    ),
+    "ResourceProviderValue": "@resource_provider",
+    "ResourceProvider": "@resource_provider",
+}
+_ACTIVITY_PREFIXES = {"properties.": PARAM, "Properties_d.": PARAM}
+
 LOG_SOURCES: tuple[LogSource, ...] = (
     _m365("audit"),
     # Exchange rules name the cmdlet eventName (Add-FederatedDomain): the UAL Operation.
     _m365("exchange", eventName="operation"),
     # threat_management / threat_detection rules name a Defender alert eventName: the alert's
-    # Name in SecurityComplianceAlerts records, which the store does not keep.
-    _m365("threat_management"),
-    _m365("threat_detection"),
+    # Name in SecurityComplianceAlerts records.
+    _m365("threat_management", eventName="alert_name"),
+    _m365("threat_detection", eventName="alert_name"),
     _m365("sharepoint"),
     _m365("onedrive"),
     _m365("azuread"),
     LogSource("azure", "signinlogs", "signins", SIGNIN_FORMATS, _SIGNIN_FIELDS),
     LogSource("azure", "auditlogs", "events", DIRECTORY_AUDIT_FORMATS, _AUDIT_FIELDS),
     LogSource("azure", "riskdetection", "events", RISK_FORMATS, _RISK_FIELDS),
+    LogSource(
+        "azure",
+        "activitylogs",
+        "events",
+        ACTIVITY_FORMATS,
+        _ACTIVITY_FIELDS,
+        _ACTIVITY_PREFIXES,
+    ),
 )
 
 # Log sources of the taxonomy the store holds no record of, with why.
 NOT_COLLECTED: dict[tuple[str, str], str] = {
-    ("azure", "activitylogs"): "Azure Activity log (subscription control plane) is not ingested",
     ("azure", "pim"): "Privileged Identity Management alerts are not ingested",
 }
 
