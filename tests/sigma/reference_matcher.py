@@ -6,8 +6,9 @@ booleans, or None for a field the record does not have. Semantics, as decided fo
 (``docs/sigma.md``, "Checked against the reference"):
 
 - Strings compare without regard to case: both sides lower-cased one character at a time
-  with Unicode's simple mapping (``İ`` is ``i``; ``Σ`` is always ``σ``, never the final
-  ``ς``; no case folding, so ``ß`` is not ``ss``), which is DuckDB's ``lower``. ``|cased``
+  with Unicode's simple mapping (capital dotted I is ``i``; capital sigma is always the small
+  sigma, never the final one; no case folding, so ``ß`` is not ``ss``), which is DuckDB's
+  ``lower``. ``|cased``
   compares as is.
 - A value's ``*`` is any text (newlines too), ``?`` one character; ``\\*``, ``\\?`` and
   ``\\\\`` are a literal ``*``, ``?`` and backslash; any other backslash is itself.
@@ -285,17 +286,17 @@ class _Parser:
         return self.atom()
 
     def atom(self) -> Test:
-        token = self.take()
-        if token == "(":
+        word = self.take()
+        if word == "(":
             test = self.disjunction()
             if self.take() != ")":
                 raise ValueError("unbalanced parentheses")
             return test
-        if token.lower() in ("1", "all") and (self.peek() or "").lower() == "of":
+        if word.lower() in ("1", "all") and (self.peek() or "").lower() == "of":
             self.take()
             chosen = list(self._named(self.take()))
-            return _all(chosen) if token.lower() == "all" else _any(chosen)
-        return self.selections[token]
+            return _all(chosen) if word.lower() == "all" else _any(chosen)
+        return self.selections[word]
 
     def _named(self, pattern: str) -> Iterator[Test]:
         if pattern == "them":

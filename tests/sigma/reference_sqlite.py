@@ -145,14 +145,11 @@ class ReferenceDB:
         table = table_name(source)
         self.columns[table] = names
         declared = ", ".join(f"{_quote(n)} TEXT COLLATE NOCASE" for n in names.values())
-        self.connection.execute(
-            f"CREATE TABLE {table} ({_quote(RECORD_ID)} TEXT, {declared})"  # noqa: S608
-        )
+        self.connection.execute(f"CREATE TABLE {table} ({_quote(RECORD_ID)} TEXT, {declared})")
         store_columns = TABLES_BY_NAME[source.table].column_names
         listed = ", ".join(f'"{c}"' for c in store_columns)
         rows = store.query(
-            f'SELECT {listed} FROM "{source.table}" WHERE {source.scope} '  # noqa: S608
-            'ORDER BY "record_id"'
+            f'SELECT {listed} FROM "{source.table}" WHERE {source.scope} ORDER BY "record_id"'
         )
         values = []
         for row in rows:
@@ -164,7 +161,7 @@ class ReferenceDB:
                 )
             )
         marks = ", ".join("?" * (len(names) + 1))
-        self.connection.executemany(f"INSERT INTO {table} VALUES ({marks})", values)  # noqa: S608
+        self.connection.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
 
     def convert(self, rule: SigmaRule) -> list[str]:
         """The rule's SQLite queries (pySigma's SQLite backend, no pipeline: the columns
