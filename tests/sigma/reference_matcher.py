@@ -20,7 +20,7 @@ booleans, or None for a field the record does not have. Semantics, as decided fo
   class shorthands (``\\d``, ``\\w`` are ASCII in RE2, Unicode in Python).
 - ``cidr``: the value is an IP address (as ``ipaddress`` reads it) inside the network.
 - ``gt``/``gte``/``lt``/``lte``: numbers; text that is a decimal number (ASCII digits, sign,
-  point, exponent, spaces around) compares as that number, other text never matches.
+  point, exponent, nothing around them) compares as that number, other text never matches.
 - ``exists: true`` holds when the field has a value, ``false`` when it has none; ``null`` when
   it has none.
 - A condition on a field the record lacks is false, and ``not`` makes it true.
@@ -40,7 +40,7 @@ from typing import Any
 Record = Mapping[str, Any]
 Test = Callable[[Record], bool]
 
-_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _STRING_MODIFIERS = {"contains", "startswith", "endswith", "cased", "all"}
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "gt": lambda a, b: a > b,

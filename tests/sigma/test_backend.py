@@ -241,3 +241,21 @@ def test_unicode_case_is_duckdbs_lower_on_both_sides(
         "events", [{**row, "parameters": [{"name": "\u03c3\u03b1\u03c3", "value": "X"}]}]
     )
     assert matches(world, tmp_path, detection) - M365 == expected
+
+
+@pytest.mark.parametrize(
+    ("detection", "expected"),
+    [
+        ({"sel": {"ObjectId|gt": 5}}, {"n7", "n1e1"}),
+        ({"sel": {"ObjectId|lt": 8}}, {"n7", "n-2"}),
+        ({"sel": {"ObjectId|gte": -2}, "condition": "not sel"}, {"nnan", "ninf", "n1_0", "n 7"}),
+    ],
+)
+def test_text_compares_as_a_number_only_when_it_is_a_decimal_number(
+    world: Store, tmp_path: Path, detection: dict[str, Any], expected: set[str]
+) -> None:
+    """TRY_CAST alone read nan (above every number in DuckDB), inf and 1_0 as numbers."""
+    texts = ["7", "-2", "1e1", "nan", "inf", "1_0", " 7"]
+    rows = [{**EVENTS[0], "record_id": f"n{t}", "object_id": t} for t in texts]
+    world.insert_rows("events", rows)
+    assert matches(world, tmp_path, detection) - M365 == expected

@@ -81,6 +81,7 @@ PREFIXES = {4: [8, 16, 22, 24, 25, 30, 32], 6: [32, 48, 64, 120, 128]}
 _plain = st.text(alphabet=st.sampled_from(CHARS), max_size=5)
 texts = st.one_of(_plain, st.tuples(_plain, st.sampled_from(FRAGMENTS), _plain).map("".join))
 maybe_texts = st.one_of(st.none(), texts)
+numeric_texts = st.sampled_from(NUMERIC_TEXTS)
 
 
 @st.composite
@@ -94,7 +95,7 @@ def rows(draw: st.DrawFn, record_id: str) -> dict[str, Any]:
         "workload": "Exchange",
         "operation": draw(maybe_texts),
         "user_agent": draw(maybe_texts),
-        "object_id": draw(st.one_of(maybe_texts, st.sampled_from(NUMERIC_TEXTS))),
+        "object_id": draw(st.one_of(maybe_texts, numeric_texts, numeric_texts)),
         "result": draw(
             st.one_of(st.none(), st.sampled_from(["Succeeded", "failed", "\u03a3\u0391\u03a3"]))
         ),
@@ -193,6 +194,7 @@ def items(draw: st.DrawFn, table: list[dict[str, Any]]) -> tuple[str, Any]:  # n
                 "cased",
                 "re",
                 "cidr",
+                "compare",
                 "compare",
                 "exists",
                 "null",

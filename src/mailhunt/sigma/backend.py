@@ -22,7 +22,8 @@ What the class attributes cannot say is written as methods, each small:
 - ``cidr``: DuckDB's ``inet`` is an extension, which a locked connection cannot load, so a
   network is expanded into address prefixes (pySigma's ``SigmaCIDRExpression.expand``).
 - ``gt``/``gte``/``lt``/``lte``: numeric columns compared as they are, text columns through
-  ``TRY_CAST(... AS DOUBLE)`` (text that is no number does not match).
+  ``TRY_CAST(... AS DOUBLE)`` where the text is a decimal number (other text, ``nan`` and
+  ``inf`` included, does not match).
 - ``exists``, ``null``, ``fieldref`` (with ``startswith``/``endswith``/``contains``),
   ``base64``, ``base64offset``, ``utf16``/``wide``, ``windash``, ``all`` come from pySigma's
   modifiers as plain strings, expansions or field references, converted as above.
@@ -77,6 +78,8 @@ _RE_FLAGS = {
     SigmaRegularExpressionFlag.MULTILINE: "m",
     SigmaRegularExpressionFlag.DOTALL: "s",
 }
+# Text a comparison reads as a number: ASCII digits, sign, point, exponent, nothing around.
+_DECIMAL = sql_string(r"[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?")
 _COMPARE = {
     CompareOperators.LT: "<",
     CompareOperators.LTE: "<=",
@@ -266,11 +269,14 @@ class DuckDBBackend(TextQueryBackend):
     def convert_condition_field_compare_op_val(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        """gt/gte/lt/lte: numbers; a text column through TRY_CAST (no number, no match)."""
+        """gt/gte/lt/lte: numbers; text only where it is a decimal number (TRY_CAST alone
+        also reads ``nan``, ``inf`` and ``1_0``, and NaN is above every number in DuckDB)."""
         assert isinstance(cond.value, SigmaCompareExpression)  # noqa: S101
         sql, type_ = self._field(cond.field)
         if type_ not in _NUMERIC_TYPES:
-            sql = f"TRY_CAST({sql} AS DOUBLE)"
+            text = self.escape_and_quote_field(cond.field)
+            number = f"CASE WHEN regexp_full_match({text}, {_DECIMAL}) THEN {text} END"
+            sql = f"TRY_CAST({number} AS DOUBLE)"
         return f"{sql} {_COMPARE[cond.value.op]} {self._number(cond.value.number)}"
 
     # -- regular expressions, networks, references --------------------------------------------
