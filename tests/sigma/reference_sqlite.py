@@ -24,12 +24,11 @@ from __future__ import annotations
 import copy
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sigma.backends.sqlite import sqliteBackend
-from sigma.conditions import ConditionFieldEqualsValueExpression
 from sigma.rule import SigmaRule
 from sigma.types import SigmaFieldReference
 
@@ -73,17 +72,24 @@ def _parameter(parameters: Sequence[Mapping[str, Any]] | None, name: str) -> Any
     return None
 
 
-def field_value(source: LogSource, sigma_field: str, row: Mapping[str, Any]) -> Any:
-    """The value a Sigma field of ``source`` has in a store row (dict by column name);
-    None where the row has none or the store does not keep the field."""
+def field_getter(source: LogSource, sigma_field: str) -> Callable[[Mapping[str, Any]], Any]:
+    """How to read a Sigma field of ``source`` from a store row (dict by column name): the
+    pipeline's token for it, resolved once; None where the store does not keep the field."""
     token = source.token(sigma_field)
     if token in DERIVED:
-        return _DERIVED_VALUES[token](row)
+        return _DERIVED_VALUES[token]
     if token.startswith(PARAM):
-        return _parameter(row.get("parameters"), token[len(PARAM) :])
+        name = token[len(PARAM) :]
+        return lambda row: _parameter(row.get("parameters"), name)
     if token.startswith(COLUMN):
-        return row.get(token[len(COLUMN) :])
-    return None
+        column = token[len(COLUMN) :]
+        return lambda row: row.get(column)
+    return lambda row: None
+
+
+def field_value(source: LogSource, sigma_field: str, row: Mapping[str, Any]) -> Any:
+    """The value a Sigma field of ``source`` has in a store row."""
+    return field_getter(source, sigma_field)(row)
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -151,15 +157,11 @@ class ReferenceDB:
         rows = store.query(
             f'SELECT {listed} FROM "{source.table}" WHERE {source.scope} ORDER BY "record_id"'
         )
+        getters = [field_getter(source, n) for n in names.values()]
         values = []
         for row in rows:
             record = dict(zip(store_columns, row, strict=True))
-            values.append(
-                (
-                    record["record_id"],
-                    *(_sqlite_value(field_value(source, n, record)) for n in names.values()),
-                )
-            )
+            values.append((record["record_id"], *(_sqlite_value(g(record)) for g in getters)))
         marks = ", ".join("?" * (len(names) + 1))
         self.connection.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
 
@@ -203,16 +205,3 @@ def _regexp(pattern: str, subject: Any) -> int:
     if subject is None:
         return 0
     return int(re.search(pattern, str(subject)) is not None)
-
-
-def condition_fields(rule: SigmaRule) -> list[ConditionFieldEqualsValueExpression]:
-    """The rule's parsed field conditions (for reports of a divergence)."""
-    found: list[ConditionFieldEqualsValueExpression] = []
-    for condition in rule.detection.parsed_condition:
-        stack = [condition.parsed]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, ConditionFieldEqualsValueExpression):
-                found.append(node)
-            stack.extend(getattr(node, "args", []))
-    return found
