@@ -11,7 +11,7 @@ import pytest
 
 from mailhunt.sigma.compiler import UNSUPPORTED
 from mailhunt.store.db import Store
-from tests.sigma.world import compile_text, fill, matches, rule_text
+from tests.sigma.world import EVENTS, compile_text, fill, matches, rule_text
 
 M365 = {"e1", "e2", "e3", "e4"}
 
@@ -214,3 +214,48 @@ def test_unsupported_says_why(
     assert compiled.status == UNSUPPORTED
     assert compiled.reason.startswith(reason), compiled.reason
     assert compiled.query.endswith("WHERE ") or not compiled.predicate
+
+
+UNICODE_CASES: list[tuple[str, dict[str, Any], set[str]]] = [
+    # Python's "ΣΑΣ".lower() ends in the final sigma, DuckDB's lower(col) in the small sigma:
+    # the value is lower-cased by DuckDB too, so a value matches itself
+    ("final-sigma", {"sel": {"Operation": "ΣΑΣ"}}, {"u1"}),
+    ("final-sigma-startswith", {"sel": {"Operation|startswith": "ΣΑΣ"}}, {"u1"}),
+    ("final-sigma-like", {"sel": {"Operation": "Σ?Σ"}}, {"u1"}),
+    ("dotted-i", {"sel": {"ObjectId": "İSTANBUL"}}, {"u1"}),
+    ("dotted-i-lower", {"sel": {"ObjectId|endswith": "istanbul"}}, {"u1"}),
+    ("param-name", {"sel": {"Parameters.ΣΑΣ": "x"}}, {"u1"}),
+    # lower case, not case folding: the final sigma is not the small one
+    ("final-sigma-neg", {"sel": {"Operation": "\u03c3\u03b1\u03c2"}}, set()),
+]
+
+
+@pytest.mark.parametrize(
+    ("detection", "expected"), [c[1:] for c in UNICODE_CASES], ids=[c[0] for c in UNICODE_CASES]
+)
+def test_unicode_case_is_duckdbs_lower_on_both_sides(
+    world: Store, tmp_path: Path, detection: dict[str, Any], expected: set[str]
+) -> None:
+    row = {**EVENTS[0], "record_id": "u1", "operation": "ΣΑΣ", "object_id": "İstanbul"}
+    world.insert_rows(
+        "events", [{**row, "parameters": [{"name": "\u03c3\u03b1\u03c3", "value": "X"}]}]
+    )
+    assert matches(world, tmp_path, detection) - M365 == expected
+
+
+@pytest.mark.parametrize(
+    ("detection", "expected"),
+    [
+        ({"sel": {"ObjectId|gt": 5}}, {"n7", "n1e1"}),
+        ({"sel": {"ObjectId|lt": 8}}, {"n7", "n-2"}),
+        ({"sel": {"ObjectId|gte": -2}, "condition": "not sel"}, {"nnan", "ninf", "n1_0", "n 7"}),
+    ],
+)
+def test_text_compares_as_a_number_only_when_it_is_a_decimal_number(
+    world: Store, tmp_path: Path, detection: dict[str, Any], expected: set[str]
+) -> None:
+    """TRY_CAST alone read nan (above every number in DuckDB), inf and 1_0 as numbers."""
+    texts = ["7", "-2", "1e1", "nan", "inf", "1_0", " 7"]
+    rows = [{**EVENTS[0], "record_id": f"n{t}", "object_id": t} for t in texts]
+    world.insert_rows("events", rows)
+    assert matches(world, tmp_path, detection) - M365 == expected

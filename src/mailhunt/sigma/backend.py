@@ -4,11 +4,12 @@ one SQL predicate over the store's ``events`` or ``signins``.
 What the class attributes cannot say is written as methods, each small:
 
 - **Case-insensitive equality, lower-cased once.** Sigma compares strings without regard to
-  case: the value is lower-cased when the rule is converted and the column once per row
-  (``lower(col) = 'value'``), not ``ILIKE`` per comparison. Plain values use ``=``, a value
-  with only a trailing, leading or both ``*`` uses ``starts_with``, ``ends_with`` or
-  ``contains``; any other wildcard becomes ``LIKE`` with ``%``, ``_`` and ``\\`` of the text
-  escaped and an ``ESCAPE`` clause. ``|cased`` drops the ``lower``.
+  case: the value is lower-cased once (``lower('Value')``, a constant DuckDB folds: the same
+  mapping as the column's) and the column once per row (``lower(col) = lower('Value')``), not
+  ``ILIKE`` per comparison. Plain values use ``=``, a value with only a trailing, leading or
+  both ``*`` uses ``starts_with``, ``ends_with`` or ``contains``; any other wildcard becomes
+  ``LIKE`` with ``%``, ``_`` and ``\\`` of the text escaped and an ``ESCAPE`` clause.
+  ``|cased`` drops the ``lower``.
 - **DuckDB literals** come from :func:`mailhunt.sigma.sqltext.sql_string` only (quotes doubled,
   no backslash escapes, NUL as ``chr(0)``); a value it cannot write makes the rule unsupported.
 - **Sigma's null semantics for ``not``.** A condition on a missing field (NULL) is false in
@@ -21,7 +22,8 @@ What the class attributes cannot say is written as methods, each small:
 - ``cidr``: DuckDB's ``inet`` is an extension, which a locked connection cannot load, so a
   network is expanded into address prefixes (pySigma's ``SigmaCIDRExpression.expand``).
 - ``gt``/``gte``/``lt``/``lte``: numeric columns compared as they are, text columns through
-  ``TRY_CAST(... AS DOUBLE)`` (text that is no number does not match).
+  ``TRY_CAST(... AS DOUBLE)`` where the text is a decimal number (other text, ``nan`` and
+  ``inf`` included, does not match).
 - ``exists``, ``null``, ``fieldref`` (with ``startswith``/``endswith``/``contains``),
   ``base64``, ``base64offset``, ``utf16``/``wide``, ``windash``, ``all`` come from pySigma's
   modifiers as plain strings, expansions or field references, converted as above.
@@ -76,6 +78,8 @@ _RE_FLAGS = {
     SigmaRegularExpressionFlag.MULTILINE: "m",
     SigmaRegularExpressionFlag.DOTALL: "s",
 }
+# Text a comparison reads as a number: ASCII digits, sign, point, exponent, nothing around.
+_DECIMAL = sql_string(r"[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?")
 _COMPARE = {
     CompareOperators.LT: "<",
     CompareOperators.LTE: "<=",
@@ -145,9 +149,9 @@ class DuckDBBackend(TextQueryBackend):
         if token in DERIVED:
             return f"({DERIVED[token][1]})", "VARCHAR"
         if token.startswith(PARAM):
-            name = sql_string(token[len(PARAM) :].lower())
+            name = sql_string(token[len(PARAM) :])
             return (
-                f'list_filter("parameters", lambda p: lower(p.name) = {name})[1].value',
+                f'list_filter("parameters", lambda p: lower(p.name) = lower({name}))[1].value',
                 "VARCHAR",
             )
         if token.startswith(COLUMN) and token[len(COLUMN) :] in self._types:
@@ -187,10 +191,12 @@ class DuckDBBackend(TextQueryBackend):
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        """Case-insensitive string match: the value lower-cased here, the column per row."""
+        """Case-insensitive string match: the value lower-cased by DuckDB's ``lower`` once
+        (a constant), the column per row: one mapping on both sides (Python's ``str.lower``
+        differs for ``Σ`` at a word's end and for ``İ``)."""
         assert isinstance(cond.value, SigmaString)  # noqa: S101
         field = f"lower({self.escape_and_quote_field(cond.field)})"
-        return self._match(field, self._parts(cond.value, lower=True))
+        return self._match(field, self._parts(cond.value), fold=True)
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -200,24 +206,25 @@ class DuckDBBackend(TextQueryBackend):
         return self._match(self.escape_and_quote_field(cond.field), self._parts(cond.value))
 
     @staticmethod
-    def _parts(value: SigmaString, *, lower: bool = False) -> list[str | SpecialChars]:
+    def _parts(value: SigmaString) -> list[str | SpecialChars]:
         try:
-            parts = plain_parts(value)
+            return plain_parts(value)
         except UnsafeValue as error:
             raise Unsupported(str(error)) from None
-        return [p.lower() if lower and isinstance(p, str) else p for p in parts]
 
     @staticmethod
-    def _match(field: str, parts: list[str | SpecialChars]) -> str:
-        """``=``, starts_with, ends_with or contains when the wildcards allow, else LIKE."""
+    def _match(field: str, parts: list[str | SpecialChars], *, fold: bool = False) -> str:
+        """``=``, starts_with, ends_with or contains when the wildcards allow, else LIKE;
+        ``fold``: the value's literal lower-cased in SQL."""
         multi = SpecialChars.WILDCARD_MULTI
         lead = bool(parts) and parts[0] is multi
         trail = len(parts) > int(lead) and parts[-1] is multi
         inner = parts[int(lead) : len(parts) - int(trail)]
         try:
             if any(isinstance(p, SpecialChars) for p in inner):
-                return f"{field} LIKE {like_pattern(parts)}"
+                return f"{field} LIKE {like_pattern(parts, fold=fold)}"
             text = sql_string(joined(inner))
+            text = f"lower({text})" if fold else text
         except UnsafeValue as error:
             raise Unsupported(str(error)) from None
         if lead and trail:
@@ -262,11 +269,14 @@ class DuckDBBackend(TextQueryBackend):
     def convert_condition_field_compare_op_val(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
-        """gt/gte/lt/lte: numbers; a text column through TRY_CAST (no number, no match)."""
+        """gt/gte/lt/lte: numbers; text only where it is a decimal number (TRY_CAST alone
+        also reads ``nan``, ``inf`` and ``1_0``, and NaN is above every number in DuckDB)."""
         assert isinstance(cond.value, SigmaCompareExpression)  # noqa: S101
         sql, type_ = self._field(cond.field)
         if type_ not in _NUMERIC_TYPES:
-            sql = f"TRY_CAST({sql} AS DOUBLE)"
+            text = self.escape_and_quote_field(cond.field)
+            number = f"CASE WHEN regexp_full_match({text}, {_DECIMAL}) THEN {text} END"
+            sql = f"TRY_CAST({number} AS DOUBLE)"
         return f"{sql} {_COMPARE[cond.value.op]} {self._number(cond.value.number)}"
 
     # -- regular expressions, networks, references --------------------------------------------

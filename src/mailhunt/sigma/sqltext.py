@@ -61,9 +61,10 @@ def _like_escaped(text: str) -> str:
     return text
 
 
-def like_pattern(parts: Iterable[str | SpecialChars]) -> str:
+def like_pattern(parts: Iterable[str | SpecialChars], *, fold: bool = False) -> str:
     """A LIKE pattern literal with its ESCAPE clause: ``%``, ``_`` and ``\\`` of the text
-    escaped, Sigma's ``*`` and ``?`` as ``%`` and ``_``."""
+    escaped, Sigma's ``*`` and ``?`` as ``%`` and ``_``; ``fold``: lower-cased by DuckDB's
+    ``lower`` (which leaves ``%``, ``_`` and ``\\`` as they are)."""
     out = []
     for part in parts:
         if part is SpecialChars.WILDCARD_MULTI:
@@ -72,4 +73,5 @@ def like_pattern(parts: Iterable[str | SpecialChars]) -> str:
             out.append("_")
         elif isinstance(part, str):
             out.append(_like_escaped(part))
-    return f"{sql_string(''.join(out))} ESCAPE {sql_string(LIKE_ESCAPE)}"
+    literal = sql_string("".join(out))
+    return f"{f'lower({literal})' if fold else literal} ESCAPE {sql_string(LIKE_ESCAPE)}"
