@@ -60,8 +60,30 @@ def _signin_status(row: Mapping[str, Any]) -> str | None:
     return "Success" if code == 0 else "Failure"
 
 
+def _m365_outcome(row: Mapping[str, Any]) -> str | None:
+    result = row.get("result")
+    if result is None:
+        return None
+    if result.lower() in ("succeeded", "partiallysucceeded", "success", "true"):
+        return "success"
+    if result.lower() in ("failed", "failure", "false"):
+        return "failure"
+    return str(result)
+
+
+def _resource_provider(row: Mapping[str, Any]) -> str | None:
+    operation = row.get("operation")
+    if operation is None or "/" not in operation:
+        return None
+    return str(operation).split("/", 1)[0]
+
+
 # Python for each derived token of the pipelines (the backend has SQL for them).
-_DERIVED_VALUES = {"@signin_status": _signin_status}
+_DERIVED_VALUES = {
+    "@signin_status": _signin_status,
+    "@m365_outcome": _m365_outcome,
+    "@resource_provider": _resource_provider,
+}
 
 
 def _parameter(parameters: Sequence[Mapping[str, Any]] | None, name: str) -> Any:
@@ -93,7 +115,10 @@ def field_value(source: LogSource, sigma_field: str, row: Mapping[str, Any]) -> 
 
 
 def _sqlite_value(value: Any) -> Any:
-    """What Zircolite stores for a flattened value (TEXT affinity does the rest)."""
+    """What Zircolite stores for a flattened value (TEXT affinity does the rest); a boolean
+    as the JSON source wrote it (``false``), not as sqlite's 0."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if value is None or isinstance(value, str | int | float):
         return value
     return str(value)

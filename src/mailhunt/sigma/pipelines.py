@@ -69,9 +69,6 @@ DERIVED: dict[str, tuple[str, str]] = {
         "CASE WHEN \"error_code\" = 0 THEN 'Success' "
         "WHEN \"error_code\" IS NOT NULL THEN 'Failure' END",
     ),
-    # An Azure Resource Manager operation's resource provider: its namespace, the part before
-    # the first '/' (MICROSOFT.KEYVAULT/VAULTS/DELETE), which AzureActivity's
-    # ResourceProviderValue holds and the diagnostic-settings records do not spell out.
     # A UAL record's outcome in the words of SigmaHQ's m365 rules (status: success), as
     # Elastic's o365 module words ResultStatus: Succeeded, PartiallySucceeded and True are
     # success, Failed and False failure; any other status as it is.
@@ -81,6 +78,9 @@ DERIVED: dict[str, tuple[str, str]] = {
         "THEN 'success' WHEN lower(\"result\") IN ('failed', 'failure', 'false') "
         "THEN 'failure' ELSE \"result\" END",
     ),
+    # An Azure Resource Manager operation's resource provider: its namespace, the part before
+    # the first '/' (MICROSOFT.KEYVAULT/VAULTS/DELETE), which AzureActivity's
+    # ResourceProviderValue holds and the diagnostic-settings records do not spell out.
     "@resource_provider": (
         "events",
         "CASE WHEN contains(\"operation\", '/') THEN split_part(\"operation\", '/', 1) END",
