@@ -964,7 +964,7 @@ def analytics_command(output: AnalyticsFormat = TABLE, config: ConfigOption = No
 
 rules_app = typer.Typer(
     name="rules",
-    help="The detection rules `detect` runs: analytics, and Sigma rules (check, list --rules).",
+    help="The detection rules `detect` runs: analytics, and Sigma rules (check, test, list --rules).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -1015,6 +1015,27 @@ def rules_check_command(
     compiled = compile_rules(load_rules(path))
     _show(check_jsonl(compiled) if output == "jsonl" else check_table(compiled))
     if any(c.status == ERROR for c in compiled):
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@rules_app.command("test")
+def rules_test_command(
+    path: Annotated[
+        Path, typer.Argument(help="A Sigma rule file or a folder of them.", show_default=False)
+    ],
+    output: CheckFormat = TABLE,
+) -> None:
+    """Run each Sigma rule against its own sample events (the rule's `mailhunt-samples`:
+    positive events it must match, negative ones it must not; docs/sigma.md) and say passed,
+    failed, unsupported or error. Exit 1 when a rule failed or has an error."""
+    if not path.exists():
+        raise InputError(f"no Sigma rules at {path}")
+    from mailhunt.sigma.loader import load_rules  # (see _sigma_rules)
+    from mailhunt.sigma.ruletest import ERROR, FAILED, run_rule_tests, tests_jsonl, tests_table
+
+    results = run_rule_tests(load_rules(path))
+    _show(tests_jsonl(results) if output == "jsonl" else tests_table(results))
+    if any(r.status in (FAILED, ERROR) for r in results):
         raise typer.Exit(EXIT_PARTIAL)
 
 

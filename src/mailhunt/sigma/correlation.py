@@ -149,7 +149,7 @@ def correlate(
         if not isinstance(rule, SigmaCorrelationRule):
             continue
         try:
-            slots = _resolve(item, rule, items, compiled)
+            slots = resolve(item, rule, items, compiled)
             if not rule.generate:
                 silenced.update(slots)
             result[n] = _compile(item, rule, [compiled[k] for k in slots], store)
@@ -170,7 +170,7 @@ def _references(rule: SigmaCorrelationRule) -> list[str]:
     return []
 
 
-def _resolve(
+def resolve(
     item: Loaded, rule: SigmaCorrelationRule, items: Sequence[Loaded], compiled: Sequence[Compiled]
 ) -> list[int]:
     """The positions (in ``items``) of the rules the correlation references, in its order."""
