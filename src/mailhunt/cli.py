@@ -964,7 +964,7 @@ def analytics_command(output: AnalyticsFormat = TABLE, config: ConfigOption = No
 
 rules_app = typer.Typer(
     name="rules",
-    help="The detection rules `detect` runs: analytics, and Sigma rules (check, test, list --rules).",
+    help="The detection rules `detect` runs: analytics, Sigma rules (check, test, list --rules).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
