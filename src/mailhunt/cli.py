@@ -476,6 +476,24 @@ def _sigma_rules(path: Path) -> list[Compiled]:
     return compiled
 
 
+SigmaPackOption = Annotated[
+    bool,
+    typer.Option(
+        "--sigma-pack/--no-sigma-pack",
+        help="Run mailhunt's own Sigma rule pack for mail compromise (its stable and test "
+        "rules; `mailhunt rules list` shows them) after the analytics.",
+    ),
+]
+
+
+def _sigma_pack(rules: list[Compiled]) -> list[Compiled]:
+    """The pack's rules detect runs by default, less those ``rules`` (--rules) also holds."""
+    from mailhunt.sigma.pack import default_rules, pack_rules  # (see _sigma_rules)
+
+    given = {c.rule_id for c in rules if c.rule_id}
+    return [c for c in default_rules(pack_rules()) if c.rule_id not in given]
+
+
 def _merge(summary: DetectSummary, more: DetectSummary) -> None:
     """The Sigma rules' results added to the analytics' summary."""
     summary.detections.update(more.detections)
@@ -605,16 +623,19 @@ def detect_command(
         ),
     ] = None,
     rules: SigmaRulesOption = None,
+    sigma_pack: SigmaPackOption = True,
 ) -> None:
     """Run every analytic over the store and raise alerts (parameters: defaults, then
     mailhunt.toml, then --param). Detections a suppression matches are stored and counted,
-    not raised as new alerts. --rules adds Sigma rules, run last on the store locked down."""
+    not raised as new alerts. Then mailhunt's Sigma rule pack (unless --no-sigma-pack) and
+    the Sigma rules of --rules, run last on the store locked down."""
     aliases = {"baseline_days": baseline_days, "min_history_days": min_history_days}
     overrides = _overrides(ctx, param or [], aliases)
     settings = _config(config)
     configured = settings.analytics
     databases = list(geoip or settings.geoip)  # --geoip replaces the file's [detect] geoip
     sigma = _sigma_rules(rules) if rules is not None else []
+    sigma = (_sigma_pack(sigma) if sigma_pack else []) + sigma
     with _stoppable() as stop, _open(db, memory_limit, threads, create=False) as store:
         if databases:
             enriched = enrich_ips(store, databases)
@@ -964,7 +985,7 @@ def analytics_command(output: AnalyticsFormat = TABLE, config: ConfigOption = No
 
 rules_app = typer.Typer(
     name="rules",
-    help="The detection rules `detect` runs: analytics, and Sigma rules (check, list --rules).",
+    help="The detection rules `detect` runs: analytics, Sigma rules (check, test, list --rules).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -977,13 +998,16 @@ def rules_list_command(
 ) -> None:
     """List the analytics: severity and how it is chosen, ATT&CK techniques, parameters with
     their defaults and the values in effect from mailhunt.toml (same as `mailhunt analytics`);
-    with --rules, then the Sigma rules there and their status (as `rules check`)."""
-    compiled = _sigma_rules(rules) if rules is not None else None
-    _list_analytics(output, config)
-    if compiled is not None:
-        from mailhunt.sigma.render import check_jsonl, check_table  # (see _sigma_rules)
+    then mailhunt's Sigma rule pack (its experimental rules run only with --rules and the
+    pack's folder, shown in the path column) and, with --rules, the Sigma rules there, with
+    their status (as `rules check`)."""
+    compiled = _sigma_rules(rules) if rules is not None else []
+    from mailhunt.sigma.pack import pack_rules  # (see _sigma_rules)
+    from mailhunt.sigma.render import check_jsonl, check_table
 
-        _show(check_jsonl(compiled) if output == "jsonl" else check_table(compiled))
+    compiled = pack_rules() + compiled
+    _list_analytics(output, config)
+    _show(check_jsonl(compiled) if output == "jsonl" else check_table(compiled))
 
 
 CheckFormat = Annotated[
@@ -1015,6 +1039,28 @@ def rules_check_command(
     compiled = compile_rules(load_rules(path))
     _show(check_jsonl(compiled) if output == "jsonl" else check_table(compiled))
     if any(c.status == ERROR for c in compiled):
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@rules_app.command("test")
+def rules_test_command(
+    path: Annotated[
+        Path, typer.Argument(help="A Sigma rule file or a folder of them.", show_default=False)
+    ],
+    output: CheckFormat = TABLE,
+) -> None:
+    """Run each Sigma rule against its own sample events (the rule's `mailhunt-samples`:
+    positive events it must match, negative ones it must not; docs/sigma.md) and say passed,
+    failed, unsupported or error. Exit 1 when a rule failed or has an error."""
+    if not path.exists():
+        raise InputError(f"no Sigma rules at {path}")
+    from mailhunt.sigma.compiler import ERROR
+    from mailhunt.sigma.loader import load_rules  # (see _sigma_rules)
+    from mailhunt.sigma.ruletest import FAILED, run_rule_tests, tests_jsonl, tests_table
+
+    results = run_rule_tests(load_rules(path))
+    _show(tests_jsonl(results) if output == "jsonl" else tests_table(results))
+    if any(r.status in (FAILED, ERROR) for r in results):
         raise typer.Exit(EXIT_PARTIAL)
 
 

@@ -81,12 +81,15 @@ def test_rules_list_with_sigma_rules(tmp_path: Path, capsys: pytest.CaptureFixtu
     folder = _rules(tmp_path / "rules")
     assert main(["rules", "list", "--format", "jsonl", "--rules", str(folder)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    sigma = [r for r in lines if "status" in r]
+    sigma = [r for r in lines if "status" in r and r["path"].startswith(str(folder))]
     assert [r["rule_id"] for r in sigma if r["status"] == "converted"] == [
         CONVERTED_ID,
         "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
     ]
     assert any("severity_logic" in r for r in lines)  # the analytics come first
+    pack = [r for r in lines if "status" in r and "sigma/rules/" in r["path"]]
+    assert len(pack) == 23
+    assert {r["status"] for r in pack} == {"converted"}
 
 
 def _alerts(db: Path) -> list[tuple[object, ...]]:
@@ -105,7 +108,7 @@ def test_detect_with_rules_raises_alerts(
     with Store.open(db) as store:
         fill(store)
     folder = _rules(tmp_path / "rules")
-    code = main(["detect", "--db", str(db), "--rules", str(folder)])
+    code = main(["detect", "--db", str(db), "--rules", str(folder), "--no-sigma-pack"])
     assert code in (0, 1), capsys.readouterr().err
     captured = capsys.readouterr()
     assert f"sigma:{CONVERTED_ID}: 1 detection(s), 1 new alert(s)" in captured.out
@@ -133,5 +136,17 @@ def test_detect_with_rules_raises_alerts(
         ),
     ]
     # a rerun adds nothing (deterministic ids)
-    main(["detect", "--db", str(db), "--rules", str(folder)])
+    main(["detect", "--db", str(db), "--rules", str(folder), "--no-sigma-pack"])
     assert _alerts(db) == first
+
+
+def test_detect_runs_the_rule_pack_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "store.duckdb"
+    with Store.open(db) as store:
+        fill(store)  # e2: mail read by python-requests
+    assert main(["detect", "--db", str(db)]) in (0, 1), capsys.readouterr().err
+    assert [(a[0], a[6]) for a in _alerts(db)] == [
+        ("sigma:38a84b8a-45ca-438e-97f7-08b7473f476a", ["e2"])  # Mail Read by a Scripted Client
+    ]

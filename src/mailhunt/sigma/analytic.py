@@ -4,7 +4,9 @@
 One detection per tenant and UTC day of the rule's matching records: entity
 ``[tenant, "sigma:<rule id>"]`` (JSON), the matching record ids as evidence, the rule's
 ``level`` as severity (medium when it has none) and its ``attack.tNNNN`` tags as ATT&CK
-techniques. Alert ids are the writer's (rule, entity, day), so a rerun adds nothing.
+techniques. Alert ids are the writer's (rule, entity, day), so a rerun adds nothing. A
+correlation rule's detections are :func:`mailhunt.sigma.correlation.detection_sql`'s (per group
+too); a rule a correlation references with ``generate: false`` raises none of its own.
 Every text of the rule in the query (id, title, severity) is a literal written by
 :func:`mailhunt.sigma.sqltext.sql_string`, and the query is checked by sqlglot again.
 """
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterable
 from mailhunt.detect.base import SEVERITIES, Analytic
 from mailhunt.detect.runner import DetectSummary, run_detections
 from mailhunt.detect.sql_pieces import distinct_list
+from mailhunt.sigma import correlation
 from mailhunt.sigma.compiler import CONVERTED, Compiled, check_sql
 from mailhunt.sigma.sandbox import lock_down
 from mailhunt.sigma.sqltext import sql_string
@@ -94,8 +97,12 @@ def to_analytic(compiled: Compiled) -> Analytic:
         technique=found[0] if found else "",
         techniques=found,
         doc=f"Sigma rule {compiled.path}. {description or ''}".strip(),
-        sql=detection_sql(compiled, analytic_id, level),
-        tables=(compiled.table,),
+        sql=(
+            correlation.detection_sql(compiled, analytic_id, level)
+            if compiled.plan is not None
+            else detection_sql(compiled, analytic_id, level)
+        ),
+        tables=compiled.plan.tables if compiled.plan is not None else (compiled.table,),
     )
 
 
@@ -107,6 +114,6 @@ def run_sigma(
 ) -> DetectSummary:
     """Run the converted rules over the store, on its connection locked down first (for the
     rest of its life: run them after the built-in analytics)."""
-    analytics = [to_analytic(c) for c in compiled if c.status == CONVERTED]
+    analytics = [to_analytic(c) for c in compiled if c.status == CONVERTED and c.generate]
     lock_down(store)
     return run_detections(store, analytics, should_stop=should_stop)

@@ -22,6 +22,7 @@ import copy
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import sqlglot
@@ -41,6 +42,9 @@ from mailhunt.sigma.pipelines import LogSource, LogSourceNotCollected, log_sourc
 from mailhunt.sigma.sandbox import lock_down
 from mailhunt.store.db import Store
 
+if TYPE_CHECKING:
+    from mailhunt.sigma.correlation import Plan
+
 CONVERTED = "converted"
 UNSUPPORTED = "unsupported"
 ERROR = "error"
@@ -58,13 +62,19 @@ class Compiled:
     title: str
     status: str
     reason: str
-    rule: SigmaRule | None = None
+    rule: SigmaRule | SigmaCorrelationRule | None = None
     table: str = ""
     predicate: str = ""  # over the table, the log source's scope included
+    plan: Plan | None = None  # a correlation rule's (mailhunt.sigma.correlation)
+    # False for a rule a correlation with ``generate: false`` references: no alerts of its own
+    generate: bool = True
 
     @property
     def query(self) -> str:
-        """The rule's matching records (every column of its table)."""
+        """The rule's matching records (every column of its table); for a correlation rule,
+        its evidence records (see :class:`mailhunt.sigma.correlation.Plan`)."""
+        if self.plan is not None:
+            return self.plan.query
         return f"SELECT * FROM {quote_identifier(self.table)} WHERE {self.predicate}"
 
 
@@ -101,9 +111,13 @@ def checking_store() -> Iterator[Store]:
 
 
 def compile_rules(loaded: Iterable[Loaded]) -> list[Compiled]:
-    """Each loaded rule's conversion, in order; one rule's failure never stops the others."""
+    """Each loaded rule's conversion, in order; one rule's failure never stops the others.
+    Correlation rules are converted last, over the rules they reference (of any file)."""
+    from mailhunt.sigma.correlation import correlate  # (it imports this module)
+
+    items = list(loaded)
     with checking_store() as store:
-        return [compile_rule(item, store) for item in loaded]
+        return correlate(items, [compile_rule(item, store) for item in items], store)
 
 
 def compile_rule(item: Loaded, store: Store) -> Compiled:
@@ -111,7 +125,7 @@ def compile_rule(item: Loaded, store: Store) -> Compiled:
     if item.rule is None:
         return _status(item, UNSUPPORTED if item.unsupported else ERROR, item.error or "not loaded")
     if isinstance(item.rule, SigmaCorrelationRule):
-        return _status(item, UNSUPPORTED, "correlation rules are not supported yet")
+        return _status(item, UNSUPPORTED, "a correlation rule converts with its rules")
     converted = _converted(item, item.rule)
     return _checked(converted, store) if converted.status == CONVERTED else converted
 

@@ -100,6 +100,9 @@ def _rules(path: str, documents: list[Any], lines: list[int]) -> Iterator[Loaded
             [d for d in documents if d is not None],
             collect_errors=True,
             source=SigmaRuleLocation(Path(path)),
+            # references are resolved over every file loaded (mailhunt.sigma.correlation), so a
+            # correlation may name a rule of another file; and the rules keep document order
+            resolve_references=False,
         )
     except SigmaError as error:  # what collect_errors still raises
         yield Loaded(path, None, "", "", error=_message(error))
