@@ -294,12 +294,12 @@ def test_temporal_extended_condition(tmp_path: Path, store: Store) -> None:
             {
                 "type": "event_count",
                 "rules": "failed_signin",
-                "group-by": ["DeviceDetail.isCompliant"],
+                "group-by": ["NetworkLocationDetails"],
                 "timespan": "1h",
                 "condition": {"gte": 3},
             },
             UNSUPPORTED,
-            "field DeviceDetail.isCompliant not collected",
+            "field NetworkLocationDetails not collected",
         ),
         (
             {
