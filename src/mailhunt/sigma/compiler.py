@@ -61,6 +61,13 @@ class Compiled:
     rule: SigmaRule | None = None
     table: str = ""
     predicate: str = ""  # over the table, the log source's scope included
+    # the two parts of ``predicate``: the log source's (fixed text) and the rule's own
+    scope: str = ""
+    condition: str = ""
+    # what an alert takes from the rule, kept apart so a cached rule needs no SigmaRule
+    level: str | None = None
+    tags: tuple[str, ...] = ()  # namespace.name
+    description: str | None = None
 
     @property
     def query(self) -> str:
@@ -139,6 +146,11 @@ def _converted(item: Loaded, rule: SigmaRule) -> Compiled:
         rule,
         source.table,
         f"{source.scope} AND ({predicate})",
+        source.scope,
+        predicate,
+        rule.level.name.lower() if rule.level is not None else None,
+        tuple(f"{tag.namespace}.{tag.name}" for tag in rule.tags),
+        rule.description,
     )
 
 
