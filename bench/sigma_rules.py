@@ -1,4 +1,4 @@
-"""Rule sets of any size for the Sigma benchmark (bench/sigma.py), derived from SigmaHQ's.
+"""Rule sets of any size for the Sigma benchmark (bench/sigma_cost.py), derived from SigmaHQ's.
 
 SigmaHQ's cloud rules that mailhunt converts are ~59; a set of N rules is those real rules,
 unmodified, followed by *derived* rules until there are N: variant k of a real rule is the

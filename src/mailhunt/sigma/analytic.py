@@ -15,7 +15,7 @@ only the columns the rules name and skips the row groups whose ``source`` no rul
 source holds), grouped per rule, tenant and day into exactly the detection rows
 :func:`detection_sql` gives for each rule alone; each rule's rows are then written in a
 transaction of its own, as the runner does. Measured on 1M records and 500 rules
-(bench/sigma.py): one query per rule 8.1 s, one query per table with a list of the matching
+(bench/sigma_cost.py): one query per rule 8.1 s, one query per table with a list of the matching
 rules per row 1.4 s, the ``UNION ALL`` 0.9 s. Rules that cannot share a scan (another kind of
 analytic, e.g. a correlation) run one by one through the runner. If the shared query fails,
 the table's rules run one by one, so one rule's failure stays that rule's.
