@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,19 @@ def _load(folder: Path, fields: set[str]) -> tuple[sqlite3.Connection, int]:
     add(sorted(fields))
     count = 0
     batch: list[dict[str, Any]] = []
+    for flat in _records(folder):
+        batch.append(flat)
+        if len(batch) == 100_000:
+            flush(batch)
+            count += len(batch)
+            batch = []
+    flush(batch)
+    connection.commit()
+    return connection, count + len(batch)
+
+
+def _records(folder: Path) -> Iterator[dict[str, Any]]:
+    """Each record flattened, sign-ins with their Log Analytics names too."""
     for path in sorted(folder.glob("*.jsonl")):
         with path.open("rb") as lines:
             for line in lines:
@@ -150,14 +164,7 @@ def _load(folder: Path, fields: set[str]) -> tuple[sqlite3.Connection, int]:
                     for name, source in SIGNIN_NAMES.items():
                         if source in flat:
                             flat[name] = flat[source]
-                batch.append(flat)
-                if len(batch) == 100_000:
-                    flush(batch)
-                    count += len(batch)
-                    batch = []
-    flush(batch)
-    connection.commit()
-    return connection, count + len(batch)
+                yield flat
 
 
 def _regexp(pattern: str, text: Any) -> bool:
@@ -254,8 +261,8 @@ def report(
     rows = [
         "| rules | mailhunt detect cold s (CPU) | warm s (CPU) | mailhunt end to end s "
         "| reference convert s | run s | end to end s | rows found | ratio end to end "
-        "| ratio rules only |",
-        "| --- |" + " --- |" * 9,
+        "| ratio rules only | ratio per run |",
+        "| --- |" + " --- |" * 10,
     ]
     failures: list[str] = []
     for n in counts:
@@ -267,14 +274,15 @@ def report(
             total = ref["load_s"] + theirs["convert_s"] + theirs["run_s"]
             ratio = total / ours
             only = (theirs["convert_s"] + theirs["run_s"]) / cold
+            per_run = total / cold
             line += (
                 f" {theirs['convert_s']:.2f} | {theirs['run_s']:.2f} | {total:.2f} | "
-                f"{theirs['rows']:,} | {ratio:.1f}x | {only:.1f}x |"
+                f"{theirs['rows']:,} | {ratio:.1f}x | {only:.1f}x | {per_run:.1f}x |"
             )
             if ratio < MIN_RATIO:
                 failures.append(f"end to end {ratio:.1f}x at {n} rules (target {MIN_RATIO:.0f}x)")
         else:
-            line += " - | - | - | - | - | - |"
+            line += " - | - | - | - | - | - | - |"
         rows.append(line)
     share_cold = figures["mailhunt-100"]["cold"][0] / ingest if "mailhunt-100" in figures else 0
     share_warm = figures["mailhunt-100"]["warm"][0] / ingest if "mailhunt-100" in figures else 0
@@ -302,7 +310,10 @@ def report(
         "the same records loaded Zircolite-style into an in-memory sqlite3 table "
         f"(load {ref['load_s']:.2f} s, once; pySigma import and rule parse "
         f"{ref['import_s']:.2f} s not counted), every query run to its last row. End to end: "
-        "ingest + cold detect against load + convert + run. Targets (issue 11): "
+        "ingest + cold detect against load + convert + run; rules only: cold detect against "
+        "convert + run; per run: cold detect on the store against load + convert + run (a "
+        "Zircolite run loads the events every time, a mailhunt store is ingested once and "
+        "detected on many times). Targets (issue 11): "
         f">= {MIN_RATIO:.0f}x end to end; 100 rules <= {MAX_SHARE:.0%} of ingest.",
         "",
         *rows,
