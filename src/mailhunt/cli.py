@@ -467,11 +467,10 @@ def _sigma_rules(path: Path) -> list[Compiled]:
     """The rules under ``path`` converted; a line on stderr counting those that were not."""
     if not path.exists():
         raise InputError(f"no Sigma rules at {path}")
-    from mailhunt.sigma.compiler import compile_rules  # (pySigma: 0.4 s, only for rules)
-    from mailhunt.sigma.loader import load_rules
+    from mailhunt.sigma.cache import compile_path  # (pySigma: 0.4 s, only for rules)
     from mailhunt.sigma.render import summary_line
 
-    compiled = compile_rules(load_rules(path))
+    compiled = compile_path(path)  # through the cache of compiled rules (sigma/cache.py)
     err.print(_t(f"mailhunt: Sigma rules under {path}: {summary_line(compiled)}"))
     return compiled
 
@@ -624,18 +623,28 @@ def detect_command(
     ] = None,
     rules: SigmaRulesOption = None,
     sigma_pack: SigmaPackOption = True,
+    only_rules: Annotated[
+        bool,
+        typer.Option(
+            "--only-rules",
+            help="Run only the Sigma rules of --rules: not the built-in analytics, not the "
+            "rule pack.",
+        ),
+    ] = False,
 ) -> None:
     """Run every analytic over the store and raise alerts (parameters: defaults, then
     mailhunt.toml, then --param). Detections a suppression matches are stored and counted,
     not raised as new alerts. Then mailhunt's Sigma rule pack (unless --no-sigma-pack) and
     the Sigma rules of --rules, run last on the store locked down."""
+    if only_rules and rules is None:
+        raise InputError("--only-rules needs --rules PATH")
     aliases = {"baseline_days": baseline_days, "min_history_days": min_history_days}
     overrides = _overrides(ctx, param or [], aliases)
     settings = _config(config)
     configured = settings.analytics
     databases = list(geoip or settings.geoip)  # --geoip replaces the file's [detect] geoip
     sigma = _sigma_rules(rules) if rules is not None else []
-    sigma = (_sigma_pack(sigma) if sigma_pack else []) + sigma
+    sigma = (_sigma_pack(sigma) if sigma_pack and not only_rules else []) + sigma
     with _stoppable() as stop, _open(db, memory_limit, threads, create=False) as store:
         if databases:
             enriched = enrich_ips(store, databases)
@@ -643,8 +652,10 @@ def detect_command(
                 f"IP enrichment ({', '.join(enriched.databases)}): {enriched.enriched} of "
                 f"{enriched.looked_up} new address(es) known"
             )
-        summary = run_detections(
-            store, overrides=overrides, configured=configured, should_stop=stop
+        summary = (
+            DetectSummary()
+            if only_rules
+            else run_detections(store, overrides=overrides, configured=configured, should_stop=stop)
         )
         if sigma and not stop():
             from mailhunt.sigma.analytic import run_sigma  # (see _sigma_rules)

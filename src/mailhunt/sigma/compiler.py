@@ -68,6 +68,13 @@ class Compiled:
     plan: Plan | None = None  # a correlation rule's (mailhunt.sigma.correlation)
     # False for a rule a correlation with ``generate: false`` references: no alerts of its own
     generate: bool = True
+    # the two parts of ``predicate``: the log source's (fixed text) and the rule's own
+    scope: str = ""
+    condition: str = ""
+    # what an alert takes from the rule, kept apart so a cached rule needs no SigmaRule
+    level: str | None = None
+    tags: tuple[str, ...] = ()  # namespace.name
+    description: str | None = None
 
     @property
     def query(self) -> str:
@@ -153,6 +160,11 @@ def _converted(item: Loaded, rule: SigmaRule) -> Compiled:
         rule,
         source.table,
         f"{source.scope} AND ({predicate})",
+        scope=source.scope,
+        condition=predicate,
+        level=rule.level.name.lower() if rule.level is not None else None,
+        tags=tuple(f"{tag.namespace}.{tag.name}" for tag in rule.tags),
+        description=rule.description,
     )
 
 

@@ -226,7 +226,19 @@ def _compile(
     except duckdb.Error as error:
         first = (str(error).splitlines() or [type(error).__name__])[0]
         raise NotCorrelated(UNSUPPORTED, f"DuckDB refuses it: {first}") from None
-    return Compiled(item.path, item.line, item.rule_id, item.title, CONVERTED, "", rule, plan=plan)
+    return Compiled(
+        item.path,
+        item.line,
+        item.rule_id,
+        item.title,
+        CONVERTED,
+        "",
+        rule,
+        plan=plan,
+        level=rule.level.name.lower() if rule.level is not None else None,
+        tags=tuple(f"{tag.namespace}.{tag.name}" for tag in rule.tags),
+        description=rule.description,
+    )
 
 
 def plan_for(rule: SigmaCorrelationRule, bases: list[Compiled]) -> Plan:
