@@ -27,6 +27,7 @@ import importlib.metadata
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, suppress
@@ -193,12 +194,20 @@ def compile_path(path: Path, cache: RuleCache | None = None) -> list[Compiled]:
     return out
 
 
+_CORRELATION_KEY = re.compile(rb"^correlation\s*:", re.MULTILINE)
+
+
 def _correlates(file: Path, cache: RuleCache) -> bool:
-    """Whether the file holds a correlation rule (a cached file never does)."""
+    """Whether the file may hold a correlation rule: a top-level ``correlation:`` key in its
+    text (a cached file never does). Read as text, not parsed: parsing is most of the cost of
+    converting; a key that is not a rule's only costs this run the cache."""
     digest = _digest(file)
     if digest is not None and cache.get(digest, str(file)) is not None:
         return False
-    return any(isinstance(item.rule, SigmaCorrelationRule) for item in load_file(file))
+    try:
+        return _CORRELATION_KEY.search(file.read_bytes()) is not None
+    except OSError:
+        return False  # the loader says why, for this file alone
 
 
 def _store(stack: ExitStack, checking: list[Store]) -> Store:
