@@ -27,7 +27,9 @@ class _DroppedOnPurpose(logging.Filter):
 @contextmanager
 def serve(emulator: Emulator, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve `emulator` for the block; yields its base URL (``http://127.0.0.1:PORT``)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto named: asyncio sets TCP_NODELAY on accepted sockets only when it is IPPROTO_TCP
+    # (else every response waits ~40 ms on the client's delayed ACK)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(emulator.app(), log_level="warning", access_log=False, lifespan="off")
