@@ -83,20 +83,24 @@ def collect_activity(ctx: Context, content_type: str) -> FeedReport:
         )  # fmt: skip
     start = oldest if cursor is None else max(oldest, cursor - OVERLAP)
     windows: list[tuple[datetime, list[Landed]]] = []
+    taken: set[str] = set()  # a blob listed again in a later window of this pass
     try:
         for first, end in split(start, now, WINDOW):
-            windows.append((end, _window(ctx, content_type, first, end)))
+            windows.append((end, _window(ctx, content_type, first, end, taken)))
     finally:  # what was landed is stored, even when a later window failed
         store_windows(ctx, content_type, windows, report)
     return report
 
 
-def _window(ctx: Context, content_type: str, start: datetime, end: datetime) -> list[Landed]:
-    """List one window and land its blobs not stored yet."""
+def _window(
+    ctx: Context, content_type: str, start: datetime, end: datetime, taken: set[str]
+) -> list[Landed]:
+    """List one window and land its blobs not stored yet (nor landed earlier in the pass)."""
     listed: dict[str, Listed] = {}
     for entry in _list(ctx, content_type, start, end):
         listed.setdefault(entry.content_id, entry)
-    seen = ctx.checkpoints.seen(ctx.tenant.tenant_id, content_type, list(listed))
+    seen = ctx.checkpoints.seen(ctx.tenant.tenant_id, content_type, list(listed)) | taken
+    taken.update(listed)
     landed: list[Landed] = []
     expired: list[Listed] = []
     for entry in (e for e in listed.values() if e.content_id not in seen):

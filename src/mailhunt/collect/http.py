@@ -90,7 +90,8 @@ class Api:
         for attempt in range(MAX_ATTEMPTS):
             headers = {"Authorization": f"Bearer {self.tokens.token(host)}"}
             try:
-                response = self.http.request(method, url, params=params, headers=headers)
+                # params=None, not {}: httpx replaces a URL's query (a NextPageUri's) by {}
+                response = self.http.request(method, url, params=params or None, headers=headers)
             except httpx.TransportError as error:
                 last = f"{type(error).__name__}"
                 self._wait(self._backoff(attempt), f"{method} {_path(url)}: {last}")

@@ -22,6 +22,7 @@ name that host again. Contract followed:
 from __future__ import annotations
 
 import base64
+import random
 import re
 import secrets
 import threading
@@ -101,6 +102,7 @@ class Emulator:
     ) -> None:
         delivery = delivery or Delivery()
         self.clock = clock
+        self.shuffle = delivery.shuffle
         self.page_size = page_size
         self.plan = FaultPlan(faults or Faults())
         self.tenants = {
@@ -274,6 +276,8 @@ class Emulator:
         ]
         offset = int(query.get("nextPage") or 0)
         page = found[offset : offset + self.page_size]
+        if self.shuffle:  # "not necessarily in the order in which they occurred"
+            page = random.Random(f"{offset}/{start}/{content_type}").sample(page, len(page))
         base = f"{_origin(request)}/api/v1.0/{tenant.data.tenant_id}/activity/feed"
         body = [
             {
