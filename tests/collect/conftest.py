@@ -78,10 +78,14 @@ def world_factory(bed_data: TenantData) -> Iterator[object]:
     """Start an emulator over the test bed with the given delivery and faults."""
     stack: list[object] = []
 
-    def make(delivery: Delivery | None = None, faults: Faults | None = None) -> World:
+    def make(
+        delivery: Delivery | None = None,
+        faults: Faults | None = None,
+        registration: Registration | None = None,
+    ) -> World:
         clock = Clock(START)
         emulator = Emulator(
-            [(bed_data, Registration(CLIENT_ID, secret=SECRET))],
+            [(bed_data, registration or Registration(CLIENT_ID, secret=SECRET))],
             delivery=delivery,
             faults=faults,
             clock=clock,

@@ -30,10 +30,15 @@ class _MsalHttp:
     def __init__(self, client: httpx.Client) -> None:
         self._client = client
 
-    def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None,
-             **kwargs: Any) -> httpx.Response:  # fmt: skip
-        return self._client.post(url, params=params, data=data, headers=headers,
-                                 timeout=kwargs.get("timeout"))  # fmt: skip
+    def post(
+        self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kwargs: Any
+    ) -> httpx.Response:
+        if isinstance(data, dict):  # msal gives the client assertion as bytes (requests takes
+            # them; httpx would form-encode their repr)
+            data = {k: v.decode() if isinstance(v, bytes) else v for k, v in data.items()}
+        return self._client.post(
+            url, params=params, data=data, headers=headers, timeout=kwargs.get("timeout")
+        )
 
     def get(self, url: str, params: Any = None, headers: Any = None,
             **kwargs: Any) -> httpx.Response:  # fmt: skip
