@@ -175,6 +175,7 @@ def test_every_command_is_listed() -> None:
         "alerts",
         "analytics",
         "blast-radius",
+        "collect",
         "coverage",
         "demo",
         "detect",
@@ -189,6 +190,7 @@ def test_every_command_is_listed() -> None:
         "scan",
         "schema",
         "show",
+        "status",
         "timeline",
     ]
 

@@ -1486,6 +1486,82 @@ def interrupted(signum: int) -> int:
     return 128 + signum
 
 
+# -- live collection ------------------------------------------------------------------------------
+
+
+CollectConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="PATH",
+        help="Tenants to collect from, [collect] of mailhunt.toml (default: ./mailhunt.toml when "
+        "there is one, else the MAILHUNT_* environment variables); see docs/collect.md.",
+        show_default=False,
+    ),
+]
+
+
+@app.command("collect")
+def collect_command(
+    config: CollectConfigOption = None,
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """One collection pass (for cron): every configured tenant's Management Activity API
+    content types and Graph sign-in and directory-audit logs, from where the last pass stopped
+    to now; raw content landed gzip-compressed (the evidence files), then ingested. Exit 1 when
+    a feed failed (its error is kept for `mailhunt status`). App registration permissions:
+    Office 365 Management APIs ActivityFeed.Read; Microsoft Graph AuditLog.Read.All and
+    Directory.Read.All (application permissions, admin consent)."""
+    from mailhunt.collect import collect, load  # msal and httpx load slowly: imported here
+
+    settings = load(find_config(config, Path.cwd()))
+    with _open(db, memory_limit, threads) as store:
+        report = collect(settings, store)
+    for feed in report.feeds:
+        state = f"error: {feed.error}" if feed.error else "ok"
+        err.print(
+            _t(
+                f"{feed.tenant} {feed.feed}: {feed.contents} new content, {feed.records_new} "
+                f"new records, {feed.gaps} gap(s), {state}"
+            )
+        )
+    if report.throttled:
+        err.print(_t(f"throttled {report.throttled} time(s), waited {report.waited:.0f} s"))
+    if report.errors:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command("status")
+def status_command(
+    db: DbOption = Path("mailhunt.duckdb"),
+    memory_limit: MemoryLimitOption = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Live collection per tenant and feed: collected up to, the last content's time, the lag
+    behind now, content and records stored, gaps (time lost past retention) and the last
+    error."""
+    from mailhunt.store.checkpoints import Checkpoints
+    from mailhunt.store.db import utc_now
+
+    with _open(db, memory_limit, threads, create=False, read_only=True) as store:
+        feeds = Checkpoints(store).status()
+    now = utc_now()
+    table = Table("tenant", "feed", "collected up to", "last content", "lag", "content",
+                  "records", "gaps", "last error")  # fmt: skip
+    for f in feeds:
+        lag = f"{(now - f.window_end).total_seconds() / 3600:.1f} h" if f.window_end else "-"
+        upto = f"{f.window_end:%Y-%m-%d %H:%M}" if f.window_end else "-"
+        table.add_row(
+            _t(f.tenant_id), _t(f.feed), _t(upto),
+            _t(f"{f.last_content:%Y-%m-%d %H:%M}" if f.last_content else "-"), _t(lag),
+            _t(str(f.contents)), _t(str(f.records)),
+            _t(f"{f.gaps} ({f.gap_hours:.1f} h)" if f.gaps else "0"), _t(f.last_error or ""),
+        )  # fmt: skip
+    _print(table if feeds else _t("nothing collected yet (run 'mailhunt collect')"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app; errors become one line on stderr and exit code 2."""
     interrupter = _Interrupter()

@@ -38,6 +38,9 @@ def test_table_names_are_unique_and_indexed() -> None:
         "incident_syncs",
         "incident_blind_windows",
         "incident_actions",
+        "collect_cursors",
+        "collect_content",
+        "collect_gaps",
     }
 
 

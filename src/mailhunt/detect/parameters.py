@@ -110,9 +110,11 @@ def load_config(path: Path | None, analytics: Iterable[Analytic]) -> DetectConfi
     except OSError as error:
         raise InputError(f"{path}: cannot be read: {error.strerror}") from None
     known = {a.id: a for a in analytics}
-    unknown = sorted(set(document) - {"analytics", "detect"})
+    unknown = sorted(set(document) - {"analytics", "detect", "collect"})  # collect: collect/
     if unknown:
-        raise InputError(f"{path}: unknown section [{unknown[0]}] (known: analytics, detect)")
+        raise InputError(
+            f"{path}: unknown section [{unknown[0]}] (known: analytics, collect, detect)"
+        )
     values = {
         analytic_id: _analytic_values(path, analytic_id, table, known)
         for analytic_id, table in _table(path, "analytics", document.get("analytics", {})).items()

@@ -194,8 +194,12 @@ class IngestRun:
         on_start: Callable[[Path], None] | None = None,
         limits: Limits | None = None,
         should_stop: Callable[[], bool] | None = None,
+        in_transaction: Callable[[list[FileResult]], None] | None = None,
     ) -> None:
         self.store = store
+        # told of the results of each transaction's files before it commits, so a caller's
+        # own rows (a collector's checkpoint) land with the records or not at all
+        self._in_transaction = in_transaction
         self.limits = limits or Limits()
         self.summary = IngestSummary(run_id=uuid.uuid4().hex)
         self.started = clock()
@@ -299,6 +303,8 @@ class IngestRun:
                 try:
                     results = self._load(prepared)
                     self.store.insert_rows("ingest_runs", self._runs)
+                    if self._in_transaction:
+                        self._in_transaction(list(results.values()))
                 finally:
                     self._runs = None
                 return results
@@ -663,11 +669,19 @@ def ingest(
     on_start: Callable[[Path], None] | None = None,
     limits: Limits | None = None,
     should_stop: Callable[[], bool] | None = None,
+    in_transaction: Callable[[list[FileResult]], None] | None = None,
 ) -> IngestSummary:
     """Ingest every file under `paths` into `store`; never stops on a bad file or record.
     `on_start` is told of each input file before it is read, `on_file` of each result;
     `limits` bound how far archives may expand (sources/archives.py); `should_stop` is asked
-    between batches (True: end after the batch being stored)."""
+    between batches (True: end after the batch being stored); `in_transaction` is called with
+    the results of each transaction's files (stored, duplicate or failed) before it commits:
+    what it writes commits with them, and if it raises nothing of them is stored."""
     return IngestRun(
-        store, on_file=on_file, on_start=on_start, limits=limits, should_stop=should_stop
+        store,
+        on_file=on_file,
+        on_start=on_start,
+        limits=limits,
+        should_stop=should_stop,
+        in_transaction=in_transaction,
     ).run(paths)

@@ -669,6 +669,62 @@ INCIDENT_ACTIONS = Table(
     ),
 )
 
+COLLECT_CURSORS = Table(
+    name="collect_cursors",
+    meaning=(
+        "Per tenant and feed, how far live collection has gone (mailhunt collect): every "
+        "content listed before window_end is stored or recorded in collect_content. Advanced "
+        "only after the rows it covers are committed."
+    ),
+    columns=_cols(
+        ("tenant_id", "VARCHAR", "Tenant (directory) id collected from."),
+        ("feed", "VARCHAR", "Feed: a content type (Audit.Exchange...) or a Graph log."),
+        ("window_end", "TIMESTAMPTZ", "End of the last window listed in full, UTC."),
+        ("updated_at", "TIMESTAMPTZ", "When the cursor last moved."),
+        ("last_error", "VARCHAR", "The last pass's error for this feed (no secret), or NULL."),
+        ("last_error_at", "TIMESTAMPTZ", "When that error happened."),
+    ),
+    primary_key=("tenant_id", "feed"),
+)
+
+COLLECT_CONTENT = Table(
+    name="collect_content",
+    meaning=(
+        "Content collected (a Management Activity API blob, a Graph page): written in the "
+        "same transaction as its records, so a content id here is stored; a blob listed again "
+        "is not downloaded again."
+    ),
+    columns=_cols(
+        ("tenant_id", "VARCHAR", "Tenant (directory) id."),
+        ("feed", "VARCHAR", "Feed the content came from."),
+        ("content_id", "VARCHAR", "The service's content id (Graph pages: window and page)."),
+        ("content_created", "TIMESTAMPTZ", "When the service made the content available."),
+        ("landed_path", "VARCHAR", "The landed raw file (gzip): the records' evidence file."),
+        ("status", "VARCHAR", "What ingest did with it: ingested, duplicate, skipped (empty)."),
+        ("records_new", "BIGINT", "Records it added to the store."),
+        ("collected_at", "TIMESTAMPTZ", "When it was stored."),
+    ),
+    primary_key=("tenant_id", "feed", "content_id"),
+)
+
+COLLECT_GAPS = Table(
+    name="collect_gaps",
+    meaning=(
+        "Time no collection can cover any more: the collector was away longer than the "
+        "service keeps content (7 days for the Management Activity API), so what was "
+        "published between gap_start and gap_end is lost to it."
+    ),
+    columns=_cols(
+        ("tenant_id", "VARCHAR", "Tenant (directory) id."),
+        ("feed", "VARCHAR", "Feed with the gap."),
+        ("gap_start", "TIMESTAMPTZ", "Where the cursor stood (content before it was stored)."),
+        ("gap_end", "TIMESTAMPTZ", "The oldest time the service still lists."),
+        ("found_at", "TIMESTAMPTZ", "When the collector found it."),
+        ("reason", "VARCHAR", "Why (content past its retention)."),
+    ),
+)
+
+
 TABLES: tuple[Table, ...] = (
     EVENTS,
     MAIL_ITEMS,
@@ -694,6 +750,9 @@ TABLES: tuple[Table, ...] = (
     INCIDENT_SYNCS,
     INCIDENT_BLIND_WINDOWS,
     INCIDENT_ACTIONS,
+    COLLECT_CURSORS,
+    COLLECT_CONTENT,
+    COLLECT_GAPS,
 )
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
 
