@@ -50,7 +50,7 @@ _PREFIXES = ("Parameters.", "ModifiedProperties.")
 
 def table_name(source: LogSource) -> str:
     """The sqlite table of a log source (``m365_audit``)."""
-    return f"{source.product}_{source.service}"
+    return re.sub(r"\W", "_", f"{source.product}_{source.service}")
 
 
 def _signin_status(row: Mapping[str, Any]) -> str | None:
@@ -78,8 +78,14 @@ def _resource_provider(row: Mapping[str, Any]) -> str | None:
     return str(operation).split("/", 1)[0]
 
 
+def _gworkspace_service(row: Mapping[str, Any]) -> str | None:
+    workload = row.get("workload")
+    return None if workload is None else f"{workload}.googleapis.com"
+
+
 # Python for each derived token of the pipelines (the backend has SQL for them).
 _DERIVED_VALUES = {
+    "@gworkspace_service": _gworkspace_service,
     "@signin_status": _signin_status,
     "@m365_outcome": _m365_outcome,
     "@resource_provider": _resource_provider,

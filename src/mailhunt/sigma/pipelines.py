@@ -58,6 +58,8 @@ SIGNIN_FORMATS = (
     "sentinel-signin-logs-csv",
 )
 RISK_FORMATS = ("azure-monitor-identity-protection",)
+GWORKSPACE_FORMATS = ("gworkspace-reports-api", "gworkspace-sentinel")
+MAIL_SERVER_FORMATS = ("mail-syslog", "exchange-protocol-logs")
 ACTIVITY_FORMATS = ("azure-activity-logs", "sentinel-azure-activity", "sentinel-azure-activity-csv")
 
 # Derived fields: a token naming an SQL expression over the table's columns (fixed text).
@@ -81,6 +83,13 @@ DERIVED: dict[str, tuple[str, str]] = {
     # An Azure Resource Manager operation's resource provider: its namespace, the part before
     # the first '/' (MICROSOFT.KEYVAULT/VAULTS/DELETE), which AzureActivity's
     # ResourceProviderValue holds and the diagnostic-settings records do not spell out.
+    # A Google Workspace event's service as SigmaHQ's gcp rules name it (eventService:
+    # admin.googleapis.com): the Reports API application, which the store keeps (admin, login,
+    # token, gmail...).
+    "@gworkspace_service": (
+        "events",
+        'CASE WHEN "workload" IS NOT NULL THEN "workload" || \'.googleapis.com\' END',
+    ),
     "@resource_provider": (
         "events",
         "CASE WHEN contains(\"operation\", '/') THEN split_part(\"operation\", '/', 1) END",
@@ -98,6 +107,7 @@ class LogSource:
     formats: tuple[str, ...]  # the formats holding it (the table's ``source``)
     fields: Mapping[str, str]  # Sigma field name -> token
     prefixes: Mapping[str, str] = field(default_factory=dict)  # field prefix -> token prefix
+    where: str = ""  # a further predicate over the table's columns (fixed text), if any
 
     def token(self, name: str) -> str:
         """The token for a Sigma field name (matched whatever its letter case), or the name
@@ -115,7 +125,8 @@ class LogSource:
     def scope(self) -> str:
         """SQL predicate selecting this log's records in the table (fixed text)."""
         names = ", ".join("'" + name + "'" for name in self.formats)
-        return f'"source" IN ({names})'
+        scope = f'"source" IN ({names})'
+        return f"{scope} AND {self.where}" if self.where else scope
 
 
 def _columns(**fields: str) -> dict[str, str]:
@@ -261,6 +272,56 @@ LOG_SOURCES: tuple[LogSource, ...] = (
         _ACTIVITY_PREFIXES,
     ),
 )
+
+# mailhunt's own log sources, for what Sigma's taxonomy has none for (docs/sigma.md):
+# non-interactive Entra sign-ins (Sentinel's AADNonInteractiveUserSignInLogs: where a forged
+# or stolen token is refreshed and used, and which SigninLogs rules never see), Google
+# Workspace Reports API activities, and on-premises mail servers' logins (Dovecot, Postfix,
+# Exchange protocol logs).
+_GWORKSPACE_FIELDS = {
+    **_columns(
+        eventName="operation",
+        applicationName="workload",
+        **{"id.applicationName": "workload", "actor.email": "actor_upn"},
+        ipAddress="client_ip",
+    ),
+    "eventService": "@gworkspace_service",
+}
+_MAIL_SERVER_FIELDS = {
+    **_columns(
+        user="user_upn",
+        username="user_upn",
+        rip="client_ip",
+        client_ip="client_ip",
+        service="app_name",
+        protocol="app_name",
+        reason="failure_reason",
+        session="session_id",
+    ),
+    "status": "@signin_status",
+}
+OWN_LOG_SOURCES: tuple[LogSource, ...] = (
+    LogSource(
+        "mailhunt",
+        "noninteractive_signins",
+        "signins",
+        SIGNIN_FORMATS,
+        _SIGNIN_FIELDS,
+        where='"interactive" = false',
+    ),
+    LogSource("google_workspace", "activities", "events", GWORKSPACE_FORMATS, _GWORKSPACE_FIELDS),
+    # SigmaHQ's name for the Admin console's audit (rules/cloud/gcp/gworkspace)
+    LogSource(
+        "gcp",
+        "google_workspace.admin",
+        "events",
+        GWORKSPACE_FORMATS,
+        _GWORKSPACE_FIELDS,
+        where="\"workload\" = 'admin'",
+    ),
+    LogSource("mailhunt", "mail_server", "signins", MAIL_SERVER_FORMATS, _MAIL_SERVER_FIELDS),
+)
+LOG_SOURCES += OWN_LOG_SOURCES
 
 # Log sources of the taxonomy the store holds no record of, with why.
 NOT_COLLECTED: dict[tuple[str, str], str] = {
