@@ -92,6 +92,7 @@ def create_app(settings: Settings, access: StoreAccess | None = None) -> FastAPI
     app.state.access = store_access
     app.middleware("http")(middleware(settings))
     app.add_exception_handler(InputError, _input_error)
+    app.add_exception_handler(RecordNotFoundError, _input_error)
     app.add_exception_handler(StoreError, _store_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid)
