@@ -20,7 +20,7 @@ from mailhunt.store.db import Store
 from mailhunt.web import Settings, create_app
 from tests.report.xss_world import build_xss_store
 
-TOKEN = "test-token-0123456789"
+TOKEN = "test-token-0123456789"  # noqa: S105 - the test server's
 PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
 AUTHOR = "analyst-web"

@@ -80,7 +80,8 @@ def test_alert_filters(demo: TestClient, facts: dict) -> None:
     mailbox, ip = alert.mailboxes[0], alert.client_ips[0]
 
     def ids(**params: str) -> set[str]:
-        return {a["id"] for a in demo.get("/api/alerts", params=params | {"limit": 500}).json()["alerts"]}
+        found = demo.get("/api/alerts", params=params | {"limit": 500}).json()
+        return {a["id"] for a in found["alerts"]}
 
     assert ids(mailbox=mailbox.upper()) == {a.id for a in facts["alerts"] if mailbox in a.mailboxes}
     assert ids(ip=ip) == {a.id for a in facts["alerts"] if ip in a.client_ips}
@@ -103,7 +104,7 @@ def test_bad_alert_filters_are_one_line_errors(demo: TestClient, params: dict, s
     assert "Error" in page.text
 
 
-def test_alert_page_links_its_incident_evidence_and_timelines(demo: TestClient, facts: dict) -> None:
+def test_alert_page_links_incident_evidence_and_timelines(demo: TestClient, facts: dict) -> None:
     alert = facts["alerts"][0]
     links = _links(demo.get(f"/alerts/{alert.id}").text)
     assert f"/incidents/{facts['incident'].id}" in links
@@ -143,7 +144,8 @@ def test_notice_download_is_the_tenant_folder(demo: TestClient, facts: dict) -> 
 def test_timeline_pages_and_pivots(demo: TestClient, facts: dict) -> None:
     alert = facts["alerts"][0]
     twin = demo.get("/api/timeline/mailbox", params={"value": alert.mailboxes[0]}).json()
-    assert twin["rows"] and twin["sessions"]
+    assert twin["rows"]
+    assert twin["sessions"]
     html = demo.get("/timeline/mailbox", params={"value": alert.mailboxes[0]}).text
     links = _links(html)
     assert any(link.startswith("/timeline/ip?value=") for link in links)
