@@ -126,6 +126,9 @@ def test_status_set_with_csrf_is_journalled(demo_copy: Path) -> None:
         ({"Origin": "http://evil.example"}, "right"),  # cross-origin, even with the token
         ({"Origin": "null"}, "right"),
         ({"Sec-Fetch-Site": "cross-site"}, "right"),
+        ({"Origin": "null", "Sec-Fetch-Site": "same-site"}, "right"),
+        ({"Origin": "http://evil.example", "Sec-Fetch-Site": "same-origin"}, "right"),
+        ({}, "right"),  # neither header: not a browser's same-origin form
     ],
 )
 def test_writes_without_csrf_or_from_another_origin_are_refused(
@@ -139,6 +142,15 @@ def test_writes_without_csrf_or_from_another_origin_are_refused(
         assert web.post(f"/incidents/{incident}/set", data=form).status_code == 403
     with Store.open(demo_copy, create=False, read_only=True) as store:
         assert get_incident(store, incident).status == "new"
+
+
+def test_a_browser_form_under_no_referrer_is_accepted(demo_copy: Path) -> None:
+    """Chromium sends Origin: null for a same-origin form when the Referrer-Policy is
+    no-referrer; Sec-Fetch-Site tells it is the server's own page."""
+    incident = _incident_id(demo_copy)
+    form = {"csrf": settings(demo_copy).csrf_token, "status": "resolved"}
+    with client(demo_copy, Origin="null", **{"Sec-Fetch-Site": "same-origin"}) as web:
+        assert web.post(f"/incidents/{incident}/set", data=form).status_code == 303
 
 
 def test_a_bad_status_is_a_400_and_changes_nothing(demo_copy: Path) -> None:

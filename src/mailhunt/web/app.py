@@ -21,6 +21,11 @@ from mailhunt.web.security import middleware
 from mailhunt.web.settings import Settings
 
 log = logging.getLogger(__name__)
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    '<rect width="16" height="16" rx="3" fill="#1d2330"/>'
+    '<rect x="3" y="5" width="10" height="7" fill="#f08a78"/></svg>'
+)
 
 
 def _error(request: Request, status: int, text: str) -> Response:
@@ -102,5 +107,9 @@ def create_app(settings: Settings, access: StoreAccess | None = None) -> FastAPI
     @app.get("/static/web.css", include_in_schema=False)
     def stylesheet() -> Response:
         return Response(render.stylesheet(), media_type="text/css")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:  # browsers ask for one; a 404 would be logged on their console
+        return Response(FAVICON, media_type="image/svg+xml")
 
     return app

@@ -6,9 +6,9 @@
 2. Token: ``?token=`` (then a redirect to the same URL without it, setting an HttpOnly,
    SameSite=Strict cookie), an ``Authorization: Bearer`` header or that cookie must hold the
    access token (compared in constant time), else 401.
-3. Writes (any method but GET, HEAD, OPTIONS): an ``Origin`` (or, lacking it, a
-   ``Sec-Fetch-Site``) that is not this server's is refused (403); the CSRF token itself is
-   checked by the route (``check_csrf``), from the form or the ``X-CSRF-Token`` header.
+3. Writes (any method but GET, HEAD, OPTIONS): an ``Origin`` or ``Sec-Fetch-Site`` that is
+   not this server's, or neither header, is refused (403); the CSRF token itself is checked
+   by the route (``check_csrf``), from the form.
 
 Headers: ``Content-Security-Policy`` allowing only the server's own stylesheet (no script,
 no inline style, no frame, no form target elsewhere), ``X-Frame-Options: DENY``,
@@ -41,7 +41,6 @@ HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CSRF_HEADER = "X-CSRF-Token"
 
 Next = Callable[[Request], Awaitable[Response]]
 
@@ -60,11 +59,17 @@ def _refused(status: int, text: str) -> Response:
 
 
 def _cross_origin(request: Request, settings: Settings) -> bool:
+    """Not this server's page: an ``Origin`` naming another, or ``Sec-Fetch-Site`` saying
+    another site. Under ``Referrer-Policy: no-referrer`` Chromium sends ``Origin: null`` even
+    for a same-origin form, so ``null`` passes only when ``Sec-Fetch-Site`` says same-origin;
+    a write carrying neither is refused too."""
     origin = request.headers.get("origin")
-    if origin is not None:
-        return origin.lower() not in settings.allowed_origins
     site = request.headers.get("sec-fetch-site")
-    return site is not None and site not in ("same-origin", "none")
+    if origin is not None and origin != "null" and origin.lower() not in settings.allowed_origins:
+        return True
+    if site is not None:
+        return site not in ("same-origin", "none")
+    return origin is None or origin == "null"
 
 
 def _without_token(request: Request) -> str:
