@@ -155,20 +155,20 @@ def test_xss_store_runs_nothing_and_the_console_is_silent(
         watched.open("/alerts?limit=500&suppressed=true")
         visited += [
             str(a.get_attribute("href")) for a in page.locator("tr.alert-row td.summary a").all()
-        ][:8]
+        ][:4]
         watched.open("/incidents")
-        built = [str(a.get_attribute("href")) for a in page.locator("td.mono a").all()][:4]
+        built = [str(a.get_attribute("href")) for a in page.locator("td.mono a").all()][:2]
         visited += [*built, "/incidents/inc-2", "/incidents/inc-1"]  # payloads in every field
         for path in visited:
             page.goto(served.base + path)
             assert page.evaluate("() => window.__xss === undefined"), path
             assert page.title() != "XSS", path
         mailboxes = [str(a.get_attribute("href")) for a in page.locator("td.mailbox a").all()]
-        for n, link in enumerate(mailboxes[:4]):
+        for n, link in enumerate(mailboxes[:3]):
             page.goto(served.base + link)
             assert page.evaluate("() => window.__xss === undefined")
             page.screenshot(path=str(shots / f"xss_timeline_{n}.png"))
-        page.screenshot(path=str(shots / "xss_incident.png"), full_page=True)
+        page.screenshot(path=str(shots / "xss_incident.png"))
         assert watched.errors == []
         assert watched.console == []  # no CSP violation, nothing blocked, nothing run
         watched.context.close()

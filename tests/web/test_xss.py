@@ -15,7 +15,7 @@ from tests.report.html_checks import parse
 from tests.report.xss_world import xss_corpus
 from tests.web.conftest import client
 
-MAX_PAGES = 160
+MAX_PAGES = 90
 SKIP = ("/raw", "/notices/")  # downloads, not pages
 FORBIDDEN_TAGS = {"script", "iframe", "frame", "object", "embed", "base", "meta-refresh", "img"}
 
