@@ -188,6 +188,7 @@ def test_every_command_is_listed() -> None:
         "report",
         "scan",
         "schema",
+        "serve",
         "show",
         "timeline",
     ]
