@@ -189,6 +189,7 @@ def test_every_command_is_listed() -> None:
         "report",
         "scan",
         "schema",
+        "serve",
         "show",
         "status",
         "timeline",

@@ -1415,6 +1415,47 @@ def notify_command(
         _print("no affected tenant: no notice written")
 
 
+@app.command("serve")
+def serve_command(
+    *,
+    db: DbOption = Path("mailhunt.duckdb"),
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (another than loopback exposes the store).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Access token (default: a random one, printed).",
+            envvar="MAILHUNT_WEB_TOKEN",
+            show_default=False,
+        ),
+    ] = None,
+    author: Annotated[
+        str, typer.Option(help="Who the journal says made the changes done in the browser.")
+    ] = "web",
+) -> None:
+    """Serve the investigation in a browser: overview, alerts, incidents, timelines, rules,
+    ingest; each page with a JSON twin under /api (OpenAPI at /api/openapi.json). Token
+    required; writes (incident status, notes, suppressions) are journalled with --author."""
+    try:  # the web stack loads only for this command, and is an extra
+        import uvicorn
+
+        from mailhunt.web import Settings, create_app, new_token
+        from mailhunt.web.access import StoreAccess
+    except ImportError as error:
+        raise InputError(
+            f"mailhunt serve needs the web extra (pip install 'mailhunt[web]'): {error}"
+        ) from None
+
+    settings = Settings(db=db, token=token or new_token(), host=host, port=port, author=author)
+    access = StoreAccess(db)
+    access.prepare()  # the store is usable and its incidents current, before listening
+    shown = f"[{host}]" if ":" in host else host
+    _print(_t(f"mailhunt serving {db} at http://{shown}:{port}/?token={settings.token}"))
+    uvicorn.run(create_app(settings, access), host=host, port=port, log_level="warning")
+
+
 def _print_ingest_brief(summary: IngestSummary) -> None:
     _print(
         f"ingested {len(summary.files)} file(s): {summary.records_read} records, "

@@ -81,7 +81,7 @@ def test_no_file_is_an_empty_config() -> None:
         ("[analytics.first-rule]\nratio = -1.5\n", "ratio must be a number >= 0, not -1.5"),
         ("[analytics]\ndays = 1\n", "[analytics] days: parameters go in a section per analytic"),
         ("analytics = 3\n", "analytics must be a table"),
-        ("[rules]\nx = 1\n", "unknown section [rules] (known: analytics, detect)"),
+        ("[rules]\nx = 1\n", "unknown section [rules] (known: analytics, collect, detect)"),
         ("[detect]\nspeed = 1\n", "[detect] speed: unknown setting (known: geoip)"),
         ("[detect]\ngeoip = 3\n", "[detect] geoip must be a path or a list of paths"),
         ("[detect]\ngeoip = ['missing.mmdb']\n", "[detect] geoip: no file"),
