@@ -21,7 +21,7 @@ from mailhunt.errors import InputError
 from mailhunt.report.html import build_report, render_report
 from mailhunt.report.html.report import write_atomically
 from mailhunt.store.db import Store
-from tests.injection_world import run
+from tests.injection_world import Run, run
 from tests.report.html_checks import Parsed, parse
 from tests.report.xss_world import FILE_NAME_PAYLOAD, xss_corpus
 
@@ -130,13 +130,11 @@ def test_an_empty_store_renders() -> None:
     assert "<script" not in html
 
 
-def test_report_command_writes_the_file(xss_db: Path, tmp_path: Path) -> None:
-    out = tmp_path / "report.html"
-    out.write_text("old report")
-    result = run(["report", "--db", str(xss_db), "--out", str(out)])
+def test_report_command_writes_the_file(report_run: tuple[Run, Path]) -> None:
+    result, out = report_run  # the command over an older report, in a folder of its own
     assert result.code == 0, result.err
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]  # no temporary left
+    assert sorted(p.name for p in out.parent.iterdir()) == ["report.html"]  # no temporary left
     assert "wrote" in result.out
 
 
