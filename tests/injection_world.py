@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +65,24 @@ def placed(value: str, outside: Path) -> str:
 # -- independent checks ----------------------------------------------------------------------
 
 
+@cache
+def _obeyed() -> re.Pattern[str]:
+    """One character of a category in OBEYED: a class of every such code point, found once
+    from ``unicodedata`` (the outputs checked are megabytes; a category look-up per character
+    took most of a world's time)."""
+    ranges: list[list[int]] = []
+    for code in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(code)) in OBEYED:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
+
+
 def raw_controls(text: str, allowed: str = "\n") -> list[str]:
     """Characters a terminal would obey (or hide) rather than show."""
-    return [c for c in text if c not in allowed and unicodedata.category(c) in OBEYED]
+    return [c for c in _obeyed().findall(text) if c not in allowed]
 
 
 def escaped(value: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -57,12 +58,20 @@ def corrupt_db(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def scanned_db(tmp_path: Path) -> Path:
-    path = tmp_path / "scan.duckdb"
+@pytest.fixture(scope="module")
+def scanned_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scanned") / "scan.duckdb"
     with Store.open(path) as store:
         ingest(store, [SCENARIO])
         run_detections(store)
+    return path
+
+
+@pytest.fixture
+def scanned_db(scanned_template: Path, tmp_path: Path) -> Path:
+    """The scenario ingested and detected: built once, each test given its own copy."""
+    path = tmp_path / "scan.duckdb"
+    shutil.copyfile(scanned_template, path)
     return path
 
 
@@ -490,11 +499,13 @@ def test_show_no_verify_refuses_other_bytes(
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
-def test_show_with_a_fifo_in_place_of_the_file_ends(tmp_path: Path) -> None:
+def test_show_with_a_fifo_in_place_of_the_file_ends(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     path = tmp_path / "ual.jsonl"
     path.write_bytes((SCENARIO / "ual.jsonl").read_bytes())
     db = str(tmp_path / "s.duckdb")
-    assert run_process("ingest", str(path), "--db", db).returncode == 0
+    assert run(capsys, "ingest", str(path), "--db", db)[0] == 0
     path.unlink()
     os.mkfifo(path)
     record_id = json.loads((SCENARIO / "ual.jsonl").read_bytes().splitlines()[0])["Id"]

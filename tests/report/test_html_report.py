@@ -21,7 +21,7 @@ from mailhunt.errors import InputError
 from mailhunt.report.html import build_report, render_report
 from mailhunt.report.html.report import write_atomically
 from mailhunt.store.db import Store
-from tests.injection_world import run
+from tests.injection_world import Run, run
 from tests.report.html_checks import Parsed, parse
 from tests.report.xss_world import FILE_NAME_PAYLOAD, xss_corpus
 
@@ -130,20 +130,30 @@ def test_an_empty_store_renders() -> None:
     assert "<script" not in html
 
 
-def test_report_command_writes_the_file(xss_db: Path, tmp_path: Path) -> None:
-    out = tmp_path / "report.html"
-    out.write_text("old report")
-    result = run(["report", "--db", str(xss_db), "--out", str(out)])
+def test_report_command_writes_the_file(report_run: tuple[Run, Path]) -> None:
+    result, out = report_run  # the command over an older report, in a folder of its own
     assert result.code == 0, result.err
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]  # no temporary left
+    assert sorted(p.name for p in out.parent.iterdir()) == ["report.html"]  # no temporary left
     assert "wrote" in result.out
 
 
+@pytest.fixture(scope="module")
+def empty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with nothing in it: the report is built before it is written, and an unwritable
+    --out is the point, not what the report holds (the XSS store's took 9 s to build)."""
+    path = tmp_path_factory.mktemp("empty") / "empty.duckdb"
+    with Store.open(path):
+        pass
+    return path
+
+
 @pytest.mark.parametrize("where", ["missing/report.html", "folder"])
-def test_an_unwritable_out_is_one_line_and_exit_2(xss_db: Path, tmp_path: Path, where: str) -> None:
+def test_an_unwritable_out_is_one_line_and_exit_2(
+    empty_db: Path, tmp_path: Path, where: str
+) -> None:
     (tmp_path / "folder").mkdir()
-    result = run(["report", "--db", str(xss_db), "--out", str(tmp_path / where)])
+    result = run(["report", "--db", str(empty_db), "--out", str(tmp_path / where)])
     assert result.code == 2
     assert len(result.err.strip().splitlines()) == 1
     assert "Traceback" not in result.err
